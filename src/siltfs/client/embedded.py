@@ -1,0 +1,314 @@
+"""The embedded FileSystem: master, block store and persister in this process."""
+
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+from collections.abc import Callable
+from typing import IO, Any
+
+from siltfs.client.streams import BlockReader, BlockWriter
+from siltfs.errors import InvalidArgument, IsADirectory, WrongType
+from siltfs.master.master import Master
+from siltfs.model import paths
+from siltfs.model.enums import ReadType, TtlAction, WriteType
+from siltfs.model.inode import FileInfo, MountInfo
+
+Progress = Callable[[int, int], None]
+CHUNK = 4 * 1024 * 1024
+
+
+def _bool(value: object, name: str) -> bool:
+    if not isinstance(value, bool):
+        raise WrongType(f"{name} must be a bool, not {type(value).__name__}")
+    return value
+
+
+def _interval(value: object) -> int | None:
+    if value is None:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool) or value < -1:
+        raise InvalidArgument(f"sync_interval_ms must be -1, 0 or positive ms, not {value!r}")
+    return value
+
+
+class EmbeddedFileSystem:
+    """Alluxio's FileSystem API in snake_case.  Paths are absolute namespace paths."""
+
+    def __init__(self, master: Master) -> None:
+        self.master = master
+        self.config = master.config
+        self._closed = False
+
+    # types ----------------------------------------------------------------
+    def _wt(self, write_type: WriteType | str | None) -> WriteType:
+        return self.config.default_write_type if write_type is None else WriteType.parse(write_type)  # type: ignore[return-value]
+
+    def _rt(self, read_type: ReadType | str | None) -> ReadType:
+        return self.config.default_read_type if read_type is None else ReadType.parse(read_type)  # type: ignore[return-value]
+
+    # namespace ------------------------------------------------------------
+    def mkdir(
+        self,
+        path: str,
+        *,
+        parents: bool = False,
+        exist_ok: bool = False,
+        write_type: WriteType | str | None = None,
+    ) -> None:
+        p = paths.validate(path)
+        self.master.mkdir(
+            p, parents=_bool(parents, "parents"), exist_ok=_bool(exist_ok, "exist_ok"),
+            write_type=self._wt(write_type),
+        )  # fmt: skip
+
+    makedirs = mkdir
+
+    def ls(
+        self, path: str = "/", *, recursive: bool = False, sync_interval_ms: int | None = None
+    ) -> list[FileInfo]:
+        return self.master.ls(
+            paths.validate(path), recursive=_bool(recursive, "recursive"),
+            sync_interval_ms=_interval(sync_interval_ms),
+        )  # fmt: skip
+
+    def stat(self, path: str, *, sync_interval_ms: int | None = None) -> FileInfo:
+        return self.master.stat(paths.validate(path), _interval(sync_interval_ms))
+
+    def exists(self, path: str, *, sync_interval_ms: int | None = None) -> bool:
+        p = paths.validate(path)
+        try:
+            return (
+                self.master.ns.lookup(p, sync_interval_ms=_interval(sync_interval_ms)) is not None
+            )
+        except NotADirectoryError:
+            return False
+
+    def rename(self, src: str, dst: str) -> None:
+        self.master.rename(
+            paths.validate(src, what="source"), paths.validate(dst, what="destination")
+        )
+
+    mv = rename
+
+    def delete(self, path: str, *, recursive: bool = False) -> None:
+        self.master.delete(paths.validate(path), recursive=_bool(recursive, "recursive"))
+
+    rm = delete
+
+    def sync_metadata(self, path: str = "/", *, recursive: bool = False) -> None:
+        p = paths.validate(path)
+        if recursive:
+            self.master.ls(p, recursive=True, sync_interval_ms=0)
+        else:
+            inode = self.master.ns.get(p, sync_interval_ms=0)
+            if inode.is_dir:
+                self.master.ns.children(inode, p, 0)
+
+    # mounts ---------------------------------------------------------------
+    def mount(
+        self,
+        path: str,
+        uri: str,
+        *,
+        options: dict[str, Any] | None = None,
+        sync_interval_ms: int | None = None,
+        read_only: bool = False,
+    ) -> MountInfo:
+        if options is not None and not isinstance(options, dict):
+            raise WrongType("mount options must be a dict")
+        return self.master.mount(
+            paths.validate(path), uri, options=options, sync_interval_ms=_interval(sync_interval_ms),
+            read_only=_bool(read_only, "read_only"),
+        )  # fmt: skip
+
+    def unmount(self, path: str) -> None:
+        self.master.unmount(paths.validate(path))
+
+    def mounts(self) -> list[MountInfo]:
+        return self.master.mounts_list()
+
+    # data -----------------------------------------------------------------
+    def open(
+        self,
+        path: str,
+        mode: str = "rb",
+        *,
+        write_type: WriteType | str | None = None,
+        read_type: ReadType | str | None = None,
+        block_size: int | None = None,
+        sync_interval_ms: int | None = None,
+        encoding: str | None = None,
+    ) -> IO[Any]:
+        p = paths.validate(path)
+        if not isinstance(mode, str):
+            raise WrongType(f"mode must be a str, not {type(mode).__name__}", path=p)
+        kind = mode.replace("b", "").replace("t", "")
+        binary = "b" in mode
+        if kind == "r":
+            raw: io.RawIOBase = BlockReader(
+                self.master, p, self._rt(read_type), _interval(sync_interval_ms)
+            )
+            buffered: IO[Any] = io.BufferedReader(raw, buffer_size=1024 * 1024)  # type: ignore[arg-type]
+        elif kind in ("w", "x"):
+            bs = self.config.cache.block_size if block_size is None else block_size
+            if not isinstance(bs, int) or isinstance(bs, bool) or bs <= 0:
+                raise InvalidArgument(f"block_size must be a positive int, not {bs!r}", path=p)
+            raw = BlockWriter(self.master, p, self._wt(write_type), kind == "x", bs)
+            buffered = io.BufferedWriter(raw, buffer_size=1024 * 1024)  # type: ignore[arg-type]
+        else:
+            raise InvalidArgument(
+                f"unsupported mode {mode!r} (use r, w or x, binary or text)", path=p
+            )
+        if binary:
+            return buffered
+        return io.TextIOWrapper(buffered, encoding=encoding or "utf-8")  # type: ignore[arg-type]
+
+    def write_bytes(
+        self, path: str, data: bytes, *, write_type: WriteType | str | None = None
+    ) -> FileInfo:
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise WrongType(f"data must be bytes, not {type(data).__name__}", path=str(path))
+        f = self.open(path, "wb", write_type=write_type)
+        try:
+            f.write(data)
+        finally:
+            f.close()
+        return self.stat(path)
+
+    def read_bytes(
+        self, path: str, start: int | None = None, end: int | None = None, *,
+        read_type: ReadType | str | None = None,
+    ) -> bytes:  # fmt: skip
+        with self.open(path, "rb", read_type=read_type) as f:
+            size = f.raw.size  # type: ignore[attr-defined]
+            s = 0 if start is None else (start if start >= 0 else max(0, size + start))
+            e = size if end is None else (end if end >= 0 else max(0, size + end))
+            if e <= s:
+                return b""
+            f.seek(s)
+            return f.read(e - s)  # type: ignore[no-any-return]
+
+    cat = read_bytes
+
+    def touch(self, path: str, *, write_type: WriteType | str | None = None) -> FileInfo:
+        p = paths.validate(path)
+        if self.master.ns.lookup(p) is not None:
+            info = self.stat(p)
+            if info.is_dir:
+                raise IsADirectory("is a directory", path=p)
+            return info
+        return self.write_bytes(p, b"", write_type=write_type)
+
+    def put(
+        self, local_path: str | os.PathLike[str], path: str, *,
+        write_type: WriteType | str | None = None, progress: Progress | None = None,
+    ) -> FileInfo:  # fmt: skip
+        local = os.fspath(local_path)
+        if os.path.isdir(local):
+            raise IsADirectory("is a local directory; put files one by one", path=local)
+        total = os.path.getsize(local)
+        done = 0
+        with open(local, "rb") as src, self.open(path, "wb", write_type=write_type) as dst:
+            while chunk := src.read(CHUNK):
+                dst.write(chunk)
+                done += len(chunk)
+                if progress:
+                    progress(done, total)
+        return self.stat(path)
+
+    def get(
+        self, path: str, local_path: str | os.PathLike[str], *,
+        read_type: ReadType | str | None = None, progress: Progress | None = None,
+    ) -> None:  # fmt: skip
+        local = os.fspath(local_path)
+        with self.open(path, "rb", read_type=read_type) as src:
+            total = src.raw.size  # type: ignore[attr-defined]
+            fd, tmp = tempfile.mkstemp(
+                prefix=".silt-get-", dir=os.path.dirname(os.path.abspath(local))
+            )
+            try:
+                with os.fdopen(fd, "wb") as dst:
+                    done = 0
+                    while chunk := src.read(CHUNK):
+                        dst.write(chunk)
+                        done += len(chunk)
+                        if progress:
+                            progress(done, total)
+                os.replace(tmp, local)
+            except BaseException:
+                os.unlink(tmp)
+                raise
+
+    # persistence and cache -----------------------------------------------
+    def persist(self, path: str) -> int:
+        return self.master.persist(paths.validate(path))
+
+    def wait_persisted(self, path: str | None = None, timeout: float | None = None) -> None:
+        p = paths.ROOT if path is None else paths.validate(path)
+        if timeout is not None and (not isinstance(timeout, (int, float)) or timeout < 0):
+            raise InvalidArgument(f"timeout must be a non-negative number, not {timeout!r}", path=p)
+        self.master.wait_persisted(p, timeout)
+
+    def free(self, path: str) -> int:
+        return self.master.free(paths.validate(path))
+
+    def load(self, path: str, *, progress: Progress | None = None) -> int:
+        p = paths.validate(path)
+        targets = self.master.files_under(p)
+        total = sum(inode.length for _, inode in targets)
+        loaded = done = 0
+        for file_path, _ in targets:
+            reader = BlockReader(self.master, file_path, ReadType.CACHE, None)
+            for idx in range(len(reader.inode.block_ids())):
+                before = reader.bytes_from_ufs
+                data = reader.block(idx)
+                loaded += reader.bytes_from_ufs - before
+                done += len(data)
+                if progress:
+                    progress(done, total)
+        return loaded
+
+    def set_attribute(
+        self, path: str, *, pinned: bool | None = None, ttl: int | None = None,
+        ttl_action: TtlAction | str | None = None,
+    ) -> FileInfo:  # fmt: skip
+        if pinned is not None:
+            _bool(pinned, "pinned")
+        action = None if ttl_action is None else TtlAction.parse(ttl_action)
+        return self.master.set_attribute(
+            paths.validate(path),
+            pinned=pinned,
+            ttl=ttl,
+            ttl_action=action,  # type: ignore[arg-type]
+        )
+
+    def du(self, path: str) -> dict[str, Any]:
+        p = paths.validate(path)
+        root = self.stat(p)
+        infos = [root] if not root.is_dir else self.ls(p, recursive=True)
+        files = [i for i in infos if not i.is_dir]
+        cached = sum(self.master.store.cached_bytes(i.block_ids) for i in files)
+        return {
+            "path": p,
+            "length": sum(i.length for i in files),
+            "cached_bytes": cached,
+            "files": len(files),
+            "dirs": sum(1 for i in infos if i.is_dir),
+        }
+
+    # lifecycle ------------------------------------------------------------
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self.master.close()
+        self.master.store.flush_mem_pinned()
+        self.master.ms.close()
+
+    def __enter__(self) -> EmbeddedFileSystem:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,255 @@
+"""File objects: a block writer (per write type) and a block reader (per read type)."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import secrets
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+from siltfs.errors import FileLost, FileNotFound, ResourceExhausted, SiltError, UfsError
+from siltfs.master.files import NewFile
+from siltfs.model.enums import PersistenceState, ReadType, WriteType
+from siltfs.model.inode import Inode, block_id
+
+if TYPE_CHECKING:
+    from siltfs.master.master import Master
+
+
+class BlockWriter(io.RawIOBase):
+    """Writes a new file block by block; the file appears only when close() succeeds."""
+
+    def __init__(
+        self, master: Master, path: str, write_type: WriteType, exclusive: bool, block_size: int
+    ) -> None:
+        super().__init__()
+        master.check_write(path, exclusive)
+        self.master = master
+        self.store = master.store
+        self.path = path
+        self.write_type = write_type
+        self.exclusive = exclusive
+        self.block_size = block_size
+        self.inode_id = master.ns.new_id()
+        self._buf = bytearray()
+        self._index = 0
+        self._length = 0
+        self._hash = hashlib.sha256()
+        self._written: list[int] = []
+        self._ufs_file: BinaryIO | None = None
+        self._staging: str | None = None
+        self._token = secrets.token_hex(6)
+        self._done = False
+        if write_type.persists_sync:
+            _, ufs, _ = master.ns.writable(path)
+            staging_dir = master.config.persist.staging_dir
+            self._ufs = ufs
+            self._staging = f"{staging_dir}/w{self.inode_id}-1-{self._token}"
+            master.persister.active_tokens.add(self._token)
+            ufs.mkdirs(staging_dir)
+            self._ufs_file = ufs.open_write(self._staging)
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        if self.closed:
+            raise ValueError("write to a closed file")
+        view = memoryview(data).cast("B")
+        try:
+            self._buf += view
+            self._length += len(view)
+            while len(self._buf) >= self.block_size:
+                chunk = bytes(self._buf[: self.block_size])
+                del self._buf[: self.block_size]
+                self._flush_block(chunk)
+        except BaseException:
+            self._abort()
+            raise
+        return len(view)
+
+    def _flush_block(self, data: bytes) -> None:
+        bid = block_id(self.inode_id, self._index)
+        wt = self.write_type
+        if wt in (WriteType.MUST_CACHE, WriteType.ASYNC_THROUGH):
+            self.store.pin([bid])
+            self._written.append(bid)
+            self.store.put(bid, data, durable=wt is WriteType.ASYNC_THROUGH, ssd=True)
+        elif wt is WriteType.CACHE_THROUGH:
+            self._written.append(bid)
+            try:
+                self.store.put(bid, data)
+            except ResourceExhausted:
+                pass  # the UFS copy is authoritative; the block is simply not cached
+        if self._ufs_file is not None:
+            self._ufs_file.write(data)
+        self._hash.update(data)
+        self._index += 1
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        try:
+            if not self._done:
+                self._finish()
+        finally:
+            super().close()
+
+    def _finish(self) -> None:
+        try:
+            if self._buf:
+                self._flush_block(bytes(self._buf))
+                self._buf.clear()
+            if self._ufs_file is not None:
+                self._ufs_file.close()
+                self._ufs_file = None
+            self.info = self.master.complete_write(
+                NewFile(
+                    path=self.path, inode_id=self.inode_id, length=self._length,
+                    block_size=self.block_size, write_type=self.write_type,
+                    exclusive=self.exclusive, staging_rel=self._staging,
+                    content_hash=self._hash.hexdigest(),
+                )
+            )  # fmt: skip
+            self._done = True
+        except BaseException:
+            self._abort()
+            raise
+        finally:
+            self.master.persister.active_tokens.discard(self._token)
+
+    def _abort(self) -> None:
+        """Nothing of a failed write stays behind: blocks and staged object removed."""
+        if self._done:
+            return
+        self._done = True
+        self.store.remove(self._written)
+        if self._ufs_file is not None:
+            try:
+                self._ufs_file.close()
+            except Exception:  # noqa: BLE001 - already failing
+                pass
+            self._ufs_file = None
+        if self._staging is not None:
+            try:
+                self._ufs.delete(self._staging)
+            except SiltError:
+                pass
+            self.master.persister.remove_staging_dir_if_empty(self._ufs)
+        self.master.persister.active_tokens.discard(self._token)
+        super().close()
+
+
+class BlockReader(io.RawIOBase):
+    """Reads a file from the cache where blocks are cached and from the UFS elsewhere."""
+
+    def __init__(
+        self, master: Master, path: str, read_type: ReadType, sync_interval_ms: int | None
+    ):
+        super().__init__()
+        res = master.resolve(path, sync_interval_ms)
+        if res.inode.is_dir:
+            from siltfs.errors import IsADirectory
+
+            raise IsADirectory("is a directory", path=path)
+        if res.inode.state is PersistenceState.LOST:
+            raise FileLost("cached data lost before it was persisted", path=path)
+        self.master = master
+        self.store = master.store
+        self.path = path
+        self.inode: Inode = res.inode
+        self.read_type = read_type
+        self._ufs = res.ufs
+        self._rel = res.rel
+        self._pos = 0
+        self._cur: tuple[int, bytes] | None = None
+        self.bytes_from_ufs = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        if whence == io.SEEK_SET:
+            pos = offset
+        elif whence == io.SEEK_CUR:
+            pos = self._pos + offset
+        elif whence == io.SEEK_END:
+            pos = self.inode.length + offset
+        else:
+            raise ValueError(f"invalid whence {whence}")
+        if pos < 0:
+            raise ValueError("negative seek position")
+        self._pos = pos
+        return pos
+
+    @property
+    def size(self) -> int:
+        return self.inode.length
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        done = 0
+        bs = self.inode.block_size
+        while done < len(view) and self._pos < self.inode.length:
+            idx, off = divmod(self._pos, bs)
+            data = self.block(idx)
+            n = min(len(view) - done, len(data) - off)
+            if n <= 0:
+                break
+            view[done : done + n] = data[off : off + n]
+            done += n
+            self._pos += n
+        return done
+
+    def block(self, idx: int) -> bytes:
+        if self._cur is not None and self._cur[0] == idx:
+            return self._cur[1]
+        bid = block_id(self.inode.id, idx)
+        data = self.store.get(bid, promote=self.read_type is ReadType.CACHE_PROMOTE)
+        if data is None:
+            data = self._from_ufs(idx)
+            if self.read_type is not ReadType.NO_CACHE:
+                try:
+                    self.store.put(bid, data)
+                except ResourceExhausted:
+                    pass
+        self._cur = (idx, data)
+        return data
+
+    def _from_ufs(self, idx: int) -> bytes:
+        if self.inode.state is not PersistenceState.PERSISTED:
+            raise FileLost(
+                f"block {idx} is not cached and the file is not persisted ({self.inode.state.value})",
+                path=self.path,
+            )
+        bs = self.inode.block_size
+        start = idx * bs
+        end = min(self.inode.length, start + bs)
+        try:
+            data = self._ufs.read_range(self._rel, start, end)
+        except FileNotFound:
+            self._relocate()
+            data = self._ufs.read_range(self._rel, start, end)
+        if len(data) != end - start:
+            raise UfsError(
+                "the file changed in the under-storage since its metadata was loaded; "
+                "sync metadata and retry",
+                path=self.path,
+            )
+        self.bytes_from_ufs += len(data)
+        return data
+
+    def _relocate(self) -> None:
+        """The file moved (renamed) while open: find its current path by inode id."""
+        with self.master.ms.snapshot() as txn:
+            fresh = txn.get_inode(self.inode.id)
+            path = self.master.ns.path_of(txn, fresh) if fresh is not None else None
+        if path is None:
+            raise FileNotFound("file was deleted while open", path=self.path)
+        _, self._ufs, self._rel = self.master.mounts.resolve(path)

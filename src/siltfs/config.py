@@ -1,0 +1,152 @@
+"""Typed configuration.  One object, built once and passed down; nothing reads globals."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from siltfs.errors import InvalidArgument, WrongType
+from siltfs.model.enums import ReadType, WriteType
+
+MiB = 1024 * 1024
+GiB = 1024 * MiB
+
+
+@dataclass(frozen=True)
+class CacheConfig:
+    """Worker block store: tier capacities in bytes.  The SSD tier lives under the home."""
+
+    block_size: int = 16 * MiB
+    mem_capacity: int = 1 * GiB
+    ssd_capacity: int = 16 * GiB
+    ssd_dir: Path | None = None  # default: <home>/cache/ssd
+
+
+@dataclass(frozen=True)
+class PersistConfig:
+    """The ASYNC_THROUGH persist runner."""
+
+    enabled: bool = True
+    concurrency: int = 4
+    max_attempts: int = 8
+    backoff_initial_s: float = 0.2
+    backoff_max_s: float = 60.0
+    lease_s: float = 30.0
+    poll_interval_s: float = 0.05
+    staging_dir: str = ".silt_staging"
+
+
+@dataclass(frozen=True)
+class SiltConfig:
+    """Everything an embedded siltfs needs.  ``home`` holds metastore, cache and root UFS."""
+
+    home: Path = field(default_factory=lambda: default_home())
+    default_write_type: WriteType = WriteType.ASYNC_THROUGH
+    default_read_type: ReadType = ReadType.CACHE
+    sync_interval_ms: int = -1
+    ttl_check_interval_s: float = 1.0
+    cache: CacheConfig = field(default_factory=CacheConfig)
+    persist: PersistConfig = field(default_factory=PersistConfig)
+
+    @property
+    def metastore_path(self) -> Path:
+        return self.home / "metastore.db"
+
+    @property
+    def ssd_dir(self) -> Path:
+        return self.cache.ssd_dir or (self.home / "cache" / "ssd")
+
+    @property
+    def root_ufs_dir(self) -> Path:
+        return self.home / "ufs"
+
+    def with_home(self, home: str | os.PathLike[str]) -> SiltConfig:
+        return replace(self, home=Path(home))
+
+    def validate(self) -> SiltConfig:
+        if not isinstance(self.default_write_type, WriteType):
+            raise WrongType(
+                f"default_write_type must be a WriteType, not {self.default_write_type!r}"
+            )
+        if not isinstance(self.default_read_type, ReadType):
+            raise WrongType(f"default_read_type must be a ReadType, not {self.default_read_type!r}")
+        if self.cache.block_size <= 0:
+            raise InvalidArgument(f"block_size must be positive, got {self.cache.block_size}")
+        if self.cache.mem_capacity < 0 or self.cache.ssd_capacity < 0:
+            raise InvalidArgument("tier capacities must not be negative")
+        if self.persist.max_attempts < 1:
+            raise InvalidArgument("persist.max_attempts must be at least 1")
+        if self.persist.concurrency < 1:
+            raise InvalidArgument("persist.concurrency must be at least 1")
+        if self.sync_interval_ms < -1:
+            raise InvalidArgument(
+                f"sync_interval_ms must be -1, 0 or positive, got {self.sync_interval_ms}"
+            )
+        return self
+
+
+def default_home() -> Path:
+    env = os.environ.get("SILT_HOME")
+    return Path(env) if env else Path.home() / ".silt"
+
+
+def config_from_dict(data: dict[str, Any], base: SiltConfig | None = None) -> SiltConfig:
+    """Build a config from a plain mapping (e.g. parsed TOML/JSON), validating keys."""
+    cfg = base or SiltConfig()
+    top: dict[str, Any] = {}
+    names = {f.name for f in fields(SiltConfig)}
+    for key, value in data.items():
+        if key not in names:
+            raise InvalidArgument(f"unknown configuration key {key!r}")
+        if key == "cache":
+            top[key] = replace(cfg.cache, **_checked(CacheConfig, value))
+        elif key == "persist":
+            top[key] = replace(cfg.persist, **_checked(PersistConfig, value))
+        elif key == "home":
+            if not isinstance(value, (str, os.PathLike)):
+                raise WrongType(f"configuration key 'home' must be a path, not {value!r}")
+            top[key] = Path(value)
+        elif key == "default_write_type":
+            top[key] = WriteType.parse(value)
+        elif key == "default_read_type":
+            top[key] = ReadType.parse(value)
+        else:
+            top[key] = _typed("", key, value, getattr(cfg, key))
+    return replace(cfg, **top).validate()
+
+
+def _typed(section: str, key: str, value: Any, default: Any) -> Any:
+    """*value* if it has the type of the field's current *default*; else WrongType."""
+    name = f"{section}.{key}" if section else key
+    if isinstance(default, bool):
+        ok = isinstance(value, bool)
+    elif isinstance(default, int):
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif isinstance(default, float):
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        value = float(value) if ok else value
+    elif isinstance(default, str):
+        ok = isinstance(value, str)
+    else:
+        ok = True
+    if not ok:
+        raise WrongType(
+            f"configuration key {name!r} must be {type(default).__name__}, not {value!r}"
+        )
+    return value
+
+
+def _checked(cls: type[Any], value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise WrongType(f"configuration section {cls.__name__} must be a mapping")
+    names = {f.name for f in fields(cls)}
+    for key in value:
+        if key not in names:
+            raise InvalidArgument(f"unknown configuration key {key!r} in {cls.__name__}")
+    defaults = cls()
+    out = {k: _typed(cls.__name__, k, v, getattr(defaults, k)) for k, v in value.items()}
+    if "ssd_dir" in out and out["ssd_dir"] is not None:
+        out["ssd_dir"] = Path(out["ssd_dir"])
+    return out

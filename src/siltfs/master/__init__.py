@@ -1,0 +1,1 @@
+"""The master: namespace, mount table, persist scheduling, metadata sync, TTL."""

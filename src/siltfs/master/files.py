@@ -1,0 +1,89 @@
+"""Completing a written file: the inode (and for ASYNC_THROUGH its persist job) in one
+transaction, after the blocks are on their tier and, for the synchronous write types,
+after the staged UFS object has been moved into place."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from siltfs import crashpoints
+from siltfs.errors import FileExists, IsADirectory
+from siltfs.master.namespace import PERSISTED, Namespace, now_ms
+from siltfs.model import paths
+from siltfs.model.enums import PersistenceState, WriteType
+from siltfs.model.inode import Inode
+
+
+@dataclass
+class NewFile:
+    path: str
+    inode_id: int
+    length: int
+    block_size: int
+    write_type: WriteType
+    exclusive: bool
+    staging_rel: str | None = None  # synchronous write types: the staged UFS object
+    content_hash: str | None = None
+
+
+def check_writable_target(ns: Namespace, path: str, exclusive: bool) -> None:
+    """Fail early (before any byte is written) if *path* cannot be created."""
+    ns.writable(path)
+    existing = ns.lookup(path)
+    if existing is not None:
+        if existing.is_dir:
+            raise IsADirectory("is a directory; cannot write a file here", path=path)
+        if exclusive:
+            raise FileExists("already exists", path=path)
+    parent_path = paths.split(path)[0]
+    parent = ns.lookup(parent_path)
+    if parent is not None and not parent.is_dir:
+        raise IsADirectory("parent is a file", path=parent_path)
+
+
+def commit_file(ns: Namespace, new: NewFile) -> Inode:
+    wt = new.write_type
+    with ns.lock:
+        parent_path, name = paths.split(new.path)
+        parent = ns.ensure_dir(parent_path, create=True, persist=wt.persists_sync)
+        existing = ns.lookup(new.path)
+        if existing is not None and existing.is_dir:
+            raise IsADirectory("is a directory; cannot write a file here", path=new.path)
+        if existing is not None and new.exclusive:
+            raise FileExists("already exists", path=new.path)
+        mount, ufs, rel = ns.writable(new.path)
+        stamp = now_ms()
+        inode = Inode(
+            id=new.inode_id, parent_id=parent.id, name=name, is_dir=False, length=new.length,
+            block_size=new.block_size, state=PersistenceState.NOT_PERSISTED, created_ms=stamp,
+            mtime_ms=stamp, content_hash=new.content_hash,
+        )  # fmt: skip
+        if wt.persists_sync:
+            assert new.staging_rel is not None
+            ns.persist_dirs(parent_path)
+            ufs.move(new.staging_rel, rel)
+            st = ufs.status(rel)
+            inode.state = PERSISTED
+            inode.fingerprint = st.fingerprint if st else None
+        elif wt is WriteType.ASYNC_THROUGH:
+            inode.state = PersistenceState.TO_BE_PERSISTED
+        drop_old_ufs = existing is not None and existing.state is PERSISTED and not wt.persists_sync
+        with ns.ms.transaction() as txn:
+            if existing is not None:
+                txn.delete_inodes([existing.id])
+            txn.insert_inode(inode)
+            if wt is WriteType.ASYNC_THROUGH:
+                txn.insert_job(inode.id, inode.generation, stamp)
+            intent = (
+                txn.insert_intent("delete", mount.id, rel, None, stamp) if drop_old_ufs else None
+            )
+        crashpoints.reach("write.after_commit")
+        if existing is not None:
+            ns.store.remove(existing.block_ids())
+        if intent is not None:
+            ufs.delete(rel)
+            with ns.ms.transaction() as txn:
+                txn.delete_intent(intent)
+        if inode.state is PERSISTED and not inode.pinned:
+            ns.store.unpin(inode.block_ids())
+        return inode

@@ -1,0 +1,380 @@
+"""The namespace: path resolution with lazy metadata load, and the mutating operations.
+
+Every mutation runs under the namespace lock and changes the metastore in one
+transaction.  UFS side effects of persisted entries (delete, rename) are recorded as
+intents in that same transaction and carried out right after; a crash in between is
+rolled forward on restart (:meth:`Namespace.replay_intents`).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+
+from siltfs import crashpoints
+from siltfs.config import SiltConfig
+from siltfs.errors import (
+    DirectoryNotEmpty,
+    FileExists,
+    FileNotFound,
+    InvalidArgument,
+    MountError,
+    NotADirectory,
+    PermissionDenied,
+)
+from siltfs.master.locks import NamespaceLock
+from siltfs.master.mounts import MountTable
+from siltfs.master.sync import apply_listing
+from siltfs.metastore.abc import Metastore, Txn
+from siltfs.model import paths
+from siltfs.model.enums import PersistenceState, WriteType
+from siltfs.model.inode import ROOT_ID, Inode, MountInfo
+from siltfs.ufs.abc import UnderFileSystem
+from siltfs.worker.blockstore import BlockStore
+
+PERSISTED = PersistenceState.PERSISTED
+NOT_PERSISTED = PersistenceState.NOT_PERSISTED
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+@dataclass
+class Resolved:
+    path: str
+    inode: Inode
+    mount: MountInfo
+    ufs: UnderFileSystem
+    rel: str
+
+
+class Namespace:
+    def __init__(
+        self,
+        config: SiltConfig,
+        metastore: Metastore,
+        mounts: MountTable,
+        store: BlockStore,
+        lock: NamespaceLock,
+    ) -> None:
+        self.config = config
+        self.ms = metastore
+        self.mounts = mounts
+        self.store = store
+        self.lock = lock
+        self._ids: list[int] = []
+        self._ids_lock = threading.Lock()
+
+    # ids ------------------------------------------------------------------
+    def new_id(self) -> int:
+        with self._ids_lock:
+            if not self._ids:
+                with self.ms.transaction() as txn:
+                    first = txn.allocate_ids(256)
+                self._ids = list(range(first + 255, first - 1, -1))
+            return self._ids.pop()
+
+    # resolution -----------------------------------------------------------
+    def interval(self, mount: MountInfo, override: int | None) -> int:
+        if override is not None:
+            return override
+        if mount.sync_interval_ms is not None:
+            return mount.sync_interval_ms
+        return self.config.sync_interval_ms
+
+    def _needs_sync(self, directory: Inode, interval: int, now: int) -> bool:
+        if directory.state is not PERSISTED:
+            return False
+        if directory.sync_ms is None:
+            return True
+        if interval < 0:
+            return False
+        return interval == 0 or now - directory.sync_ms >= interval
+
+    def sync_dir(self, directory: Inode, path: str, override: int | None = None) -> Inode:
+        """Sync *directory* with its UFS listing if its interval says so; returns it fresh."""
+        mount, ufs, rel = self.mounts.resolve(path)
+        now = now_ms()
+        if not self._needs_sync(directory, self.interval(mount, override), now):
+            return directory
+        with self.lock:
+            with self.ms.snapshot() as txn:
+                fresh = txn.get_inode(directory.id)
+            if fresh is None:
+                return directory
+            if fresh.sync_ms is not None and fresh.sync_ms != directory.sync_ms:
+                return fresh  # another caller synced it meanwhile
+            try:
+                listing = ufs.list(rel)
+            except FileNotFound:
+                listing = None
+            hidden = {self.config.persist.staging_dir} if rel == "" else set()
+            with self.ms.transaction() as txn:
+                fresh = txn.get_inode(directory.id)
+                if fresh is None:
+                    return directory
+                apply_listing(
+                    txn, fresh, listing, hidden=hidden, block_size=self.config.cache.block_size,
+                    now_ms=now, store=self.store, allocate=self.new_id,
+                )  # fmt: skip
+            return fresh
+
+    def lookup(self, path: str, *, sync_interval_ms: int | None = None) -> Inode | None:
+        """The inode at *path* (validated), loading and syncing metadata on the way."""
+        with self.ms.snapshot() as txn:
+            node = txn.get_inode(ROOT_ID)
+        assert node is not None
+        current = paths.ROOT
+        for name in paths.components(path):
+            if not node.is_dir:
+                raise NotADirectory("a parent is a file", path=current)
+            node = self.sync_dir(node, current, sync_interval_ms)
+            with self.ms.snapshot() as txn:
+                child = txn.get_child(node.id, name)
+            if child is None:
+                return None
+            node = child
+            current = paths.join(current, name)
+        return node
+
+    def get(self, path: str, *, sync_interval_ms: int | None = None) -> Inode:
+        inode = self.lookup(path, sync_interval_ms=sync_interval_ms)
+        if inode is None:
+            raise FileNotFound("no such file or directory", path=path)
+        return inode
+
+    def resolve(self, path: str, *, sync_interval_ms: int | None = None) -> Resolved:
+        inode = self.get(path, sync_interval_ms=sync_interval_ms)
+        mount, ufs, rel = self.mounts.resolve(path)
+        return Resolved(path, inode, mount, ufs, rel)
+
+    def path_of(self, txn: Txn, inode: Inode) -> str | None:
+        """Current path of *inode*, or None if it (or an ancestor) is gone."""
+        names: list[str] = []
+        node: Inode | None = inode
+        while node is not None and node.id != ROOT_ID:
+            names.append(node.name)
+            node = txn.get_inode(node.parent_id)
+        if node is None:
+            return None
+        return "/" + "/".join(reversed(names))
+
+    def children(self, directory: Inode, path: str, override: int | None = None) -> list[Inode]:
+        directory = self.sync_dir(directory, path, override)
+        with self.ms.snapshot() as txn:
+            return txn.list_children(directory.id)
+
+    # helpers for mutations ------------------------------------------------
+    def writable(self, path: str) -> tuple[MountInfo, UnderFileSystem, str]:
+        mount, ufs, rel = self.mounts.resolve(path)
+        if mount.read_only:
+            raise PermissionDenied(f"mount {mount.path} is read-only", path=path)
+        return mount, ufs, rel
+
+    def persist_dirs(self, dir_path: str) -> None:
+        """Make *dir_path* and its ancestors (within the mount) exist in the UFS."""
+        mount, ufs, rel = self.mounts.resolve(dir_path)
+        missing: list[Inode] = []
+        current = mount.path
+        with self.ms.snapshot() as txn:
+            node = self._inode_at(txn, current)
+            for name in paths.components(dir_path)[len(paths.components(mount.path)) :]:
+                child = txn.get_child(node.id, name)
+                if child is None:
+                    raise FileNotFound("directory vanished", path=paths.join(current, name))
+                node = child
+                current = paths.join(current, name)
+                if node.state is not PERSISTED:
+                    missing.append(node)
+        if not missing:
+            return
+        ufs.mkdirs(rel)
+        stamp = now_ms()
+        with self.ms.transaction() as txn:
+            for node in missing:
+                node.state = PERSISTED
+                node.sync_ms = stamp
+                txn.update_inode(node)
+
+    def _inode_at(self, txn: Txn, path: str) -> Inode:
+        node = txn.get_inode(ROOT_ID)
+        assert node is not None
+        for name in paths.components(path):
+            child = txn.get_child(node.id, name)
+            if child is None:
+                raise FileNotFound("no such directory", path=path)
+            node = child
+        return node
+
+    def ensure_dir(self, path: str, *, create: bool, persist: bool) -> Inode:
+        """The directory at *path*, creating missing ones if *create*."""
+        inode = self.lookup(path)
+        if inode is not None:
+            if not inode.is_dir:
+                raise NotADirectory("not a directory", path=path)
+            if persist and inode.state is not PERSISTED:
+                self.persist_dirs(path)
+            return inode
+        if not create:
+            raise FileNotFound("parent directory does not exist", path=path)
+        parent_path, name = paths.split(path)
+        parent = self.ensure_dir(parent_path, create=True, persist=persist)
+        return self._create_dir(parent, path, name, persist=persist)
+
+    def _create_dir(self, parent: Inode, path: str, name: str, *, persist: bool) -> Inode:
+        _, ufs, rel = self.writable(path)
+        state = NOT_PERSISTED
+        if persist:
+            self.persist_dirs(paths.split(path)[0])
+            ufs.mkdirs(rel)
+            state = PERSISTED
+        stamp = now_ms()
+        inode = Inode(
+            id=self.new_id(), parent_id=parent.id, name=name, is_dir=True, state=state,
+            created_ms=stamp, mtime_ms=stamp, sync_ms=stamp,
+        )  # fmt: skip
+        with self.ms.transaction() as txn:
+            txn.insert_inode(inode)
+        return inode
+
+    # operations -----------------------------------------------------------
+    def mkdir(self, path: str, *, parents: bool, exist_ok: bool, write_type: WriteType) -> Inode:
+        with self.lock:
+            existing = self.lookup(path)
+            if existing is not None:
+                if existing.is_dir and (exist_ok or (parents and path != paths.ROOT)):
+                    return existing
+                raise FileExists("already exists", path=path)
+            parent_path, name = paths.split(path)
+            persist = write_type is not WriteType.MUST_CACHE
+            parent = self.ensure_dir(parent_path, create=parents, persist=persist)
+            return self._create_dir(parent, path, name, persist=persist)
+
+    def delete(self, path: str, *, recursive: bool) -> list[Inode]:
+        """Delete an entry (and with *recursive* its subtree); returns the removed inodes."""
+        if path == paths.ROOT:
+            raise InvalidArgument("cannot delete the root", path=path)
+        with self.lock:
+            res = self.resolve(path)
+            if self.mounts.at(path) is not None:
+                raise MountError("is a mount point; unmount it instead", path=path)
+            self.writable(path)
+            with self.ms.transaction() as txn:
+                if res.inode.is_dir and not recursive and txn.count_children(res.inode.id):
+                    raise DirectoryNotEmpty("directory is not empty (use recursive)", path=path)
+                subtree = txn.subtree(res.inode.id)
+                inner = [i for i in subtree if i.mount_id is not None]
+                if inner:
+                    raise MountError("contains a mount point; unmount it first", path=path)
+                txn.delete_inodes([i.id for i in subtree])
+                intent = None
+                if res.inode.state is PERSISTED:
+                    intent = txn.insert_intent("delete", res.mount.id, res.rel, None, now_ms())
+                self._touch_parent(txn, res.inode.parent_id)
+            for node in subtree:
+                self.store.remove(node.block_ids())
+            if intent is not None:
+                crashpoints.reach("delete.after_metadata")
+                res.ufs.delete(res.rel, recursive=True)
+                with self.ms.transaction() as txn:
+                    txn.delete_intent(intent)
+            return subtree
+
+    def rename(self, src: str, dst: str) -> None:
+        if src == paths.ROOT or dst == paths.ROOT:
+            raise InvalidArgument("cannot rename the root", path=src)
+        if paths.is_ancestor(src, dst) and src != dst:
+            raise InvalidArgument(f"cannot move a directory into itself ({dst})", path=src)
+        with self.lock:
+            res = self.resolve(src)
+            if self.mounts.at(src) is not None:
+                raise MountError("is a mount point; cannot be renamed", path=src)
+            if src == dst:
+                return
+            dst_parent_path, dst_name = paths.split(dst)
+            dst_parent = self.lookup(dst_parent_path)
+            if dst_parent is None:
+                raise FileNotFound("destination directory does not exist", path=dst_parent_path)
+            if not dst_parent.is_dir:
+                raise NotADirectory("destination parent is a file", path=dst_parent_path)
+            if self.lookup(dst) is not None:
+                raise FileExists("destination exists", path=dst)
+            self.writable(src)
+            dmount, _, drel = self.writable(dst)
+            if dmount.id != res.mount.id:
+                raise InvalidArgument(f"cannot rename across mounts (to {dst})", path=src)
+            persisted = res.inode.state is PERSISTED
+            if persisted:
+                self.persist_dirs(dst_parent_path)
+            with self.ms.transaction() as txn:
+                inode = txn.get_inode(res.inode.id)
+                assert inode is not None
+                old_parent = inode.parent_id
+                inode.parent_id = dst_parent.id
+                inode.name = dst_name
+                txn.update_inode(inode)
+                self._touch_parent(txn, old_parent)
+                self._touch_parent(txn, dst_parent.id)
+                intent = None
+                if persisted:
+                    intent = txn.insert_intent("rename", res.mount.id, res.rel, drel, now_ms())
+            if intent is not None:
+                crashpoints.reach("rename.after_metadata")
+                res.ufs.move(res.rel, drel)
+                crashpoints.reach("rename.after_ufs")
+                self.refresh_fingerprints(inode, dst)
+                with self.ms.transaction() as txn:
+                    txn.delete_intent(intent)
+
+    def refresh_fingerprints(self, inode: Inode, path: str) -> None:
+        """Re-read UFS fingerprints of a moved persisted subtree (some stores change them)."""
+        mount, ufs, rel = self.mounts.resolve(path)
+        if getattr(ufs, "local", False):
+            return
+        pending = [(inode, rel)]
+        while pending:
+            node, node_rel = pending.pop()
+            if not node.is_dir:
+                st = ufs.status(node_rel)
+                if st is not None and st.fingerprint != node.fingerprint:
+                    with self.ms.transaction() as txn:
+                        fresh = txn.get_inode(node.id)
+                        if fresh is not None:
+                            fresh.fingerprint = st.fingerprint
+                            txn.update_inode(fresh)
+                continue
+            with self.ms.snapshot() as txn:
+                kids = txn.list_children(node.id)
+            for kid in kids:
+                if kid.state is PERSISTED:
+                    pending.append((kid, f"{node_rel}/{kid.name}" if node_rel else kid.name))
+
+    def _touch_parent(self, txn: Txn, parent_id: int) -> None:
+        parent = txn.get_inode(parent_id)
+        if parent is not None and parent.id != ROOT_ID:
+            parent.mtime_ms = now_ms()
+            txn.update_inode(parent)
+
+    def replay_intents(self) -> int:
+        """Roll forward UFS mutations recorded before a crash.  Returns how many."""
+        with self.lock:
+            with self.ms.snapshot() as txn:
+                intents = txn.list_intents()
+            for intent in intents:
+                try:
+                    _, ufs = self.mounts.by_id(intent.mount_id)
+                except MountError:
+                    ufs = None
+                if ufs is not None and intent.kind == "delete":
+                    ufs.delete(intent.src, recursive=True)
+                elif ufs is not None and intent.kind == "rename" and intent.dst is not None:
+                    if ufs.status(intent.src) is not None and ufs.status(intent.dst) is None:
+                        parent = intent.dst.rpartition("/")[0]
+                        if parent:
+                            ufs.mkdirs(parent)
+                        ufs.move(intent.src, intent.dst)
+                with self.ms.transaction() as txn:
+                    txn.delete_intent(intent.id)
+            return len(intents)

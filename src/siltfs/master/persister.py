@@ -1,0 +1,322 @@
+"""The ASYNC_THROUGH persistence protocol (see DESIGN.md, "Persistence protocol").
+
+A job is keyed by inode id + generation.  It uploads the cached blocks to a staging
+object outside every user directory, then commits under the namespace lock to the
+inode's *current* path, or cancels itself if the inode is gone or was rewritten.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable
+
+from siltfs import crashpoints
+from siltfs.errors import FileLost, MountError, PersistFailed, PersistTimeout, UfsError
+from siltfs.master.namespace import PERSISTED, Namespace, now_ms
+from siltfs.model import paths
+from siltfs.model.enums import JobState, PersistenceState
+from siltfs.model.inode import Inode, PersistJob
+from siltfs.ufs.abc import UnderFileSystem
+
+log = logging.getLogger("siltfs.persist")
+TO_BE_PERSISTED = PersistenceState.TO_BE_PERSISTED
+
+
+class Persister:
+    def __init__(self, ns: Namespace) -> None:
+        self.ns = ns
+        self.config = ns.config.persist
+        self.changed = threading.Condition()
+        self.active_tokens: set[str] = set()  # staging objects of synchronous writes
+
+    # naming ---------------------------------------------------------------
+    def staging_name(self, kind: str, inode: Inode, token: str) -> str:
+        return f"{self.config.staging_dir}/{kind}{inode.id}-{inode.generation}-{token}"
+
+    def _notify(self) -> None:
+        with self.changed:
+            self.changed.notify_all()
+
+    # the job --------------------------------------------------------------
+    def run_job(self, job: PersistJob) -> None:
+        ms = self.ns.ms
+        with ms.snapshot() as txn:
+            inode = txn.get_inode(job.inode_id)
+            row = txn.job_for_inode(job.inode_id)
+            path = self.ns.path_of(txn, inode) if inode is not None else None
+        if row is None or row.id != job.id or row.token != job.token:
+            return  # superseded
+        if inode is None or path is None or inode.generation != job.generation:
+            self._cancel(job)
+            return
+        if inode.state is not TO_BE_PERSISTED:
+            self._cancel(job)
+            return
+        staging: str | None = None
+        ufs: UnderFileSystem | None = None
+        try:
+            mount, ufs, _ = self.ns.mounts.resolve(path)
+            assert job.token is not None
+            staging = self.staging_name("j", inode, job.token)
+            digest = self._stage(ufs, staging, inode)
+            crashpoints.reach("persist.after_upload")
+            self.commit(job, mount.id, staging, digest)
+        except Exception as exc:  # noqa: BLE001 - every failure is recorded on the job
+            if ufs is not None and staging is not None:
+                self._discard(ufs, staging)
+            self.fail(job, exc)
+        self._notify()
+
+    def _stage(self, ufs: UnderFileSystem, staging: str, inode: Inode) -> str:
+        """Stream the inode's cached blocks to *staging*; returns their sha256."""
+        digest = hashlib.sha256()
+        store = self.ns.store
+        for attempt in (1, 2):
+            try:
+                ufs.mkdirs(self.config.staging_dir)
+                with ufs.open_write(staging) as f:
+                    for bid in inode.block_ids():
+                        data = store.get(bid)
+                        if data is None:
+                            raise FileLost(
+                                f"cached block {bid} is missing", path=f"inode {inode.id}"
+                            )
+                        digest.update(data)
+                        f.write(data)
+                return digest.hexdigest()
+            except FileNotFoundError:
+                if attempt == 2:
+                    raise
+                digest = hashlib.sha256()  # staging dir removed under us: recreate, retry
+        raise AssertionError("unreachable")
+
+    def commit(self, job: PersistJob, mount_id: int, staging: str, digest: str) -> None:
+        ns = self.ns
+        with ns.lock:
+            with ns.ms.snapshot() as txn:
+                inode = txn.get_inode(job.inode_id)
+                row = txn.job_for_inode(job.inode_id)
+                path = ns.path_of(txn, inode) if inode is not None else None
+            _, ufs = ns.mounts.by_id(mount_id)
+            if row is None or row.id != job.id or row.token != job.token:
+                self._discard(ufs, staging)
+                return
+            if inode is None or path is None or inode.generation != job.generation:
+                self._discard(ufs, staging)
+                self._cancel(job)
+                return
+            mount, _, rel = ns.mounts.resolve(path)
+            if mount.id != mount_id:
+                raise MountError("file moved to another mount during upload; will retry", path=path)
+            ns.persist_dirs(paths.split(path)[0])
+            crashpoints.reach("persist.before_move")
+            ufs.move(staging, rel)
+            crashpoints.reach("persist.after_move")
+            st = ufs.status(rel)
+            if st is None:
+                raise UfsError("committed object is not visible", path=path)
+            with ns.ms.transaction() as txn:
+                fresh = txn.get_inode(inode.id)
+                if fresh is not None:
+                    fresh.state = PERSISTED
+                    fresh.fingerprint = st.fingerprint
+                    fresh.content_hash = digest
+                    txn.update_inode(fresh)
+                txn.delete_job(job.id)
+            if fresh is not None and not fresh.pinned:
+                ns.store.unpin(fresh.block_ids())
+            self.remove_staging_dir_if_empty(ufs)
+
+    def _cancel(self, job: PersistJob) -> None:
+        with self.ns.ms.transaction() as txn:
+            row = txn.get_job(job.id)
+            if row is not None:
+                txn.delete_job(job.id)
+
+    def fail(self, job: PersistJob, exc: BaseException) -> None:
+        message = f"{type(exc).__name__}: {exc}"
+        lost = isinstance(exc, FileLost)
+        log.warning(
+            "persist of inode %s attempt %s failed: %s", job.inode_id, job.attempts, message
+        )
+        with self.ns.ms.transaction() as txn:
+            row = txn.get_job(job.id)
+            if row is None or row.token != job.token:
+                return
+            row.last_error = message
+            row.lease_owner = None
+            row.lease_expires_ms = 0
+            row.updated_ms = now_ms()
+            if lost or row.attempts >= self.config.max_attempts:
+                row.state = JobState.FAILED
+            else:
+                row.state = JobState.PENDING
+                row.next_run_ms = now_ms() + int(self.backoff(row.attempts) * 1000)
+            txn.update_job(row)
+            if lost:
+                inode = txn.get_inode(job.inode_id)
+                if inode is not None:
+                    inode.state = PersistenceState.LOST
+                    txn.update_inode(inode)
+
+    def backoff(self, attempts: int) -> float:
+        base: float = min(
+            self.config.backoff_max_s, self.config.backoff_initial_s * 2 ** (attempts - 1)
+        )
+        return base * random.uniform(0.5, 1.0)
+
+    # staging hygiene ------------------------------------------------------
+    def _discard(self, ufs: UnderFileSystem, staging: str) -> None:
+        try:
+            ufs.delete(staging)
+        except Exception:  # noqa: BLE001 - the sweeper will get it
+            log.warning("could not remove staging object %s", staging)
+        self.remove_staging_dir_if_empty(ufs)
+
+    def remove_staging_dir_if_empty(self, ufs: UnderFileSystem) -> None:
+        try:
+            if not ufs.list(self.config.staging_dir):
+                ufs.delete(self.config.staging_dir)
+        except Exception:  # noqa: BLE001 - busy or gone: both fine
+            pass
+
+    def sweep_staging(self) -> int:
+        """Remove staging objects no live job or write owns.  Returns how many."""
+        now = now_ms()
+        with self.ns.ms.snapshot() as txn:
+            live = {
+                j.token
+                for j in txn.list_jobs(JobState.RUNNING)
+                if j.lease_expires_ms > now and j.token
+            }
+        removed = 0
+        for mount in self.ns.mounts.all():
+            try:
+                _, ufs = self.ns.mounts.by_id(mount.id)
+                entries = ufs.list(self.config.staging_dir)
+            except Exception:  # noqa: BLE001 - no staging dir
+                continue
+            for st in entries:
+                token = st.name.rsplit("-", 1)[-1]
+                if token in live or token in self.active_tokens:
+                    continue
+                if (
+                    st.name.startswith("w")
+                    and st.mtime
+                    and now / 1000 - st.mtime < self.config.lease_s
+                ):
+                    continue  # a synchronous write of another process may still own it
+                ufs.delete(f"{self.config.staging_dir}/{st.name}", recursive=True)
+                removed += 1
+            self.remove_staging_dir_if_empty(ufs)
+        return removed
+
+    # scheduling and waiting ----------------------------------------------
+    def schedule(self, path: str) -> int:
+        """Queue every unpersisted file under *path* (and retry FAILED ones)."""
+        ns = self.ns
+        count = 0
+        with ns.lock:
+            root = ns.get(path)
+            with ns.ms.snapshot() as txn:
+                subtree = txn.subtree(root.id)
+            for node in subtree:
+                if node.is_dir:
+                    if node.state is not PERSISTED and not _has_files(subtree, node):
+                        with ns.ms.snapshot() as txn:
+                            p = ns.path_of(txn, node)
+                        if p is not None:
+                            ns.writable(p)
+                            ns.persist_dirs(p)
+                    continue
+                with ns.ms.transaction() as txn:
+                    fresh = txn.get_inode(node.id)
+                    if fresh is None:
+                        continue
+                    job = txn.job_for_inode(node.id)
+                    if fresh.state is PersistenceState.NOT_PERSISTED:
+                        fresh.state = TO_BE_PERSISTED
+                        txn.update_inode(fresh)
+                        txn.insert_job(fresh.id, fresh.generation, now_ms())
+                        count += 1
+                    elif fresh.state is TO_BE_PERSISTED and (
+                        job is None or job.state is JobState.FAILED
+                    ):
+                        txn.insert_job(fresh.id, fresh.generation, now_ms())
+                        count += 1
+        return count
+
+    def pending_under(self, path: str) -> tuple[list[str], list[tuple[str, str]]]:
+        """(paths still TO_BE_PERSISTED and not failed, [(path, error)] failed or lost)."""
+        pending: list[str] = []
+        failed: list[tuple[str, str]] = []
+        with self.ns.ms.snapshot() as txn:
+            for state in (TO_BE_PERSISTED, PersistenceState.LOST):
+                for inode in txn.inodes_in_state(state):
+                    p = self.ns.path_of(txn, inode)
+                    if p is None or not paths.is_ancestor(path, p):
+                        continue
+                    job = txn.job_for_inode(inode.id)
+                    if state is PersistenceState.LOST:
+                        failed.append((p, "LOST: cached data is gone and no UFS copy exists"))
+                    elif job is not None and job.state is JobState.FAILED:
+                        failed.append((p, job.last_error or "failed"))
+                    else:
+                        pending.append(p)
+        return sorted(pending), sorted(failed)
+
+    def _settling(self, path: str, inflight: Callable[[], list[PersistJob]]) -> bool:
+        """True while a running job still touches *path*: its file is under *path*, or its
+        file is gone and the job is cleaning up its staging object."""
+        jobs = inflight()
+        if not jobs:
+            return False
+        with self.ns.ms.snapshot() as txn:
+            for job in jobs:
+                inode = txn.get_inode(job.inode_id)
+                p = self.ns.path_of(txn, inode) if inode is not None else None
+                if p is None or paths.is_ancestor(path, p):
+                    return True
+        return False
+
+    def wait(
+        self, path: str, timeout: float | None, inflight: Callable[[], list[PersistJob]]
+    ) -> None:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            pending, failed = self.pending_under(path)
+            if not pending and self._settling(path, inflight):
+                pending = ["(a cancelled upload is still cleaning up)"]
+            if not pending:
+                if failed:
+                    listing = "; ".join(f"{p} ({err})" for p, err in failed[:20])
+                    raise PersistFailed(
+                        f"{len(failed)} file(s) failed to persist: {listing}",
+                        path=path, failed=[p for p, _ in failed],
+                    )  # fmt: skip
+                return
+            if deadline is not None and time.monotonic() >= deadline:
+                raise PersistTimeout(
+                    f"{len(pending)} file(s) still pending after {timeout}s, e.g. {pending[0]}",
+                    path=path, pending=pending[:100],
+                )  # fmt: skip
+            wait_s = 0.05 if deadline is None else max(0.0, min(0.05, deadline - time.monotonic()))
+            with self.changed:
+                self.changed.wait(wait_s)
+
+
+def _has_files(subtree: list[Inode], directory: Inode) -> bool:
+    children: dict[int, list[Inode]] = {}
+    for node in subtree:
+        children.setdefault(node.parent_id, []).append(node)
+    stack = [directory.id]
+    while stack:
+        for kid in children.get(stack.pop(), []):
+            if not kid.is_dir:
+                return True
+            stack.append(kid.id)
+    return False

@@ -1,0 +1,105 @@
+"""Metadata sync: reconcile one namespace directory with its UFS listing.
+
+New UFS entries are imported (PERSISTED); persisted entries that vanished from the UFS
+are removed (a directory that still holds unpersisted data is kept and marked
+NOT_PERSISTED, so nothing acknowledged is lost); a file whose UFS fingerprint changed
+gets its new length and fingerprint, and its cached blocks are dropped so the old bytes
+are never served again.  Entries siltfs has not persisted yet are left alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from siltfs.metastore.abc import Txn
+from siltfs.model.enums import PersistenceState
+from siltfs.model.inode import Inode
+from siltfs.ufs.abc import UfsStatus
+from siltfs.worker.blockstore import BlockStore
+
+PERSISTED = PersistenceState.PERSISTED
+
+
+def import_inode(new_id: int, parent_id: int, st: UfsStatus, block_size: int, now_ms: int) -> Inode:
+    mtime = int((st.mtime or now_ms / 1000) * 1000)
+    return Inode(
+        id=new_id,
+        parent_id=parent_id,
+        name=st.name,
+        is_dir=st.is_dir,
+        length=st.size,
+        block_size=block_size,
+        state=PERSISTED,
+        created_ms=mtime,
+        mtime_ms=mtime,
+        fingerprint=None if st.is_dir else st.fingerprint,
+    )
+
+
+def apply_listing(
+    txn: Txn,
+    directory: Inode,
+    listing: list[UfsStatus] | None,
+    *,
+    hidden: set[str],
+    block_size: int,
+    now_ms: int,
+    store: BlockStore,
+    allocate: Callable[[], int],
+) -> bool:
+    """Reconcile *directory*'s children with *listing* (None: the UFS directory is gone).
+
+    Returns True if anything changed.
+    """
+    changed = False
+    ufs = {st.name: st for st in (listing or []) if st.name not in hidden}
+    for child in txn.list_children(directory.id):
+        if child.mount_id is not None or child.state is not PERSISTED:
+            ufs.pop(child.name, None)
+            continue
+        st = ufs.pop(child.name, None)
+        if st is None or st.is_dir != child.is_dir:
+            _vanished(txn, child, store)
+            changed = True
+            if st is not None:  # type changed: re-import below
+                ufs[child.name] = st
+            continue
+        if not child.is_dir and st.fingerprint != child.fingerprint:
+            store.remove(child.block_ids())
+            child.length = st.size
+            child.fingerprint = st.fingerprint
+            child.content_hash = None
+            child.mtime_ms = int((st.mtime or now_ms / 1000) * 1000)
+            child.generation += 1
+            txn.update_inode(child)
+            changed = True
+    for st in ufs.values():
+        txn.insert_inode(import_inode(allocate(), directory.id, st, block_size, now_ms))
+        changed = True
+    directory.sync_ms = now_ms
+    txn.update_inode(directory)
+    return changed
+
+
+def _vanished(txn: Txn, inode: Inode, store: BlockStore) -> None:
+    """A persisted entry is gone from the UFS: drop what was only a copy of it."""
+    subtree = txn.subtree(inode.id)
+    by_id = {i.id: i for i in subtree}
+    keep: set[int] = set()
+    for node in subtree:
+        if not node.is_dir and node.state is not PERSISTED:
+            parent = node.id
+            while parent in by_id and parent not in keep:
+                keep.add(parent)
+                if parent == inode.id:
+                    break
+                parent = by_id[parent].parent_id
+    drop = [i for i in subtree if i.id not in keep]
+    for node in drop:
+        store.remove(node.block_ids())
+    txn.delete_inodes([i.id for i in drop])
+    for node in subtree:
+        if node.id in keep and node.is_dir and node.state is PERSISTED:
+            node.state = PersistenceState.NOT_PERSISTED
+            node.sync_ms = None
+            txn.update_inode(node)

@@ -1,0 +1,123 @@
+"""The metastore contract.
+
+A metastore holds inodes (keyed by id, unique on parent id + name), the mount table,
+persist jobs and UFS intents.  All work happens inside a :class:`Txn`; a transaction
+from :meth:`Metastore.transaction` is serialisable with every other writer, one from
+:meth:`Metastore.snapshot` is a consistent read.  Implementations must be safe to use
+from many threads at once.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+
+from siltfs.model.enums import JobState, PersistenceState
+from siltfs.model.inode import Inode, Intent, MountInfo, PersistJob
+
+
+class Txn(ABC):
+    # inodes ---------------------------------------------------------------
+    @abstractmethod
+    def get_inode(self, inode_id: int) -> Inode | None: ...
+
+    @abstractmethod
+    def get_child(self, parent_id: int, name: str) -> Inode | None: ...
+
+    @abstractmethod
+    def list_children(self, parent_id: int) -> list[Inode]: ...
+
+    @abstractmethod
+    def count_children(self, parent_id: int) -> int: ...
+
+    @abstractmethod
+    def insert_inode(self, inode: Inode) -> None:
+        """Insert; raises FileExists if (parent_id, name) is taken."""
+
+    @abstractmethod
+    def update_inode(self, inode: Inode) -> None: ...
+
+    @abstractmethod
+    def delete_inodes(self, ids: Sequence[int]) -> None:
+        """Delete inodes and every persist job that refers to them."""
+
+    @abstractmethod
+    def subtree(self, inode_id: int) -> list[Inode]:
+        """The inode and all its descendants, parents before children."""
+
+    @abstractmethod
+    def inodes_in_state(self, state: PersistenceState) -> list[Inode]: ...
+
+    @abstractmethod
+    def inodes_with_ttl(self) -> list[Inode]: ...
+
+    @abstractmethod
+    def pinned_inodes(self) -> list[Inode]: ...
+
+    @abstractmethod
+    def allocate_ids(self, count: int) -> int:
+        """Reserve *count* consecutive inode ids; return the first."""
+
+    # mounts ---------------------------------------------------------------
+    @abstractmethod
+    def list_mounts(self) -> list[MountInfo]: ...
+
+    @abstractmethod
+    def insert_mount(self, mount: MountInfo) -> int: ...
+
+    @abstractmethod
+    def update_mount(self, mount: MountInfo) -> None: ...
+
+    @abstractmethod
+    def delete_mount(self, mount_id: int) -> None: ...
+
+    # persist jobs ---------------------------------------------------------
+    @abstractmethod
+    def insert_job(self, inode_id: int, generation: int, now_ms: int) -> PersistJob:
+        """Insert a PENDING job; replaces any older job row of the same inode."""
+
+    @abstractmethod
+    def get_job(self, job_id: int) -> PersistJob | None: ...
+
+    @abstractmethod
+    def job_for_inode(self, inode_id: int) -> PersistJob | None: ...
+
+    @abstractmethod
+    def update_job(self, job: PersistJob) -> None: ...
+
+    @abstractmethod
+    def delete_job(self, job_id: int) -> None: ...
+
+    @abstractmethod
+    def list_jobs(self, state: JobState | None = None) -> list[PersistJob]: ...
+
+    @abstractmethod
+    def claim_jobs(self, owner: str, now_ms: int, lease_ms: int, limit: int) -> list[PersistJob]:
+        """Lease up to *limit* due jobs: PENDING with next_run <= now, or RUNNING whose
+        lease expired.  Each gets state RUNNING, a fresh token and attempts + 1."""
+
+    # intents --------------------------------------------------------------
+    @abstractmethod
+    def insert_intent(
+        self, kind: str, mount_id: int, src: str, dst: str | None, now_ms: int
+    ) -> int: ...
+
+    @abstractmethod
+    def delete_intent(self, intent_id: int) -> None: ...
+
+    @abstractmethod
+    def list_intents(self) -> list[Intent]: ...
+
+
+class Metastore(ABC):
+    @abstractmethod
+    def transaction(self) -> AbstractContextManager[Txn]:
+        """A read-write transaction, committed on normal exit, rolled back on error."""
+
+    @abstractmethod
+    def snapshot(self) -> AbstractContextManager[Txn]:
+        """A read-only consistent view."""
+
+    @abstractmethod
+    def close(self) -> None: ...

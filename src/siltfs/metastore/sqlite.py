@@ -1,0 +1,408 @@
+"""SQLite metastore: one file, WAL journal, one connection per thread."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from siltfs.errors import FileExists, MountError, SiltError
+from siltfs.metastore.abc import Metastore, Txn
+from siltfs.model.enums import JobState, PersistenceState, TtlAction
+from siltfs.model.inode import ROOT_ID, Inode, Intent, MountInfo, PersistJob
+
+SCHEMA_VERSION = 1
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS inodes (
+    id INTEGER PRIMARY KEY,
+    parent_id INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    is_dir INTEGER NOT NULL,
+    length INTEGER NOT NULL DEFAULT 0,
+    block_size INTEGER NOT NULL DEFAULT 0,
+    generation INTEGER NOT NULL DEFAULT 1,
+    state TEXT NOT NULL,
+    created_ms INTEGER NOT NULL,
+    mtime_ms INTEGER NOT NULL,
+    pinned INTEGER NOT NULL DEFAULT 0,
+    ttl_ms INTEGER,
+    ttl_action TEXT NOT NULL DEFAULT 'DELETE',
+    mount_id INTEGER,
+    fingerprint TEXT,
+    content_hash TEXT,
+    sync_ms INTEGER,
+    UNIQUE (parent_id, name)
+);
+CREATE INDEX IF NOT EXISTS inodes_state ON inodes(state) WHERE state != 'PERSISTED';
+CREATE INDEX IF NOT EXISTS inodes_ttl ON inodes(ttl_ms) WHERE ttl_ms IS NOT NULL;
+CREATE TABLE IF NOT EXISTS mounts (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    path TEXT NOT NULL UNIQUE,
+    uri TEXT NOT NULL,
+    options TEXT NOT NULL DEFAULT '{}',
+    sync_interval_ms INTEGER,
+    read_only INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS jobs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    inode_id INTEGER NOT NULL UNIQUE,
+    generation INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    created_ms INTEGER NOT NULL,
+    updated_ms INTEGER NOT NULL,
+    next_run_ms INTEGER NOT NULL,
+    lease_owner TEXT,
+    lease_expires_ms INTEGER NOT NULL DEFAULT 0,
+    token TEXT
+);
+CREATE INDEX IF NOT EXISTS jobs_due ON jobs(state, next_run_ms);
+CREATE TABLE IF NOT EXISTS intents (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind TEXT NOT NULL,
+    mount_id INTEGER NOT NULL,
+    src TEXT NOT NULL,
+    dst TEXT,
+    created_ms INTEGER NOT NULL
+);
+"""
+
+_INODE_COLS = (
+    "id, parent_id, name, is_dir, length, block_size, generation, state, created_ms, mtime_ms, "
+    "pinned, ttl_ms, ttl_action, mount_id, fingerprint, content_hash, sync_ms"
+)
+_JOB_COLS = (
+    "id, inode_id, generation, state, attempts, last_error, created_ms, updated_ms, "
+    "next_run_ms, lease_owner, lease_expires_ms, token"
+)
+
+
+def _inode(row: Any) -> Inode:
+    return Inode(
+        id=row[0],
+        parent_id=row[1],
+        name=row[2],
+        is_dir=bool(row[3]),
+        length=row[4],
+        block_size=row[5],
+        generation=row[6],
+        state=PersistenceState(row[7]),
+        created_ms=row[8],
+        mtime_ms=row[9],
+        pinned=bool(row[10]),
+        ttl_ms=row[11],
+        ttl_action=TtlAction(row[12]),
+        mount_id=row[13],
+        fingerprint=row[14],
+        content_hash=row[15],
+        sync_ms=row[16],
+    )
+
+
+def _inode_params(i: Inode) -> tuple[Any, ...]:
+    return (
+        i.id, i.parent_id, i.name, int(i.is_dir), i.length, i.block_size, i.generation,
+        i.state.value, i.created_ms, i.mtime_ms, int(i.pinned), i.ttl_ms, i.ttl_action.value,
+        i.mount_id, i.fingerprint, i.content_hash, i.sync_ms,
+    )  # fmt: skip
+
+
+def _job(row: Any) -> PersistJob:
+    return PersistJob(
+        id=row[0], inode_id=row[1], generation=row[2], state=JobState(row[3]), attempts=row[4],
+        last_error=row[5], created_ms=row[6], updated_ms=row[7], next_run_ms=row[8],
+        lease_owner=row[9], lease_expires_ms=row[10], token=row[11],
+    )  # fmt: skip
+
+
+def _mount(row: Any) -> MountInfo:
+    return MountInfo(
+        id=row[0], path=row[1], uri=row[2], options=json.loads(row[3]),
+        sync_interval_ms=row[4], read_only=bool(row[5]),
+    )  # fmt: skip
+
+
+class SqliteTxn(Txn):
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.c = conn
+
+    def get_inode(self, inode_id: int) -> Inode | None:
+        row = self.c.execute(f"SELECT {_INODE_COLS} FROM inodes WHERE id=?", (inode_id,)).fetchone()
+        return _inode(row) if row else None
+
+    def get_child(self, parent_id: int, name: str) -> Inode | None:
+        row = self.c.execute(
+            f"SELECT {_INODE_COLS} FROM inodes WHERE parent_id=? AND name=?", (parent_id, name)
+        ).fetchone()
+        return _inode(row) if row else None
+
+    def list_children(self, parent_id: int) -> list[Inode]:
+        rows = self.c.execute(
+            f"SELECT {_INODE_COLS} FROM inodes WHERE parent_id=? AND id != parent_id ORDER BY name",
+            (parent_id,),
+        ).fetchall()
+        return [_inode(r) for r in rows]
+
+    def count_children(self, parent_id: int) -> int:
+        row = self.c.execute(
+            "SELECT COUNT(*) FROM inodes WHERE parent_id=? AND id != parent_id", (parent_id,)
+        ).fetchone()
+        return int(row[0])
+
+    def insert_inode(self, inode: Inode) -> None:
+        try:
+            self.c.execute(
+                f"INSERT INTO inodes ({_INODE_COLS}) VALUES ({','.join('?' * 17)})",
+                _inode_params(inode),
+            )
+        except sqlite3.IntegrityError as exc:
+            raise FileExists(f"an entry named {inode.name!r} already exists") from exc
+
+    def update_inode(self, inode: Inode) -> None:
+        p = _inode_params(inode)
+        try:
+            self.c.execute(
+                "UPDATE inodes SET parent_id=?, name=?, is_dir=?, length=?, block_size=?, "
+                "generation=?, state=?, created_ms=?, mtime_ms=?, pinned=?, ttl_ms=?, "
+                "ttl_action=?, mount_id=?, fingerprint=?, content_hash=?, sync_ms=? WHERE id=?",
+                p[1:] + (p[0],),
+            )
+        except sqlite3.IntegrityError as exc:
+            raise FileExists(f"an entry named {inode.name!r} already exists") from exc
+
+    def delete_inodes(self, ids: Sequence[int]) -> None:
+        for start in range(0, len(ids), 500):
+            chunk = list(ids[start : start + 500])
+            marks = ",".join("?" * len(chunk))
+            self.c.execute(f"DELETE FROM jobs WHERE inode_id IN ({marks})", chunk)
+            self.c.execute(f"DELETE FROM inodes WHERE id IN ({marks})", chunk)
+
+    def subtree(self, inode_id: int) -> list[Inode]:
+        rows = self.c.execute(
+            f"""WITH RECURSIVE t(id, depth) AS (
+                    SELECT ?, 0
+                    UNION ALL
+                    SELECT i.id, t.depth + 1 FROM inodes i JOIN t ON i.parent_id = t.id
+                    WHERE i.id != i.parent_id
+                )
+                SELECT {", ".join("i." + c.strip() for c in _INODE_COLS.split(","))}
+                FROM inodes i JOIN t ON i.id = t.id ORDER BY t.depth""",
+            (inode_id,),
+        ).fetchall()
+        return [_inode(r) for r in rows]
+
+    def inodes_in_state(self, state: PersistenceState) -> list[Inode]:
+        rows = self.c.execute(
+            f"SELECT {_INODE_COLS} FROM inodes WHERE state=?", (state.value,)
+        ).fetchall()
+        return [_inode(r) for r in rows]
+
+    def inodes_with_ttl(self) -> list[Inode]:
+        rows = self.c.execute(
+            f"SELECT {_INODE_COLS} FROM inodes WHERE ttl_ms IS NOT NULL"
+        ).fetchall()
+        return [_inode(r) for r in rows]
+
+    def pinned_inodes(self) -> list[Inode]:
+        rows = self.c.execute(f"SELECT {_INODE_COLS} FROM inodes WHERE pinned=1").fetchall()
+        return [_inode(r) for r in rows]
+
+    def allocate_ids(self, count: int) -> int:
+        row = self.c.execute("SELECT value FROM meta WHERE key='next_id'").fetchone()
+        first = int(row[0])
+        self.c.execute("UPDATE meta SET value=? WHERE key='next_id'", (str(first + count),))
+        return first
+
+    def list_mounts(self) -> list[MountInfo]:
+        rows = self.c.execute(
+            "SELECT id, path, uri, options, sync_interval_ms, read_only FROM mounts ORDER BY path"
+        ).fetchall()
+        return [_mount(r) for r in rows]
+
+    def insert_mount(self, mount: MountInfo) -> int:
+        if self.c.execute("SELECT 1 FROM mounts WHERE path=?", (mount.path,)).fetchone():
+            raise MountError("already a mount point", path=mount.path)
+        cur = self.c.execute(
+            "INSERT INTO mounts (path, uri, options, sync_interval_ms, read_only) VALUES (?,?,?,?,?)",
+            (mount.path, mount.uri, json.dumps(mount.options), mount.sync_interval_ms,
+             int(mount.read_only)),
+        )  # fmt: skip
+        assert cur.lastrowid is not None
+        return int(cur.lastrowid)
+
+    def update_mount(self, mount: MountInfo) -> None:
+        self.c.execute(
+            "UPDATE mounts SET path=?, uri=?, options=?, sync_interval_ms=?, read_only=? WHERE id=?",
+            (mount.path, mount.uri, json.dumps(mount.options), mount.sync_interval_ms,
+             int(mount.read_only), mount.id),
+        )  # fmt: skip
+
+    def delete_mount(self, mount_id: int) -> None:
+        self.c.execute("DELETE FROM mounts WHERE id=?", (mount_id,))
+
+    def insert_job(self, inode_id: int, generation: int, now_ms: int) -> PersistJob:
+        self.c.execute("DELETE FROM jobs WHERE inode_id=?", (inode_id,))
+        row = self.c.execute(
+            f"INSERT INTO jobs (inode_id, generation, state, attempts, created_ms, updated_ms, "
+            f"next_run_ms) VALUES (?,?,?,0,?,?,?) RETURNING {_JOB_COLS}",
+            (inode_id, generation, JobState.PENDING.value, now_ms, now_ms, now_ms),
+        ).fetchone()
+        return _job(row)
+
+    def get_job(self, job_id: int) -> PersistJob | None:
+        row = self.c.execute(f"SELECT {_JOB_COLS} FROM jobs WHERE id=?", (job_id,)).fetchone()
+        return _job(row) if row else None
+
+    def job_for_inode(self, inode_id: int) -> PersistJob | None:
+        row = self.c.execute(
+            f"SELECT {_JOB_COLS} FROM jobs WHERE inode_id=?", (inode_id,)
+        ).fetchone()
+        return _job(row) if row else None
+
+    def update_job(self, job: PersistJob) -> None:
+        self.c.execute(
+            "UPDATE jobs SET state=?, attempts=?, last_error=?, updated_ms=?, next_run_ms=?, "
+            "lease_owner=?, lease_expires_ms=?, token=?, generation=? WHERE id=?",
+            (job.state.value, job.attempts, job.last_error, job.updated_ms, job.next_run_ms,
+             job.lease_owner, job.lease_expires_ms, job.token, job.generation, job.id),
+        )  # fmt: skip
+
+    def delete_job(self, job_id: int) -> None:
+        self.c.execute("DELETE FROM jobs WHERE id=?", (job_id,))
+
+    def list_jobs(self, state: JobState | None = None) -> list[PersistJob]:
+        if state is None:
+            rows = self.c.execute(f"SELECT {_JOB_COLS} FROM jobs ORDER BY id").fetchall()
+        else:
+            rows = self.c.execute(
+                f"SELECT {_JOB_COLS} FROM jobs WHERE state=? ORDER BY id", (state.value,)
+            ).fetchall()
+        return [_job(r) for r in rows]
+
+    def claim_jobs(self, owner: str, now_ms: int, lease_ms: int, limit: int) -> list[PersistJob]:
+        rows = self.c.execute(
+            f"SELECT {_JOB_COLS} FROM jobs WHERE (state='PENDING' AND next_run_ms <= ?) "
+            "OR (state='RUNNING' AND lease_expires_ms <= ?) ORDER BY next_run_ms, id LIMIT ?",
+            (now_ms, now_ms, limit),
+        ).fetchall()
+        jobs = []
+        for r in rows:
+            job = _job(r)
+            job.state = JobState.RUNNING
+            job.attempts += 1
+            job.lease_owner = owner
+            job.lease_expires_ms = now_ms + lease_ms
+            job.token = secrets.token_hex(6)
+            job.updated_ms = now_ms
+            self.update_job(job)
+            jobs.append(job)
+        return jobs
+
+    def insert_intent(
+        self, kind: str, mount_id: int, src: str, dst: str | None, now_ms: int
+    ) -> int:
+        cur = self.c.execute(
+            "INSERT INTO intents (kind, mount_id, src, dst, created_ms) VALUES (?,?,?,?,?)",
+            (kind, mount_id, src, dst, now_ms),
+        )
+        assert cur.lastrowid is not None
+        return int(cur.lastrowid)
+
+    def delete_intent(self, intent_id: int) -> None:
+        self.c.execute("DELETE FROM intents WHERE id=?", (intent_id,))
+
+    def list_intents(self) -> list[Intent]:
+        rows = self.c.execute(
+            "SELECT id, kind, mount_id, src, dst, created_ms FROM intents ORDER BY id"
+        ).fetchall()
+        return [Intent(*r) for r in rows]
+
+
+class SqliteMetastore(Metastore):
+    """Thread-safe: each thread gets its own connection; writers serialise on BEGIN IMMEDIATE."""
+
+    def __init__(self, path: str | Path, *, synchronous: str = "NORMAL") -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._synchronous = synchronous
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        self._closed = False
+        self._conn().executescript(SCHEMA)
+        with self.transaction() as txn:
+            conn = txn.c  # type: ignore[attr-defined]
+            conn.execute(
+                "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
+                (str(SCHEMA_VERSION),),
+            )
+            conn.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('next_id', '2')")
+            conn.execute(
+                "INSERT OR IGNORE INTO inodes (id, parent_id, name, is_dir, state, created_ms, "
+                "mtime_ms, mount_id) VALUES (?, ?, '', 1, 'PERSISTED', 0, 0, NULL)",
+                (ROOT_ID, ROOT_ID),
+            )
+
+    def _conn(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            if self._closed:
+                raise SiltError("metastore is closed", path=str(self.path))
+            conn = sqlite3.connect(
+                self.path, timeout=60.0, isolation_level=None, check_same_thread=False
+            )
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute(f"PRAGMA synchronous={self._synchronous}")
+            conn.execute("PRAGMA foreign_keys=OFF")
+            self._local.conn = conn
+            with self._lock:
+                self._all.append(conn)
+        return conn
+
+    @contextmanager
+    def _txn(self, begin: str) -> Iterator[Txn]:
+        conn = self._conn()
+        depth = getattr(self._local, "depth", 0)
+        if depth:  # nested: join the outer transaction
+            self._local.depth = depth + 1
+            try:
+                yield SqliteTxn(conn)
+            finally:
+                self._local.depth = depth
+            return
+        conn.execute(begin)
+        self._local.depth = 1
+        try:
+            yield SqliteTxn(conn)
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        else:
+            conn.execute("COMMIT")
+        finally:
+            self._local.depth = 0
+
+    def transaction(self) -> Any:
+        return self._txn("BEGIN IMMEDIATE")
+
+    def snapshot(self) -> Any:
+        return self._txn("BEGIN")
+
+    def close(self) -> None:
+        self._closed = True
+        with self._lock:
+            for conn in self._all:
+                try:
+                    conn.close()
+                except sqlite3.Error:
+                    pass
+            self._all.clear()
+        self._local = threading.local()

@@ -1,0 +1,1 @@
+"""Plain data: enums, inodes, file infos, paths."""

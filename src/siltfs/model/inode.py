@@ -1,0 +1,122 @@
+"""Inodes, file infos, mounts, persist jobs: the records every layer passes around."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from siltfs.model.enums import JobState, PersistenceState, TtlAction
+
+ROOT_ID = 1
+BLOCK_INDEX_BITS = 24
+
+
+def block_id(inode_id: int, index: int) -> int:
+    """Block ids derive from the inode id; an overwrite makes a new inode, so ids never repeat."""
+    return (inode_id << BLOCK_INDEX_BITS) | index
+
+
+def block_count(length: int, block_size: int) -> int:
+    return (length + block_size - 1) // block_size if length else 0
+
+
+@dataclass
+class Inode:
+    id: int
+    parent_id: int
+    name: str
+    is_dir: bool
+    length: int = 0
+    block_size: int = 0
+    generation: int = 1
+    state: PersistenceState = PersistenceState.NOT_PERSISTED
+    created_ms: int = 0
+    mtime_ms: int = 0
+    pinned: bool = False
+    ttl_ms: int | None = None
+    ttl_action: TtlAction = TtlAction.DELETE
+    mount_id: int | None = None  # set on mount points only
+    fingerprint: str | None = None  # UFS fingerprint recorded at commit/import
+    content_hash: str | None = None
+    sync_ms: int | None = None  # last metadata sync of this entry (dirs: of its listing)
+
+    def block_ids(self) -> list[int]:
+        return [block_id(self.id, i) for i in range(block_count(self.length, self.block_size))]
+
+
+@dataclass
+class FileInfo:
+    """What stat/ls return."""
+
+    path: str
+    name: str
+    id: int
+    is_dir: bool
+    length: int
+    mtime: float
+    block_size: int
+    block_ids: list[int]
+    persistence_state: PersistenceState
+    cached_percent: int
+    pinned: bool
+    ttl: int | None
+    ttl_action: TtlAction
+    generation: int
+    mount_point: bool
+    fingerprint: str | None = None
+
+    @property
+    def persisted(self) -> bool:
+        return self.persistence_state is PersistenceState.PERSISTED
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["persistence_state"] = self.persistence_state.value
+        d["ttl_action"] = self.ttl_action.value
+        return d
+
+
+@dataclass
+class MountInfo:
+    id: int
+    path: str
+    uri: str
+    options: dict[str, Any] = field(default_factory=dict)
+    sync_interval_ms: int | None = None  # None: use the configured default
+    read_only: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class PersistJob:
+    id: int
+    inode_id: int
+    generation: int
+    state: JobState = JobState.PENDING
+    attempts: int = 0
+    last_error: str | None = None
+    created_ms: int = 0
+    updated_ms: int = 0
+    next_run_ms: int = 0
+    lease_owner: str | None = None
+    lease_expires_ms: int = 0
+    token: str | None = None  # names the staging object of the current attempt
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["state"] = self.state.value
+        return d
+
+
+@dataclass
+class Intent:
+    """A UFS mutation recorded before it is made, so a crash can be rolled forward."""
+
+    id: int
+    kind: str  # "delete" | "rename"
+    mount_id: int
+    src: str  # mount-relative
+    dst: str | None = None
+    created_ms: int = 0

@@ -1,0 +1,176 @@
+"""A UFS wrapper that injects errors, latency and blocking points, deterministically."""
+
+from __future__ import annotations
+
+import fnmatch
+import random
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, BinaryIO
+
+from siltfs.errors import UfsError
+from siltfs.ufs.abc import UfsStatus, UnderFileSystem
+
+OPS = ("status", "list", "mkdirs", "open_write", "read_range", "move", "delete")
+
+
+class InjectedFault(UfsError):
+    code = "ufs_error"
+
+
+class Gate:
+    """Blocks matching calls until released; tells the test when one has arrived."""
+
+    def __init__(self, op: str, pattern: str) -> None:
+        self.op = op
+        self.pattern = pattern
+        self._reached = threading.Event()
+        self._released = threading.Event()
+        self.hits = 0
+
+    def matches(self, op: str, rel: str) -> bool:
+        return op == self.op and fnmatch.fnmatchcase(rel, self.pattern)
+
+    def enter(self) -> None:
+        self.hits += 1
+        self._reached.set()
+        self._released.wait()
+
+    def wait_reached(self, timeout: float = 10.0) -> bool:
+        return self._reached.wait(timeout)
+
+    def release(self) -> None:
+        self._released.set()
+
+
+@dataclass
+class _FailNext:
+    op: str
+    pattern: str
+    remaining: int
+
+
+class FaultInjectingUfs(UnderFileSystem):
+    """Wraps any UnderFileSystem.  Every knob can be changed while the system runs."""
+
+    def __init__(
+        self,
+        inner: UnderFileSystem,
+        *,
+        seed: int = 0,
+        error_rate: float = 0.0,
+        latency_s: float = 0.0,
+        ops: Iterable[str] = OPS,
+    ) -> None:
+        self.inner = inner
+        self.uri = inner.uri
+        self._rng = random.Random(seed)
+        self._lock = threading.Lock()
+        self.error_rate = error_rate
+        self.latency_s = latency_s
+        self.fault_ops = set(ops)
+        self._fail_next: list[_FailNext] = []
+        self._gates: list[Gate] = []
+        self.calls: list[tuple[str, str]] = []
+        self.injected = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    # knobs ----------------------------------------------------------------
+    def set_error_rate(self, rate: float, ops: Iterable[str] | None = None) -> None:
+        self.error_rate = rate
+        if ops is not None:
+            self.fault_ops = set(ops)
+
+    def set_latency(self, seconds: float) -> None:
+        self.latency_s = seconds
+
+    def fail_next(self, op: str, n: int = 1, pattern: str = "*") -> None:
+        if op not in OPS:
+            raise ValueError(f"unknown UFS operation {op!r}; one of {OPS}")
+        with self._lock:
+            self._fail_next.append(_FailNext(op, pattern, n))
+
+    def block(self, op: str, pattern: str = "*") -> Gate:
+        if op not in OPS:
+            raise ValueError(f"unknown UFS operation {op!r}; one of {OPS}")
+        gate = Gate(op, pattern)
+        with self._lock:
+            self._gates.append(gate)
+        return gate
+
+    def clear(self) -> None:
+        """No more faults; open gates are released."""
+        with self._lock:
+            self.error_rate = 0.0
+            self.latency_s = 0.0
+            self._fail_next.clear()
+            gates, self._gates = self._gates, []
+        for gate in gates:
+            gate.release()
+
+    # the hook ---------------------------------------------------------------
+    def _before(self, op: str, rel: str) -> None:
+        with self._lock:
+            self.calls.append((op, rel))
+            gate = next((g for g in self._gates if g.matches(op, rel)), None)
+            fail = False
+            for rule in self._fail_next:
+                if rule.remaining > 0 and rule.op == op and fnmatch.fnmatchcase(rel, rule.pattern):
+                    rule.remaining -= 1
+                    fail = True
+                    break
+            if not fail and op in self.fault_ops and self.error_rate > 0:
+                fail = self._rng.random() < self.error_rate
+            latency = self.latency_s
+        if gate is not None:
+            gate.enter()
+        if latency:
+            time.sleep(latency)
+        if fail:
+            self.injected += 1
+            raise InjectedFault(f"injected fault in {op}", path=rel)
+
+    # the UFS contract -----------------------------------------------------
+    def status(self, rel: str) -> UfsStatus | None:
+        self._before("status", rel)
+        return self.inner.status(rel)
+
+    def list(self, rel: str) -> list[UfsStatus]:
+        self._before("list", rel)
+        return self.inner.list(rel)
+
+    def mkdirs(self, rel: str) -> None:
+        self._before("mkdirs", rel)
+        self.inner.mkdirs(rel)
+
+    def open_write(self, rel: str) -> BinaryIO:
+        self._before("open_write", rel)
+        return self.inner.open_write(rel)
+
+    def read_range(self, rel: str, start: int, end: int) -> bytes:
+        self._before("read_range", rel)
+        return self.inner.read_range(rel, start, end)
+
+    def move(self, src: str, dst: str) -> None:
+        self._before("move", src)
+        self.inner.move(src, dst)
+
+    def delete(self, rel: str, *, recursive: bool = False) -> None:
+        self._before("delete", rel)
+        self.inner.delete(rel, recursive=recursive)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def inject_faults(fs: Any, mount: str = "/", **kwargs: Any) -> FaultInjectingUfs:
+    """Wrap the UFS of the mount at *mount* of an embedded FileSystem; returns the wrapper."""
+    table = fs.master.mounts
+    info = table.at(mount)
+    if info is None:
+        raise ValueError(f"{mount} is not a mount point")
+    return table.wrap(info.id, lambda inner: FaultInjectingUfs(inner, **kwargs))  # type: ignore[no-any-return]

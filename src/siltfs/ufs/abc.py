@@ -1,0 +1,64 @@
+"""The UFS contract.
+
+Paths given to a UFS are *relative to its root* ('' is the root itself, 'a/b' below it)
+and already validated by the namespace; implementations must still refuse anything that
+would leave the root (`..`, encoded separators, symlinks pointing out).  Every error is
+raised as a :mod:`siltfs.errors` class (FileNotFound, UfsError, ...).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import BinaryIO
+
+
+@dataclass(frozen=True)
+class UfsStatus:
+    name: str  # last component ('' for the root)
+    is_dir: bool
+    size: int
+    mtime: float | None
+    fingerprint: str  # changes whenever the content may have changed (size + etag/mtime)
+
+
+class UnderFileSystem(ABC):
+    uri: str
+
+    @abstractmethod
+    def status(self, rel: str) -> UfsStatus | None:
+        """Status of the entry, or None if nothing is there."""
+
+    @abstractmethod
+    def list(self, rel: str) -> list[UfsStatus]:
+        """Entries directly below a directory; FileNotFound if it is not there."""
+
+    @abstractmethod
+    def mkdirs(self, rel: str) -> None:
+        """Create the directory and its parents (no error if it exists)."""
+
+    @abstractmethod
+    def open_write(self, rel: str) -> BinaryIO:
+        """A writable binary file; the object is complete when it is closed."""
+
+    def write(self, rel: str, chunks: Iterable[bytes]) -> None:
+        """Write a whole file from *chunks*; parents must exist or be implied by the store."""
+        with self.open_write(rel) as f:
+            for chunk in chunks:
+                f.write(chunk)
+
+    @abstractmethod
+    def read_range(self, rel: str, start: int, end: int) -> bytes:
+        """Bytes [start, end) of a file."""
+
+    @abstractmethod
+    def move(self, src: str, dst: str) -> None:
+        """Move a file or directory tree to *dst* (a file at *dst* is replaced)."""
+
+    @abstractmethod
+    def delete(self, rel: str, *, recursive: bool = False) -> None:
+        """Delete a file or directory; no error if it is already gone."""
+
+    def close(self) -> None:
+        """Release resources."""

@@ -1,0 +1,228 @@
+"""An UnderFileSystem over any fsspec file system, rooted at a URI."""
+
+from __future__ import annotations
+
+import os
+import urllib.parse
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any, BinaryIO
+
+import fsspec
+from fsspec.implementations.local import LocalFileSystem
+
+from siltfs.errors import (
+    DirectoryNotEmpty,
+    FileNotFound,
+    InvalidPath,
+    PermissionDenied,
+    SiltError,
+    UfsError,
+)
+from siltfs.ufs.abc import UfsStatus, UnderFileSystem
+
+_FORBIDDEN = ("\\", "\x00")
+_ENCODED = ("%2f", "%5c", "%00", "%2e%2e")
+
+
+def _mtime(info: dict[str, Any]) -> float | None:
+    for key in ("mtime", "LastModified", "last_modified", "created", "updated"):
+        value = info.get(key)
+        if value is None:
+            continue
+        if isinstance(value, datetime):
+            return value.timestamp()
+        if isinstance(value, (int, float)):
+            return float(value)
+        try:
+            return datetime.fromisoformat(str(value)).timestamp()
+        except ValueError:
+            continue
+    return None
+
+
+def fingerprint_of(info: dict[str, Any]) -> str:
+    tag = info.get("ETag") or info.get("etag") or info.get("md5") or info.get("checksum")
+    if tag is None:
+        t = _mtime(info)
+        tag = "" if t is None else repr(t)
+        if "ino" in info:
+            tag += f"/{info['ino']}"
+    return "{}:{}".format(int(info.get("size") or 0), str(tag).strip('"'))
+
+
+class FsspecUfs(UnderFileSystem):
+    """Rooted view of an fsspec file system.  ``uri`` like ``file:///srv/lake`` or ``memory://t``."""
+
+    def __init__(self, uri: str, options: dict[str, Any] | None = None) -> None:
+        self.uri = uri
+        try:
+            fs, root = fsspec.core.url_to_fs(uri, **(options or {}))
+        except (ValueError, ImportError, TypeError) as exc:
+            raise UfsError(f"cannot open under-storage: {exc}", path=uri) from exc
+        self.fs = fs
+        self.root: str = str(root).rstrip("/") if root not in ("/", "") else str(root)
+        self.local = isinstance(fs, LocalFileSystem)
+        if self.local:
+            self.root = os.path.realpath(self.root)
+
+    # path handling --------------------------------------------------------
+    def _full(self, rel: str) -> str:
+        if rel == "":
+            return self.root
+        for name in rel.split("/"):
+            low = name.lower()
+            if (
+                name in ("", ".", "..")
+                or any(c in name for c in _FORBIDDEN)
+                or any(e in low for e in _ENCODED)
+            ):
+                raise InvalidPath("path component not allowed in under-storage", path=rel)
+        full: str = self.root.rstrip("/") + "/" + rel
+        if self.local:
+            real = os.path.realpath(full)
+            if real != self.root and not real.startswith(self.root.rstrip("/") + "/"):
+                raise PermissionDenied("path escapes the mount root (symlink)", path=rel)
+        return full
+
+    def _err(self, exc: BaseException, rel: str, op: str) -> SiltError:
+        if isinstance(exc, SiltError):
+            return exc
+        if isinstance(exc, FileNotFoundError):
+            return FileNotFound(f"not found in under-storage during {op}", path=rel)
+        return UfsError(f"{op} failed: {type(exc).__name__}: {exc}", path=rel)
+
+    def _status(self, info: dict[str, Any]) -> UfsStatus:
+        name = str(info["name"]).rstrip("/").rsplit("/", 1)[-1]
+        is_dir = info.get("type") == "directory"
+        return UfsStatus(
+            name=name,
+            is_dir=is_dir,
+            size=0 if is_dir else int(info.get("size") or 0),
+            mtime=_mtime(info),
+            fingerprint="dir" if is_dir else fingerprint_of(info),
+        )
+
+    def _escapes(self, info: dict[str, Any]) -> bool:
+        if not self.local or not info.get("islink"):
+            return False
+        real = os.path.realpath(str(info["name"]))
+        return not real.startswith(self.root.rstrip("/") + "/")
+
+    # operations -----------------------------------------------------------
+    def status(self, rel: str) -> UfsStatus | None:
+        full = self._full(rel)
+        try:
+            info = self.fs.info(full)
+        except FileNotFoundError:
+            return None
+        except Exception as exc:  # noqa: BLE001 - translated at the boundary
+            raise self._err(exc, rel, "status") from exc
+        if self._escapes(info):
+            return None
+        st = self._status(info)
+        return UfsStatus("", st.is_dir, st.size, st.mtime, st.fingerprint) if rel == "" else st
+
+    def list(self, rel: str) -> list[UfsStatus]:
+        full = self._full(rel)
+        try:
+            entries = self.fs.ls(full, detail=True)
+            if not entries and not self.fs.isdir(full):
+                raise FileNotFoundError(full)
+        except Exception as exc:  # noqa: BLE001
+            raise self._err(exc, rel, "list") from exc
+        out = []
+        base = full.rstrip("/")
+        for info in entries:
+            name = str(info["name"]).rstrip("/")
+            if name == base or name.lstrip("/") == base.lstrip("/"):
+                continue  # some stores list a directory as its own child
+            if self._escapes(info):
+                continue
+            if info.get("islink"):  # take the type of what the link points at
+                try:
+                    info = {**self.fs.info(name), "name": name}
+                except FileNotFoundError:
+                    continue  # dangling link
+            out.append(self._status(info))
+        return out
+
+    def mkdirs(self, rel: str) -> None:
+        full = self._full(rel)
+        try:
+            self.fs.makedirs(full, exist_ok=True)
+        except Exception as exc:  # noqa: BLE001
+            raise self._err(exc, rel, "mkdir") from exc
+
+    def open_write(self, rel: str) -> BinaryIO:
+        full = self._full(rel)
+        try:
+            if self.local:
+                return open(full, "wb")  # noqa: SIM115 - returned to the caller
+            return self.fs.open(full, "wb")  # type: ignore[no-any-return]
+        except Exception as exc:  # noqa: BLE001
+            raise self._err(exc, rel, "write") from exc
+
+    def write(self, rel: str, chunks: Iterable[bytes]) -> None:
+        """Write a whole file; on any failure nothing is left at *rel*."""
+        try:
+            super().write(rel, chunks)
+        except BaseException as exc:
+            try:
+                self.fs.rm_file(self._full(rel))
+            except Exception:  # noqa: BLE001 - nothing was created
+                pass
+            if isinstance(exc, Exception) and not isinstance(exc, SiltError):
+                raise self._err(exc, rel, "write") from exc
+            raise
+
+    def read_range(self, rel: str, start: int, end: int) -> bytes:
+        full = self._full(rel)
+        try:
+            if self.local:
+                with open(full, "rb") as f:
+                    f.seek(start)
+                    return f.read(end - start)
+            data = self.fs.cat_file(full, start=start, end=end)
+        except Exception as exc:  # noqa: BLE001
+            raise self._err(exc, rel, "read") from exc
+        return bytes(data)
+
+    def move(self, src: str, dst: str) -> None:
+        s, d = self._full(src), self._full(dst)
+        try:
+            if self.local:
+                os.replace(s, d)
+            else:
+                self.fs.mv(s, d, recursive=True)
+        except Exception as exc:  # noqa: BLE001
+            raise self._err(exc, src, f"move to {dst}") from exc
+
+    def delete(self, rel: str, *, recursive: bool = False) -> None:
+        full = self._full(rel)
+        try:
+            if not self.fs.exists(full):
+                return
+            if self.fs.isdir(full):
+                if recursive:
+                    self.fs.rm(full, recursive=True)
+                elif self.fs.ls(full):
+                    raise DirectoryNotEmpty("directory is not empty", path=rel)
+                else:
+                    self.fs.rmdir(full)
+            else:
+                self.fs.rm_file(full)
+        except FileNotFoundError:
+            return
+        except Exception as exc:  # noqa: BLE001
+            raise self._err(exc, rel, "delete") from exc
+
+
+def open_ufs(uri: str, options: dict[str, Any] | None = None) -> UnderFileSystem:
+    """Open the UFS for a mount URI.  A bare path is taken as a local directory."""
+    if "://" not in uri:
+        uri = "file://" + os.path.abspath(uri)
+    scheme = urllib.parse.urlsplit(uri).scheme
+    if not scheme:
+        raise InvalidPath("mount URI has no scheme", path=uri)
+    return FsspecUfs(uri, options)

@@ -1,0 +1,187 @@
+"""The block store: put/get blocks across tiers with LRU eviction and pinning.
+
+Placement: a block goes to the top tier that can take it (``durable=True`` forces the
+SSD tier and fsyncs).  Making room in MEM demotes its least recently used blocks to
+SSD; making room in SSD evicts its least recently used *unpinned* blocks.  Pinned
+blocks (pinned files and data not yet persisted) are never dropped; when only they are
+left, :class:`~siltfs.errors.ResourceExhausted` is raised and nothing is written.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from siltfs.errors import ResourceExhausted
+from siltfs.worker.tiers import MemTier, SsdTier, Tier
+
+
+@dataclass(frozen=True)
+class TierUsage:
+    tier: str
+    capacity: int
+    used: int
+    blocks: int
+
+
+class BlockStore:
+    def __init__(self, mem_capacity: int, ssd_capacity: int, ssd_dir: Path) -> None:
+        self.mem = MemTier(mem_capacity)
+        self.ssd = SsdTier(ssd_capacity, ssd_dir)
+        self.tiers: list[Tier] = [self.mem, self.ssd]
+        self.pinned: set[int] = set()
+        self.lock = threading.RLock()
+        self.evictions = 0
+        self.hits = {"MEM": 0, "SSD": 0}
+        self.misses = 0
+
+    # pinning --------------------------------------------------------------
+    def pin(self, block_ids: Iterable[int]) -> None:
+        with self.lock:
+            self.pinned.update(block_ids)
+
+    def unpin(self, block_ids: Iterable[int]) -> None:
+        with self.lock:
+            self.pinned.difference_update(block_ids)
+
+    # placement ------------------------------------------------------------
+    def put(
+        self, block_id: int, data: bytes | memoryview, *, durable: bool = False, ssd: bool = False
+    ) -> str:
+        """Store a block; returns the tier name.  Raises ResourceExhausted.
+
+        ``ssd=True`` places it on the SSD tier (data that must outlive the process);
+        ``durable=True`` also fsyncs it before returning.
+        """
+        size = len(data)
+        with self.lock:
+            order = [self.ssd] if (durable or ssd) else self.tiers
+            for tier in order:
+                if size > tier.capacity:
+                    continue
+                own = tier.sizes.get(block_id, 0)  # an older copy of this block makes room too
+                if self._make_room(tier, size - own, keep=block_id):
+                    self._drop(block_id)
+                    tier.put(block_id, data, durable=durable)
+                    return tier.name
+        raise ResourceExhausted(
+            f"no cache space for a {size}-byte block: the rest is pinned or not yet persisted",
+            path=f"block {block_id}",
+        )
+
+    def _make_room(self, tier: Tier, size: int, keep: int | None = None) -> bool:
+        """Free *size* bytes in *tier* (never touching block *keep*); True on success."""
+        if tier.free_space() >= size:
+            return True
+        if tier is self.mem:
+            for victim in list(self.mem.sizes):
+                if self.mem.free_space() >= size:
+                    break
+                if victim != keep:
+                    self._demote(victim)
+            return self.mem.free_space() >= size
+        for victim in list(self.ssd.sizes):
+            if self.ssd.free_space() >= size:
+                break
+            if victim not in self.pinned and victim != keep:
+                self.ssd.remove(victim)
+                self.evictions += 1
+        return self.ssd.free_space() >= size
+
+    def _demote(self, block_id: int) -> None:
+        """Move a MEM block to SSD; an unpinned one is dropped if SSD has no room,
+        a pinned one then stays in MEM."""
+        size = self.mem.sizes[block_id]
+        if size <= self.ssd.capacity and self._make_room(self.ssd, size):
+            data = self.mem.get(block_id)
+            self.mem.remove(block_id)
+            if data is not None:
+                self.ssd.put(block_id, data, durable=False)
+        elif block_id not in self.pinned:
+            self.mem.remove(block_id)
+            self.evictions += 1
+
+    # access ---------------------------------------------------------------
+    def get(self, block_id: int, *, promote: bool = False) -> bytes | None:
+        with self.lock:
+            for tier in self.tiers:
+                if block_id in tier or (tier is self.ssd and self.ssd.has_file(block_id)):
+                    data = tier.get(block_id)
+                    if data is None:
+                        continue
+                    if block_id in tier:
+                        tier.touch(block_id)
+                    self.hits[tier.name] += 1
+                    if promote and tier is not self.mem and len(data) <= self.mem.capacity:
+                        if self._make_room(self.mem, len(data), keep=block_id):
+                            tier.remove(block_id)
+                            self.mem.put(block_id, data, durable=False)
+                    return data
+            self.misses += 1
+            return None
+
+    def contains(self, block_id: int) -> bool:
+        with self.lock:
+            return block_id in self.mem or block_id in self.ssd or self.ssd.has_file(block_id)
+
+    def tier_of(self, block_id: int) -> str | None:
+        with self.lock:
+            for tier in self.tiers:
+                if block_id in tier:
+                    return tier.name
+            return "SSD" if self.ssd.has_file(block_id) else None
+
+    def ssd_path(self, block_id: int) -> Path | None:
+        """The block's file if it is on the SSD tier (short-circuit reads)."""
+        path = self.ssd.path(block_id)
+        return path if path.exists() else None
+
+    def cached_bytes(self, block_ids: Iterable[int]) -> int:
+        with self.lock:
+            total = 0
+            for bid in block_ids:
+                for tier in self.tiers:
+                    if bid in tier:
+                        total += tier.sizes[bid]
+                        break
+            return total
+
+    def _drop(self, block_id: int) -> None:
+        for tier in self.tiers:
+            if block_id in tier or tier is self.ssd:
+                tier.remove(block_id)
+
+    def free(self, block_ids: Iterable[int]) -> int:
+        """Drop unpinned blocks; returns how many were dropped."""
+        n = 0
+        with self.lock:
+            for bid in block_ids:
+                if bid in self.pinned:
+                    continue
+                if self.contains(bid):
+                    self._drop(bid)
+                    n += 1
+        return n
+
+    def remove(self, block_ids: Iterable[int]) -> None:
+        """Drop blocks whatever their pinning (their file is gone)."""
+        with self.lock:
+            for bid in block_ids:
+                self.pinned.discard(bid)
+                self._drop(bid)
+
+    def all_block_ids(self) -> set[int]:
+        with self.lock:
+            return set(self.mem.sizes) | set(self.ssd.sizes)
+
+    def usage(self) -> list[TierUsage]:
+        with self.lock:
+            return [TierUsage(t.name, t.capacity, t.used, len(t.sizes)) for t in self.tiers]
+
+    def flush_mem_pinned(self) -> None:
+        """Move pinned MEM blocks to SSD (before a clean shutdown)."""
+        with self.lock:
+            for bid in [b for b in self.mem.sizes if b in self.pinned]:
+                self._demote(bid)

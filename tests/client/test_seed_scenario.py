@@ -1,0 +1,119 @@
+"""The bug siltfs exists to make impossible (Alluxio #18667) and its variants.
+
+write /A/B/01 (ASYNC_THROUGH) -> rename /A /C -> persist retries -> delete /A must not
+meet a ghost /A in the UFS, and the UFS must end with exactly what the namespace says.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from siltfs.client.embedded import EmbeddedFileSystem
+from siltfs.errors import FileNotFound
+from siltfs.model.enums import PersistenceState
+from siltfs.testing import inject_faults
+
+from .conftest import ufs_tree
+
+STAGING = ".silt_staging/*"
+
+
+@pytest.fixture
+def fs0(make_fs: Callable[..., EmbeddedFileSystem]) -> EmbeddedFileSystem:
+    return make_fs(sync_interval_ms=0)  # metadata sync ALWAYS, as in the original report
+
+
+def ufs_root(fs: EmbeddedFileSystem) -> Path:
+    return fs.config.root_ufs_dir
+
+
+def test_seed_scenario_with_failing_first_attempts(fs0: EmbeddedFileSystem) -> None:
+    faults = inject_faults(fs0)
+    faults.fail_next("open_write", 3, STAGING)  # the first three uploads fail
+    fs0.write_bytes("/A/B/01", b"payload")
+    fs0.rename("/A", "/C")
+    fs0.wait_persisted(timeout=30)
+    assert faults.injected == 3
+    assert ufs_tree(ufs_root(fs0)) == {"C", "C/B", "C/B/01"}
+    assert (ufs_root(fs0) / "C/B/01").read_bytes() == b"payload"
+    with pytest.raises(FileNotFound):
+        fs0.delete("/A", recursive=True)
+    fs0.delete("/C", recursive=True)
+    assert ufs_tree(ufs_root(fs0)) == set()
+    assert [i.path for i in fs0.ls("/")] == []
+
+
+def test_rename_while_upload_in_flight(fs0: EmbeddedFileSystem) -> None:
+    faults = inject_faults(fs0)
+    gate = faults.block("open_write", STAGING)
+    fs0.write_bytes("/A/B/01", b"x" * 100_000)
+    assert gate.wait_reached(10)
+    fs0.rename("/A", "/C")  # not blocked by the running upload (I4)
+    gate.release()
+    fs0.wait_persisted(timeout=30)
+    assert ufs_tree(ufs_root(fs0)) == {"C", "C/B", "C/B/01"}
+    assert fs0.stat("/C/B/01").persistence_state is PersistenceState.PERSISTED
+    fs0.delete("/C", recursive=True)
+    assert ufs_tree(ufs_root(fs0)) == set()
+
+
+def test_delete_while_upload_in_flight(fs0: EmbeddedFileSystem) -> None:
+    faults = inject_faults(fs0)
+    gate = faults.block("open_write", STAGING)
+    fs0.write_bytes("/A/B/01", b"y" * 1000)
+    assert gate.wait_reached(10)
+    fs0.delete("/A", recursive=True)
+    gate.release()
+    fs0.wait_persisted(timeout=30)  # also waits for the cancelled upload to clean up
+    assert ufs_tree(ufs_root(fs0)) == set()
+    assert not fs0.exists("/A")
+
+
+def test_overwrite_while_upload_in_flight(fs0: EmbeddedFileSystem) -> None:
+    faults = inject_faults(fs0)
+    gate = faults.block("open_write", STAGING)
+    fs0.write_bytes("/A/B/01", b"old bytes")
+    assert gate.wait_reached(10)
+    fs0.write_bytes("/A/B/01", b"new bytes, longer")
+    gate.release()
+    fs0.wait_persisted(timeout=30)
+    assert (ufs_root(fs0) / "A/B/01").read_bytes() == b"new bytes, longer"
+    assert ufs_tree(ufs_root(fs0)) == {"A", "A/B", "A/B/01"}
+    assert fs0.read_bytes("/A/B/01") == b"new bytes, longer"
+
+
+def test_rename_then_delete_old_name_never_sees_ghost(fs0: EmbeddedFileSystem) -> None:
+    faults = inject_faults(fs0)
+    faults.fail_next("move", 2, STAGING)  # commit fails twice after the upload
+    for i in range(5):
+        fs0.write_bytes(f"/A/B/{i:02d}", bytes([i]) * 10)
+    fs0.rename("/A", "/C")
+    fs0.mkdir("/A")  # a new, unrelated /A
+    fs0.wait_persisted(timeout=30)
+    fs0.delete("/A", recursive=True)
+    assert ufs_tree(ufs_root(fs0)) == {"C", "C/B"} | {f"C/B/{i:02d}" for i in range(5)}
+
+
+def test_failed_after_max_attempts_keeps_data(make_fs: Callable[..., EmbeddedFileSystem]) -> None:
+    from siltfs.errors import PersistFailed
+
+    from .conftest import with_persist
+
+    fs = make_fs(persist=with_persist(max_attempts=2))
+    faults = inject_faults(fs)
+    faults.fail_next("open_write", 100, STAGING)
+    fs.write_bytes("/f", b"keep me")
+    with pytest.raises(PersistFailed) as info:
+        fs.wait_persisted(timeout=30)
+    assert "/f" in str(info.value)
+    assert fs.read_bytes("/f") == b"keep me"
+    assert fs.stat("/f").persistence_state is PersistenceState.TO_BE_PERSISTED
+    assert fs.master.store.pinned >= set(fs.stat("/f").block_ids)
+    faults.clear()
+    assert fs.persist("/f") == 1  # retry a FAILED job
+    fs.wait_persisted(timeout=30)
+    assert (ufs_root(fs) / "f").read_bytes() == b"keep me"
+    assert ufs_tree(ufs_root(fs)) == {"f"}
