@@ -44,7 +44,7 @@ def connect(
     ``<home>/ufs`` (any fsspec URL).  ``config``: a :class:`SiltConfig`.
     """
     from siltfs.client.embedded import EmbeddedFileSystem
-    from siltfs.errors import WrongType
+    from siltfs.errors import InvalidArgument, WrongType
     from siltfs.master.master import Master
     from siltfs.metastore.sqlite import SqliteMetastore
     from siltfs.worker.blockstore import BlockStore
@@ -53,6 +53,11 @@ def connect(
         raise WrongType(f"config must be a SiltConfig, not {type(config).__name__}")
     if ufs is not None and not isinstance(ufs, str):
         raise WrongType(f"ufs must be a URI string, not {type(ufs).__name__}")
+    if isinstance(home, str) and home.startswith(("http://", "https://")):
+        raise InvalidArgument(
+            "remote masters are not supported by this build; connect to a home directory",
+            path=home,
+        )
     cfg = config or SiltConfig()
     if home is not None:
         if not isinstance(home, (str, os.PathLike)):

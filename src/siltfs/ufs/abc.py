@@ -43,7 +43,11 @@ class UnderFileSystem(ABC):
         """A writable binary file; the object is complete when it is closed."""
 
     def write(self, rel: str, chunks: Iterable[bytes]) -> None:
-        """Write a whole file from *chunks*; parents must exist or be implied by the store."""
+        """Write a whole file from *chunks*; parents must exist or be implied by the store.
+
+        Not atomic: callers that need atomicity write a staging object and move it.  On
+        failure nothing is left at *rel* (implementations remove the partial object).
+        """
         with self.open_write(rel) as f:
             for chunk in chunks:
                 f.write(chunk)

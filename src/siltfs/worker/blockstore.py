@@ -180,8 +180,12 @@ class BlockStore:
         with self.lock:
             return [TierUsage(t.name, t.capacity, t.used, len(t.sizes)) for t in self.tiers]
 
-    def flush_mem_pinned(self) -> None:
-        """Move pinned MEM blocks to SSD (before a clean shutdown)."""
+    def flush_mem(self) -> None:
+        """Before a clean shutdown: move pinned MEM blocks to SSD, and the others too
+        while SSD has free room, so the cache stays warm across a restart."""
         with self.lock:
             for bid in [b for b in self.mem.sizes if b in self.pinned]:
                 self._demote(bid)
+            for bid in list(self.mem.sizes):
+                if self.ssd.free_space() >= self.mem.sizes[bid]:
+                    self._demote(bid)

@@ -1,0 +1,587 @@
+"""Conformance tests every :class:`~siltfs.metastore.abc.Metastore` must pass.
+
+Subclass :class:`MetastoreConformance` in a ``test_*.py`` module (the class name must
+start with ``Test``) and override the ``make_store`` fixture: it returns a factory that
+opens a handle on *one* backing store private to the test (the first call creates it,
+later calls reopen the same data) and closes every handle it opened at teardown.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+import pytest
+
+from siltfs.errors import FileExists, MountError
+from siltfs.metastore.abc import Metastore, Txn
+from siltfs.model.enums import JobState, PersistenceState, TtlAction
+from siltfs.model.inode import ROOT_ID, Inode, MountInfo, PersistJob
+
+StoreFactory = Callable[[], Metastore]
+
+NOW = 1_000_000
+
+
+def new_inode(txn: Txn, parent_id: int, name: str, *, is_dir: bool = False, **kw: Any) -> Inode:
+    inode = Inode(id=txn.allocate_ids(1), parent_id=parent_id, name=name, is_dir=is_dir, **kw)
+    txn.insert_inode(inode)
+    return inode
+
+
+def make_tree(store: Metastore, spec: list[str]) -> dict[str, Inode]:
+    """Create '/'-separated paths (a trailing '/' marks a directory); parents first."""
+    made: dict[str, Inode] = {}
+    with store.transaction() as txn:
+        for path in spec:
+            is_dir = path.endswith("/")
+            path = path.rstrip("/")
+            parent, _, name = path.rpartition("/")
+            parent_id = made[parent].id if parent else ROOT_ID
+            made[path] = new_inode(txn, parent_id, name, is_dir=is_dir)
+    return made
+
+
+class MetastoreConformance:
+    @pytest.fixture
+    def make_store(self) -> StoreFactory:
+        raise NotImplementedError("subclasses provide the make_store fixture")
+
+    @pytest.fixture
+    def store(self, make_store: StoreFactory) -> Metastore:
+        return make_store()
+
+    # root -----------------------------------------------------------------------------
+    def test_root_exists(self, store: Metastore) -> None:
+        with store.snapshot() as txn:
+            root = txn.get_inode(ROOT_ID)
+            assert root is not None
+            assert root.id == ROOT_ID == 1
+            assert root.is_dir
+            assert root.name == ""
+            assert txn.list_children(ROOT_ID) == []
+            assert txn.count_children(ROOT_ID) == 0
+
+    # inodes ---------------------------------------------------------------------------
+    def test_insert_and_get_round_trips_every_field(self, store: Metastore) -> None:
+        with store.transaction() as txn:
+            ino = Inode(
+                id=txn.allocate_ids(1),
+                parent_id=ROOT_ID,
+                name="data ü.csv",
+                is_dir=False,
+                length=123456789012,
+                block_size=4096,
+                generation=7,
+                state=PersistenceState.TO_BE_PERSISTED,
+                created_ms=1_700_000_000_000,
+                mtime_ms=1_700_000_000_123,
+                pinned=True,
+                ttl_ms=1_800_000_000_000,
+                ttl_action=TtlAction.FREE,
+                mount_id=None,
+                fingerprint="12:abc",
+                content_hash="sha256:00ff",
+                sync_ms=42,
+            )
+            txn.insert_inode(ino)
+        with store.snapshot() as txn:
+            assert txn.get_inode(ino.id) == ino
+            assert txn.get_child(ROOT_ID, "data ü.csv") == ino
+            assert txn.get_child(ROOT_ID, "data ü.CSV") is None
+            assert txn.get_inode(ino.id + 1000) is None
+
+    def test_list_children_sorted_and_counted(self, store: Metastore) -> None:
+        names = ["b", "a", "c", "B", "a b", "z", "é"]
+        tree = make_tree(store, ["d/", *[f"d/{n}" for n in names], "other/", "other/x"])
+        d = tree["d"].id
+        with store.snapshot() as txn:
+            children = txn.list_children(d)
+            assert [c.name for c in children] == sorted(names)
+            assert all(c.parent_id == d for c in children)
+            assert txn.count_children(d) == len(names)
+            assert [c.name for c in txn.list_children(ROOT_ID)] == ["d", "other"]
+            assert txn.count_children(ROOT_ID) == 2
+            assert txn.list_children(tree["other/x"].id) == []
+            assert txn.count_children(tree["other/x"].id) == 0
+
+    def test_parent_and_name_are_unique(self, store: Metastore) -> None:
+        tree = make_tree(store, ["a/", "a/f", "b/"])
+        with pytest.raises(FileExists):
+            with store.transaction() as txn:
+                new_inode(txn, tree["a"].id, "f")
+        with store.transaction() as txn:  # the same name elsewhere is fine
+            new_inode(txn, tree["b"].id, "f")
+        with pytest.raises(FileExists):  # so is renaming onto a taken name: it is not
+            with store.transaction() as txn:
+                moved = txn.get_child(tree["b"].id, "f")
+                assert moved is not None
+                txn.update_inode(replace(moved, parent_id=tree["a"].id))
+        with store.snapshot() as txn:
+            assert txn.count_children(tree["a"].id) == 1
+            assert txn.count_children(tree["b"].id) == 1
+            assert txn.get_child(tree["a"].id, "f") == tree["a/f"]
+
+    def test_update_renames_and_changes_fields(self, store: Metastore) -> None:
+        tree = make_tree(store, ["src/", "src/f", "dst/"])
+        f = tree["src/f"]
+        changed = replace(
+            f,
+            parent_id=tree["dst"].id,
+            name="g",
+            length=10,
+            block_size=4,
+            generation=f.generation + 1,
+            state=PersistenceState.PERSISTED,
+            pinned=True,
+            fingerprint="10:x",
+        )
+        with store.transaction() as txn:
+            txn.update_inode(changed)
+        with store.snapshot() as txn:
+            assert txn.get_child(tree["src"].id, "f") is None
+            assert txn.get_child(tree["dst"].id, "g") == changed
+            assert txn.get_inode(f.id) == changed
+            assert txn.count_children(tree["src"].id) == 0
+        with store.transaction() as txn:  # the old name is free again
+            new_inode(txn, tree["src"].id, "f")
+
+    def test_delete_inodes_deletes_their_jobs(self, store: Metastore) -> None:
+        tree = make_tree(store, ["d/", "d/f1", "d/f2", "keep"])
+        with store.transaction() as txn:
+            j1 = txn.insert_job(tree["d/f1"].id, 1, NOW)
+            j2 = txn.insert_job(tree["d/f2"].id, 1, NOW)
+            jk = txn.insert_job(tree["keep"].id, 1, NOW)
+        with store.transaction() as txn:
+            txn.delete_inodes([tree["d/f1"].id, tree["d/f2"].id, tree["d"].id])
+        with store.snapshot() as txn:
+            for name in ("d", "d/f1", "d/f2"):
+                assert txn.get_inode(tree[name].id) is None
+            assert txn.get_child(ROOT_ID, "d") is None
+            assert txn.get_job(j1.id) is None and txn.get_job(j2.id) is None
+            assert txn.job_for_inode(tree["d/f1"].id) is None
+            assert txn.get_inode(tree["keep"].id) == tree["keep"]
+            assert txn.get_job(jk.id) == jk
+            assert [j.id for j in txn.list_jobs()] == [jk.id]
+
+    def test_delete_many_inodes(self, store: Metastore) -> None:
+        spec = ["big/"] + [f"big/f{i:04d}" for i in range(1200)]
+        tree = make_tree(store, spec)
+        ids = [tree[p.rstrip("/")].id for p in spec]
+        with store.transaction() as txn:
+            for i in ids[1::100]:
+                txn.insert_job(i, 1, NOW)
+        with store.transaction() as txn:
+            txn.delete_inodes(ids)
+        with store.snapshot() as txn:
+            assert txn.list_children(ROOT_ID) == []
+            assert txn.list_jobs() == []
+            assert txn.get_inode(ids[-1]) is None
+
+    def test_subtree_parents_before_children(self, store: Metastore) -> None:
+        tree = make_tree(
+            store, ["a/", "a/b/", "a/d", "a/b/c/", "a/b/e", "a/b/c/f", "a/g/", "x/", "x/y"]
+        )
+        with store.snapshot() as txn:
+            sub = txn.subtree(tree["a"].id)
+            assert sub[0] == tree["a"]
+            assert {i.id for i in sub} == {tree[p].id for p in tree if p.startswith("a")}
+            assert len(sub) == len({i.id for i in sub})
+            seen = set()
+            for inode in sub:
+                if inode.id != tree["a"].id:
+                    assert inode.parent_id in seen, f"{inode.name} listed before its parent"
+                seen.add(inode.id)
+            assert txn.subtree(tree["a/b/c/f"].id) == [tree["a/b/c/f"]]
+            assert txn.subtree(10**9) == []
+            whole = txn.subtree(ROOT_ID)
+            assert whole[0].id == ROOT_ID
+            assert sorted(i.id for i in whole) == sorted([ROOT_ID, *(i.id for i in tree.values())])
+
+    def test_inodes_in_state_and_with_ttl(self, store: Metastore) -> None:
+        with store.transaction() as txn:
+            a = new_inode(txn, ROOT_ID, "a", state=PersistenceState.TO_BE_PERSISTED)
+            b = new_inode(txn, ROOT_ID, "b", state=PersistenceState.TO_BE_PERSISTED, ttl_ms=5)
+            new_inode(txn, ROOT_ID, "c", state=PersistenceState.PERSISTED)
+            d = new_inode(txn, ROOT_ID, "d", state=PersistenceState.LOST, ttl_ms=9)
+        with store.snapshot() as txn:
+            pending = txn.inodes_in_state(PersistenceState.TO_BE_PERSISTED)
+            assert sorted(i.id for i in pending) == [a.id, b.id]
+            assert [i.id for i in txn.inodes_in_state(PersistenceState.LOST)] == [d.id]
+            assert txn.inodes_in_state(PersistenceState.NOT_PERSISTED) == []
+            assert sorted(i.id for i in txn.inodes_with_ttl()) == [b.id, d.id]
+
+    def test_pinned_inodes(self, store: Metastore) -> None:
+        with store.transaction() as txn:
+            a = new_inode(txn, ROOT_ID, "a", pinned=True)
+            new_inode(txn, ROOT_ID, "b")
+            c = new_inode(txn, ROOT_ID, "c", is_dir=True, pinned=True)
+        with store.snapshot() as txn:
+            assert sorted(i.id for i in txn.pinned_inodes()) == [a.id, c.id]
+        with store.transaction() as txn:
+            txn.update_inode(replace(a, pinned=False))
+        with store.snapshot() as txn:
+            assert [i.id for i in txn.pinned_inodes()] == [c.id]
+
+    def test_allocate_ids_monotonic_and_disjoint(self, store: Metastore) -> None:
+        ranges = []
+        for count in (1, 5, 1, 100, 3):
+            with store.transaction() as txn:
+                first = txn.allocate_ids(count)
+            ranges.append(range(first, first + count))
+        flat = [i for r in ranges for i in r]
+        assert flat == sorted(flat)
+        assert len(flat) == len(set(flat)) == 110
+        assert min(flat) > ROOT_ID
+
+    def test_allocate_ids_in_one_transaction(self, store: Metastore) -> None:
+        with store.transaction() as txn:
+            first = txn.allocate_ids(10)
+            second = txn.allocate_ids(10)
+        assert second >= first + 10
+
+    # mounts ---------------------------------------------------------------------------
+    def test_mounts_crud(self, store: Metastore) -> None:
+        with store.transaction() as txn:
+            assert txn.list_mounts() == []
+            m1 = MountInfo(id=0, path="/z", uri="memory://z", options={"anon": True, "n": [1]})
+            m2 = MountInfo(id=0, path="/a/b", uri="s3://bucket/p", sync_interval_ms=0)
+            id1 = txn.insert_mount(m1)
+            id2 = txn.insert_mount(m2)
+            assert id1 != id2
+        with store.snapshot() as txn:
+            mounts = txn.list_mounts()
+            assert [m.path for m in mounts] == ["/a/b", "/z"]
+            assert mounts[0] == replace(m2, id=id2)
+            assert mounts[1] == replace(m1, id=id1)
+        with store.transaction() as txn:
+            txn.update_mount(MountInfo(id=id1, path="/y", uri="memory://y", read_only=True))
+        with store.snapshot() as txn:
+            assert txn.list_mounts()[1] == MountInfo(
+                id=id1, path="/y", uri="memory://y", read_only=True
+            )
+        with store.transaction() as txn:
+            txn.delete_mount(id2)
+        with store.snapshot() as txn:
+            assert [m.id for m in txn.list_mounts()] == [id1]
+
+    def test_mount_path_is_unique(self, store: Metastore) -> None:
+        with store.transaction() as txn:
+            txn.insert_mount(MountInfo(id=0, path="/m", uri="memory://one"))
+        with pytest.raises(MountError):
+            with store.transaction() as txn:
+                txn.insert_mount(MountInfo(id=0, path="/m", uri="memory://two"))
+        with store.snapshot() as txn:
+            assert [m.uri for m in txn.list_mounts()] == ["memory://one"]
+
+    # jobs -----------------------------------------------------------------------------
+    def test_insert_job(self, store: Metastore) -> None:
+        tree = make_tree(store, ["f"])
+        with store.transaction() as txn:
+            job = txn.insert_job(tree["f"].id, 3, NOW)
+        assert job.inode_id == tree["f"].id and job.generation == 3
+        assert job.state is JobState.PENDING and job.attempts == 0
+        assert job.created_ms == job.updated_ms == job.next_run_ms == NOW
+        assert job.last_error is None and job.token is None
+        with store.snapshot() as txn:
+            assert txn.get_job(job.id) == job
+            assert txn.job_for_inode(tree["f"].id) == job
+            assert txn.job_for_inode(tree["f"].id + 1000) is None
+            assert txn.get_job(job.id + 1000) is None
+
+    def test_insert_job_replaces_older_job_of_same_inode(self, store: Metastore) -> None:
+        tree = make_tree(store, ["f", "g"])
+        with store.transaction() as txn:
+            old = txn.insert_job(tree["f"].id, 1, NOW)
+            other = txn.insert_job(tree["g"].id, 1, NOW)
+        with store.transaction() as txn:
+            txn.update_job(replace(old, state=JobState.FAILED, attempts=8, last_error="boom"))
+        with store.transaction() as txn:
+            new = txn.insert_job(tree["f"].id, 2, NOW + 5)
+        assert new.id != old.id, "a stale runner holding the old job id must not reach the new"
+        assert new.generation == 2 and new.state is JobState.PENDING and new.attempts == 0
+        with store.snapshot() as txn:
+            assert txn.get_job(old.id) is None
+            assert txn.job_for_inode(tree["f"].id) == new
+            assert sorted(j.id for j in txn.list_jobs()) == sorted([new.id, other.id])
+
+    def test_update_delete_and_list_jobs(self, store: Metastore) -> None:
+        tree = make_tree(store, [f"f{i}" for i in range(5)])
+        with store.transaction() as txn:
+            jobs = [txn.insert_job(tree[f"f{i}"].id, 1, NOW + i) for i in range(5)]
+        states = [JobState.PENDING, JobState.FAILED, JobState.DONE, JobState.FAILED]
+        updated = []
+        with store.transaction() as txn:
+            for job, state in zip(jobs, states, strict=False):
+                u = replace(
+                    job,
+                    state=state,
+                    attempts=2,
+                    last_error=f"e{job.id}",
+                    updated_ms=NOW + 50,
+                    next_run_ms=NOW + 60,
+                    lease_owner="w1",
+                    lease_expires_ms=NOW + 70,
+                    token="t0k",
+                    generation=4,
+                )
+                txn.update_job(u)
+                updated.append(u)
+            txn.delete_job(jobs[4].id)
+        with store.snapshot() as txn:
+            for u in updated:
+                assert txn.get_job(u.id) == u
+            assert txn.get_job(jobs[4].id) is None
+            assert [j.id for j in txn.list_jobs()] == [j.id for j in jobs[:4]]
+            assert [j.id for j in txn.list_jobs(JobState.FAILED)] == [jobs[1].id, jobs[3].id]
+            assert [j.id for j in txn.list_jobs(JobState.DONE)] == [jobs[2].id]
+            assert txn.list_jobs(JobState.RUNNING) == []
+
+    def _jobs_in_every_situation(self, store: Metastore) -> dict[str, PersistJob]:
+        situations = {
+            "due": dict(state=JobState.PENDING, next_run_ms=NOW - 1),
+            "due_now": dict(state=JobState.PENDING, next_run_ms=NOW),
+            "future": dict(state=JobState.PENDING, next_run_ms=NOW + 1),
+            "expired": dict(
+                state=JobState.RUNNING, lease_owner="dead", lease_expires_ms=NOW - 1, token="old"
+            ),
+            "fresh": dict(
+                state=JobState.RUNNING, lease_owner="live", lease_expires_ms=NOW + 1, token="cur"
+            ),
+            "failed": dict(state=JobState.FAILED, next_run_ms=0),
+            "done": dict(state=JobState.DONE, next_run_ms=0),
+            "cancelled": dict(state=JobState.CANCELLED, next_run_ms=0),
+        }
+        tree = make_tree(store, list(situations))
+        out = {}
+        with store.transaction() as txn:
+            for name, changes in situations.items():
+                job = txn.insert_job(tree[name].id, 1, NOW - 100)
+                job = replace(job, attempts=1, **changes)  # type: ignore[arg-type]
+                txn.update_job(job)
+                out[name] = job
+        return out
+
+    def test_claim_jobs_leases_due_and_expired_only(self, store: Metastore) -> None:
+        jobs = self._jobs_in_every_situation(store)
+        with store.transaction() as txn:
+            claimed = txn.claim_jobs("me", NOW, 500, 100)
+        by_id = {j.id: j for j in claimed}
+        expected = {jobs[n].id for n in ("due", "due_now", "expired")}
+        assert set(by_id) == expected
+        for job in claimed:
+            before = next(j for j in jobs.values() if j.id == job.id)
+            assert job.state is JobState.RUNNING
+            assert job.lease_owner == "me"
+            assert job.lease_expires_ms == NOW + 500
+            assert job.attempts == before.attempts + 1
+            assert job.token and job.token != before.token
+            assert job.inode_id == before.inode_id and job.generation == before.generation
+        with store.snapshot() as txn:
+            for job in claimed:
+                assert txn.get_job(job.id) == job
+            for name in ("future", "fresh", "failed", "done", "cancelled"):
+                assert txn.get_job(jobs[name].id) == jobs[name]
+        with store.transaction() as txn:  # leases just taken are not due again
+            assert txn.claim_jobs("other", NOW, 500, 100) == []
+        with store.transaction() as txn:  # later, only what became due in between
+            later = txn.claim_jobs("other", NOW + 499, 500, 100)
+        assert {j.id for j in later} == {jobs["future"].id, jobs["fresh"].id}
+
+    def test_claim_jobs_reclaims_after_lease_with_new_token(self, store: Metastore) -> None:
+        tree = make_tree(store, ["f"])
+        with store.transaction() as txn:
+            txn.insert_job(tree["f"].id, 1, NOW)
+        tokens = []
+        for attempt in range(1, 4):
+            now = NOW + (attempt - 1) * 1000
+            with store.transaction() as txn:
+                (job,) = txn.claim_jobs(f"w{attempt}", now, 1000, 10)
+            assert job.attempts == attempt
+            assert job.lease_owner == f"w{attempt}"
+            tokens.append(job.token)
+        assert len(set(tokens)) == 3 and None not in tokens
+
+    def test_claim_jobs_respects_limit_and_order(self, store: Metastore) -> None:
+        tree = make_tree(store, [f"f{i}" for i in range(6)])
+        with store.transaction() as txn:
+            for i in range(6):  # later inodes become due earlier
+                job = txn.insert_job(tree[f"f{i}"].id, 1, NOW)
+                txn.update_job(replace(job, next_run_ms=NOW - 10 * i))
+        with store.transaction() as txn:
+            first = txn.claim_jobs("a", NOW, 100, 2)
+        assert [j.inode_id for j in first] == [tree["f5"].id, tree["f4"].id]
+        with store.transaction() as txn:
+            rest = txn.claim_jobs("b", NOW, 100, 10)
+        assert len(rest) == 4
+        assert not {j.id for j in first} & {j.id for j in rest}
+        with store.transaction() as txn:
+            assert txn.claim_jobs("c", NOW, 100, 0) == []
+
+    def test_concurrent_claimers_never_share_a_job(self, store: Metastore) -> None:
+        tree = make_tree(store, [f"f{i}" for i in range(60)])
+        with store.transaction() as txn:
+            for inode in tree.values():
+                txn.insert_job(inode.id, 1, NOW)
+        got: dict[str, list[int]] = {}
+        errors: list[BaseException] = []
+        start = threading.Barrier(4)
+
+        def claimer(owner: str) -> None:
+            try:
+                start.wait()
+                mine: list[int] = []
+                while True:
+                    with store.transaction() as txn:
+                        batch = txn.claim_jobs(owner, NOW, 10_000, 3)
+                    if not batch:
+                        break
+                    mine.extend(j.id for j in batch)
+                got[owner] = mine
+            except BaseException as exc:  # noqa: BLE001 - reported below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=claimer, args=(f"w{i}",)) for i in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert errors == []
+        claimed = [i for ids in got.values() for i in ids]
+        assert len(claimed) == len(set(claimed)) == 60
+        with store.snapshot() as txn:
+            owners = {j.id: j.lease_owner for j in txn.list_jobs(JobState.RUNNING)}
+        assert len(owners) == 60
+        for owner, ids in got.items():
+            assert all(owners[i] == owner for i in ids)
+
+    # intents --------------------------------------------------------------------------
+    def test_intents_crud(self, store: Metastore) -> None:
+        with store.transaction() as txn:
+            i1 = txn.insert_intent("rename", 3, "a/b", "c/b", NOW)
+            i2 = txn.insert_intent("delete", 4, "x", None, NOW + 1)
+        assert i2 != i1
+        with store.snapshot() as txn:
+            intents = txn.list_intents()
+        assert [(i.id, i.kind, i.mount_id, i.src, i.dst, i.created_ms) for i in intents] == [
+            (i1, "rename", 3, "a/b", "c/b", NOW),
+            (i2, "delete", 4, "x", None, NOW + 1),
+        ]
+        with store.transaction() as txn:
+            txn.delete_intent(i1)
+            txn.delete_intent(i1 + i2 + 100)  # unknown id: no error
+        with store.snapshot() as txn:
+            assert [i.id for i in txn.list_intents()] == [i2]
+
+    # transactions ---------------------------------------------------------------------
+    def test_rollback_on_exception_leaves_nothing(self, store: Metastore) -> None:
+        tree = make_tree(store, ["keep"])
+        with store.transaction() as txn:
+            keep_job = txn.insert_job(tree["keep"].id, 1, NOW)
+
+        class Boom(Exception):
+            pass
+
+        with pytest.raises(Boom):
+            with store.transaction() as txn:
+                d = new_inode(txn, ROOT_ID, "d", is_dir=True)
+                new_inode(txn, d.id, "f")
+                txn.insert_job(d.id, 1, NOW)
+                txn.insert_mount(MountInfo(id=0, path="/m", uri="memory://m"))
+                txn.insert_intent("delete", 1, "x", None, NOW)
+                txn.update_inode(replace(tree["keep"], name="renamed", length=5))
+                txn.delete_job(keep_job.id)
+                raise Boom
+        with store.snapshot() as txn:
+            assert [c.name for c in txn.list_children(ROOT_ID)] == ["keep"]
+            assert txn.get_inode(tree["keep"].id) == tree["keep"]
+            assert txn.list_jobs() == [keep_job]
+            assert txn.list_mounts() == []
+            assert txn.list_intents() == []
+
+    def test_store_usable_after_failed_transaction(self, store: Metastore) -> None:
+        make_tree(store, ["f"])
+        with pytest.raises(FileExists):
+            with store.transaction() as txn:
+                new_inode(txn, ROOT_ID, "g")
+                new_inode(txn, ROOT_ID, "f")
+        with store.transaction() as txn:
+            new_inode(txn, ROOT_ID, "h")
+        with store.snapshot() as txn:
+            assert [c.name for c in txn.list_children(ROOT_ID)] == ["f", "h"]
+
+    def test_snapshot_is_consistent(self, store: Metastore) -> None:
+        make_tree(store, ["a"])
+        done = threading.Event()
+        errors: list[BaseException] = []
+
+        def writer() -> None:
+            try:
+                with store.transaction() as txn:
+                    new_inode(txn, ROOT_ID, "b")
+            except BaseException as exc:  # noqa: BLE001
+                errors.append(exc)
+            finally:
+                done.set()
+
+        with store.snapshot() as txn:
+            assert txn.count_children(ROOT_ID) == 1
+            t = threading.Thread(target=writer)
+            t.start()
+            t.join()
+            assert errors == []
+            assert txn.count_children(ROOT_ID) == 1
+            assert txn.get_child(ROOT_ID, "b") is None
+        with store.snapshot() as txn:
+            assert txn.count_children(ROOT_ID) == 2
+
+    def test_data_survives_close_and_reopen(self, make_store: StoreFactory) -> None:
+        first = make_store()
+        tree = make_tree(first, ["d/", "d/f"])
+        with first.transaction() as txn:
+            job = txn.insert_job(tree["d/f"].id, 1, NOW)
+            mount_id = txn.insert_mount(MountInfo(id=0, path="/m", uri="memory://m"))
+            intent_id = txn.insert_intent("delete", mount_id, "x", None, NOW)
+            last = txn.allocate_ids(10)
+        first.close()
+        second = make_store()
+        with second.snapshot() as txn:
+            assert txn.get_inode(ROOT_ID) is not None
+            assert txn.get_child(ROOT_ID, "d") == tree["d"]
+            assert txn.get_child(tree["d"].id, "f") == tree["d/f"]
+            assert txn.get_job(job.id) == job
+            assert [m.id for m in txn.list_mounts()] == [mount_id]
+            assert [i.id for i in txn.list_intents()] == [intent_id]
+        with second.transaction() as txn:
+            assert txn.allocate_ids(1) >= last + 10
+            assert txn.insert_job(tree["d"].id, 1, NOW).id > job.id
+
+    def test_concurrent_writers(self, store: Metastore) -> None:
+        threads_n, per_thread = 8, 200
+        errors: list[BaseException] = []
+        start = threading.Barrier(threads_n)
+
+        def work(t: int) -> None:
+            try:
+                start.wait()
+                for i in range(per_thread):
+                    with store.transaction() as txn:
+                        new_inode(txn, ROOT_ID, f"t{t}-{i}")
+            except BaseException as exc:  # noqa: BLE001
+                errors.append(exc)
+
+        threads = [threading.Thread(target=work, args=(t,)) for t in range(threads_n)]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+        assert errors == []
+        with store.snapshot() as txn:
+            children = txn.list_children(ROOT_ID)
+            assert txn.count_children(ROOT_ID) == threads_n * per_thread
+        assert {c.name for c in children} == {
+            f"t{t}-{i}" for t in range(threads_n) for i in range(per_thread)
+        }
+        assert len({c.id for c in children}) == threads_n * per_thread
