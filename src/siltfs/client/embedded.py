@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import IO, Any
 
 from siltfs.client.streams import BlockReader, BlockWriter
-from siltfs.errors import InvalidArgument, IsADirectory, WrongType
+from siltfs.errors import FileNotFound, InvalidArgument, IsADirectory, WrongType
 from siltfs.master.master import Master
 from siltfs.model import paths
 from siltfs.model.enums import ReadType, TtlAction, WriteType
@@ -223,11 +223,12 @@ class EmbeddedFileSystem:
         read_type: ReadType | str | None = None, progress: Progress | None = None,
     ) -> None:  # fmt: skip
         local = os.fspath(local_path)
+        target_dir = os.path.dirname(os.path.abspath(local))
+        if not os.path.isdir(target_dir):
+            raise FileNotFound("local directory does not exist", path=target_dir)
         with self.open(path, "rb", read_type=read_type) as src:
             total = src.raw.size  # type: ignore[attr-defined]
-            fd, tmp = tempfile.mkstemp(
-                prefix=".silt-get-", dir=os.path.dirname(os.path.abspath(local))
-            )
+            fd, tmp = tempfile.mkstemp(prefix=".silt-get-", dir=target_dir)
             try:
                 with os.fdopen(fd, "wb") as dst:
                     done = 0
@@ -304,7 +305,7 @@ class EmbeddedFileSystem:
             return
         self._closed = True
         self.master.close()
-        self.master.store.flush_mem_pinned()
+        self.master.store.flush_mem()
         self.master.ms.close()
 
     def __enter__(self) -> EmbeddedFileSystem:

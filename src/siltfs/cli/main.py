@@ -1,0 +1,161 @@
+"""Entry point of the ``silt`` command: the root group, error reporting, the connection.
+
+Every failure a user can cause (a :class:`~siltfs.errors.SiltError`, or an ``OSError`` /
+``ValueError`` from bad input) ends the command with one line on stderr,
+``silt: error: <message>``, and exit status 1; usage errors keep click's status 2.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn
+
+import click
+
+from siltfs import __version__
+from siltfs.errors import SiltError
+
+if TYPE_CHECKING:
+    from siltfs.client import FileSystem
+
+# Command groups, loaded on first use as "module:attribute".  Other layers add theirs
+# here (``jobs``, ``up``, ``master``, ``worker``, ``bench``); nothing else needs to change.
+COMMAND_GROUPS: dict[str, str] = {
+    "fs": "siltfs.cli.fs:fs",
+}
+
+_FS_META_KEY = "siltfs.cli.fs"
+
+
+def one_line(text: str) -> str:
+    """*text* with line breaks folded into spaces, so an error is always one line."""
+    return " ".join(text.split("\n")).strip()
+
+
+def describe(exc: BaseException) -> str:
+    """The user-facing message for *exc* (``path: reason`` when a path is known)."""
+    if isinstance(exc, SiltError):
+        return str(exc)
+    if isinstance(exc, OSError) and exc.strerror:
+        name = exc.filename
+        return f"{name}: {exc.strerror}" if name is not None else exc.strerror
+    return str(exc) or type(exc).__name__
+
+
+class CliError(click.ClickException):
+    """A failure reported as ``silt: error: <message>`` with exit status 1."""
+
+    exit_code = 1
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"silt: error: {one_line(self.format_message())}", file=file, err=True)
+
+
+class SiltGroup(click.Group):
+    """The root group: loads command groups lazily and turns errors into :class:`CliError`."""
+
+    def __init__(self, *args: Any, lazy: Mapping[str, str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._lazy = dict(lazy)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self._lazy})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        spec = self._lazy.get(cmd_name)
+        if spec is None:
+            return super().get_command(ctx, cmd_name)
+        module_name, _, attribute = spec.partition(":")
+        command = getattr(importlib.import_module(module_name), attribute)
+        if not isinstance(command, click.Command):
+            raise TypeError(f"{spec} is not a click command")
+        return command
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, BrokenPipeError):
+            raise  # click reports these itself
+        except SiltError as exc:
+            raise CliError(describe(exc)) from exc
+        except (OSError, ValueError) as exc:
+            raise CliError(describe(exc)) from exc
+
+
+@dataclass
+class CliState:
+    """Global options, shared with every command through the click context."""
+
+    home: Path | None
+    master: str | None = None
+
+
+@click.group(
+    cls=SiltGroup,
+    lazy=COMMAND_GROUPS,
+    context_settings={"help_option_names": ["--help"], "max_content_width": 100},
+)
+@click.option(
+    "--home",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="SILT_HOME",
+    default=None,
+    help="Home of the embedded siltfs (metastore, cache, root UFS). [env SILT_HOME; ~/.silt]",
+)
+@click.version_option(version=__version__, prog_name="silt")
+@click.pass_context
+def cli(ctx: click.Context, home: Path | None) -> None:
+    """silt: a data-orchestration file system with a write-back cache that never diverges."""
+    ctx.obj = CliState(home=home, master=os.environ.get("SILT_MASTER") or None)
+
+
+def open_fs(ctx: click.Context) -> FileSystem:
+    """The file system for this command, closed when the command's context ends.
+
+    With ``SILT_MASTER`` set, that URL is passed to :func:`siltfs.connect` (remote);
+    otherwise the embedded file system under ``--home`` (default ``~/.silt``).
+    """
+    existing = ctx.meta.get(_FS_META_KEY)
+    if existing is not None:
+        return existing  # type: ignore[no-any-return]
+    import siltfs
+
+    state = ctx.find_object(CliState) or CliState(home=None)
+    home = Path(state.home) if state.home is not None else Path.home() / ".silt"
+    fs = siltfs.connect(state.master) if state.master else siltfs.connect(home)
+    ctx.meta[_FS_META_KEY] = fs
+
+    def close() -> None:
+        ctx.meta.pop(_FS_META_KEY, None)
+        fs.close()
+
+    ctx.call_on_close(close)
+    return fs
+
+
+def _die(message: str) -> NoReturn:
+    click.echo(f"silt: error: {one_line(message)}", err=True)
+    sys.exit(1)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Console entry point of ``silt``."""
+    try:
+        cli.main(args=list(argv) if argv is not None else None, prog_name="silt")
+    except SiltError as exc:
+        _die(describe(exc))
+    except (OSError, ValueError) as exc:
+        _die(describe(exc))
+
+
+if __name__ == "__main__":
+    # Run the canonical module, so command modules importing ``siltfs.cli.main``
+    # share its objects instead of a second copy living in ``__main__``.
+    from siltfs.cli.main import main as _main
+
+    _main()
