@@ -62,6 +62,7 @@ def commit_file(ns: Namespace, new: NewFile) -> Inode:
             assert new.staging_rel is not None
             ns.persist_dirs(parent_path)
             ufs.move(new.staging_rel, rel)
+            ns.tidy_staging(ufs)
             st = ufs.status(rel)
             inode.state = PERSISTED
             inode.fingerprint = st.fingerprint if st else None

@@ -351,6 +351,16 @@ class Namespace:
                 if kid.state is PERSISTED:
                     pending.append((kid, f"{node_rel}/{kid.name}" if node_rel else kid.name))
 
+    def tidy_staging(self, ufs: UnderFileSystem) -> None:
+        """Remove the mount's staging directory once it is empty, so an idle UFS holds
+        exactly the user's files."""
+        staging = self.config.persist.staging_dir
+        try:
+            if not ufs.list(staging):
+                ufs.delete(staging)
+        except Exception:  # noqa: BLE001 - busy, gone or a racing upload: all fine
+            pass
+
     def _touch_parent(self, txn: Txn, parent_id: int) -> None:
         parent = txn.get_inode(parent_id)
         if parent is not None and parent.id != ROOT_ID:

@@ -178,11 +178,7 @@ class Persister:
         self.remove_staging_dir_if_empty(ufs)
 
     def remove_staging_dir_if_empty(self, ufs: UnderFileSystem) -> None:
-        try:
-            if not ufs.list(self.config.staging_dir):
-                ufs.delete(self.config.staging_dir)
-        except Exception:  # noqa: BLE001 - busy or gone: both fine
-            pass
+        self.ns.tidy_staging(ufs)
 
     def sweep_staging(self) -> int:
         """Remove staging objects no live job or write owns.  Returns how many."""
