@@ -50,6 +50,10 @@ class SiltConfig:
     cache: CacheConfig = field(default_factory=CacheConfig)
     persist: PersistConfig = field(default_factory=PersistConfig)
 
+    def __post_init__(self) -> None:
+        if isinstance(self.home, str):
+            object.__setattr__(self, "home", Path(self.home))
+
     @property
     def metastore_path(self) -> Path:
         return self.home / "metastore.db"

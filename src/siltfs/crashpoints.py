@@ -20,6 +20,7 @@ POINTS = (
     "delete.after_metadata",  # namespace entry gone + intent recorded, before UFS delete
     "rename.after_metadata",  # namespace moved + intent recorded, before the UFS move
     "rename.after_ufs",  # UFS moved, before the intent is cleared
+    "ufs.move_tree.partial",  # object-store directory move: first objects moved, not all
     "write.after_commit",  # inode + persist job committed, before close() returns
 )
 

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 # here (``jobs``, ``up``, ``master``, ``worker``, ``bench``); nothing else needs to change.
 COMMAND_GROUPS: dict[str, str] = {
     "fs": "siltfs.cli.fs:fs",
+    "bench": "siltfs.cli.bench:bench",
 }
 
 _FS_META_KEY = "siltfs.cli.fs"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import io
 import os
 import tempfile
@@ -10,9 +11,11 @@ from typing import IO, Any
 
 from siltfs.client.streams import BlockReader, BlockWriter
 from siltfs.errors import FileNotFound, InvalidArgument, IsADirectory, WrongType
+from siltfs.master.consistency import ConsistencyReport
 from siltfs.master.master import Master
+from siltfs.master.queue import JobInfo
 from siltfs.model import paths
-from siltfs.model.enums import ReadType, TtlAction, WriteType
+from siltfs.model.enums import JobState, ReadType, TtlAction, WriteType
 from siltfs.model.inode import FileInfo, MountInfo
 
 Progress = Callable[[int, int], None]
@@ -92,14 +95,27 @@ class EmbeddedFileSystem:
 
     mv = rename
 
-    def delete(self, path: str, *, recursive: bool = False) -> None:
-        self.master.delete(paths.validate(path), recursive=_bool(recursive, "recursive"))
+    def delete(
+        self,
+        path: str,
+        *,
+        recursive: bool = False,
+        unchecked: bool = False,
+        namespace_only: bool = False,
+    ) -> None:
+        """Delete *path*.  *unchecked* also removes UFS entries siltfs never knew;
+        *namespace_only* removes the entry from the namespace and leaves the UFS as is."""
+        self.master.delete(
+            paths.validate(path), recursive=_bool(recursive, "recursive"),
+            unchecked=_bool(unchecked, "unchecked"),
+            namespace_only=_bool(namespace_only, "namespace_only"),
+        )  # fmt: skip
 
     rm = delete
 
     def sync_metadata(self, path: str = "/", *, recursive: bool = False) -> None:
         p = paths.validate(path)
-        if recursive:
+        if _bool(recursive, "recursive"):
             self.master.ls(p, recursive=True, sync_interval_ms=0)
         else:
             inode = self.master.ns.get(p, sync_interval_ms=0)
@@ -144,6 +160,11 @@ class EmbeddedFileSystem:
         p = paths.validate(path)
         if not isinstance(mode, str):
             raise WrongType(f"mode must be a str, not {type(mode).__name__}", path=p)
+        if encoding is not None:
+            try:
+                codecs.lookup(encoding)
+            except (LookupError, TypeError) as exc:
+                raise InvalidArgument(f"unknown encoding {encoding!r}", path=p) from exc
         kind = mode.replace("b", "").replace("t", "")
         binary = "b" in mode
         if kind == "r":
@@ -181,6 +202,9 @@ class EmbeddedFileSystem:
         self, path: str, start: int | None = None, end: int | None = None, *,
         read_type: ReadType | str | None = None,
     ) -> bytes:  # fmt: skip
+        for name, value in (("start", start), ("end", end)):
+            if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
+                raise WrongType(f"{name} must be an int or None, not {value!r}", path=str(path))
         with self.open(path, "rb", read_type=read_type) as f:
             size = f.raw.size  # type: ignore[attr-defined]
             s = 0 if start is None else (start if start >= 0 else max(0, size + start))
@@ -298,6 +322,40 @@ class EmbeddedFileSystem:
             "files": len(files),
             "dirs": sum(1 for i in infos if i.is_dir),
         }
+
+    # consistency and the persist queue ------------------------------------
+    def check_consistency(
+        self, path: str = "/", *, repair: bool = False, remove_ghosts: bool = False
+    ) -> ConsistencyReport:
+        """Compare namespace and UFS under *path*; with *repair*, fix what is found."""
+        return self.master.check_consistency(
+            paths.validate(path), repair=_bool(repair, "repair"),
+            remove_ghosts=_bool(remove_ghosts, "remove_ghosts"),
+        )  # fmt: skip
+
+    def jobs(self, state: JobState | str | None = None) -> list[JobInfo]:
+        """Persist jobs (PENDING, RUNNING, FAILED), with path, attempts, last error, age."""
+        return self.master.jobs.list(None if state is None else JobState.parse(state))  # type: ignore[arg-type]
+
+    def job(self, job_id: int) -> JobInfo:
+        if not isinstance(job_id, int) or isinstance(job_id, bool):
+            raise WrongType(f"job id must be an int, not {type(job_id).__name__}")
+        return self.master.jobs.show(job_id)
+
+    def retry_job(self, job_id: int | None = None, *, all_failed: bool = False) -> int:
+        """Re-run one job (by id) or every FAILED job; returns how many were re-queued."""
+        if all_failed:
+            return self.master.jobs.retry_failed()
+        if job_id is None:
+            raise InvalidArgument("give a job id or all_failed=True")
+        self.job(job_id)
+        self.master.jobs.retry(job_id)
+        return 1
+
+    def cancel_job(self, job_id: int) -> None:
+        """Cancel a persist job: the file stays NOT_PERSISTED, its data pinned."""
+        self.job(job_id)
+        self.master.jobs.cancel(job_id)
 
     # lifecycle ------------------------------------------------------------
     def close(self) -> None:

@@ -45,7 +45,7 @@ def commit_file(ns: Namespace, new: NewFile) -> Inode:
     wt = new.write_type
     with ns.lock:
         parent_path, name = paths.split(new.path)
-        parent = ns.ensure_dir(parent_path, create=True, persist=wt.persists_sync)
+        parent = ns.ensure_dir(parent_path, create=True, write_type=wt)
         existing = ns.lookup(new.path)
         if existing is not None and existing.is_dir:
             raise IsADirectory("is a directory; cannot write a file here", path=new.path)

@@ -9,14 +9,16 @@ import time
 from typing import Any
 
 from siltfs.config import SiltConfig
-from siltfs.errors import FileLost, InvalidArgument, SiltError
+from siltfs.errors import InvalidArgument, SiltError
 from siltfs.jobs.runner import PersistRunner, owner_is_dead
+from siltfs.master.consistency import Checker, ConsistencyReport
 from siltfs.master.files import NewFile, check_writable_target, commit_file
 from siltfs.master.locks import NamespaceLock
 from siltfs.master.mounting import ensure_root_mount, mount, unmount
 from siltfs.master.mounts import MountTable
 from siltfs.master.namespace import PERSISTED, Namespace, Resolved, now_ms
 from siltfs.master.persister import Persister
+from siltfs.master.queue import JobQueue
 from siltfs.metastore.abc import Metastore
 from siltfs.model import paths
 from siltfs.model.enums import JobState, PersistenceState, TtlAction, WriteType
@@ -46,6 +48,8 @@ class Master:
         ensure_root_mount(self.ns, root_uri, root_options)
         self.persister = Persister(self.ns)
         self.runner = PersistRunner(metastore, config.persist, self.persister.run_job)
+        self.jobs = JobQueue(self.ns, self.runner.wake)
+        self.last_check: ConsistencyReport | None = None
         self._stop = threading.Event()
         self._maintenance: threading.Thread | None = None
         self.recover()
@@ -181,8 +185,12 @@ class Master:
     def mkdir(self, path: str, *, parents: bool, exist_ok: bool, write_type: WriteType) -> None:
         self.ns.mkdir(path, parents=parents, exist_ok=exist_ok, write_type=write_type)
 
-    def delete(self, path: str, *, recursive: bool) -> None:
-        self.ns.delete(path, recursive=recursive)
+    def delete(
+        self, path: str, *, recursive: bool, unchecked: bool = False, namespace_only: bool = False
+    ) -> None:
+        self.ns.delete(
+            path, recursive=recursive, unchecked=unchecked, namespace_only=namespace_only
+        )
         self.persister._notify()
 
     def rename(self, src: str, dst: str) -> None:
@@ -299,5 +307,12 @@ class Master:
                 freed += before - self.store.cached_bytes(ids)
         return freed
 
-    def lost(self, path: str) -> FileLost:
-        return FileLost("cached data lost before it was persisted", path=path)
+    def check_consistency(
+        self, path: str, *, repair: bool = False, remove_ghosts: bool = False
+    ) -> ConsistencyReport:
+        report = Checker(self, repair=repair, remove_ghosts=remove_ghosts).run(path)
+        self.last_check = report
+        for d in report.divergences:
+            action = f" -> {d.action}" if d.action else ""
+            log.warning("consistency %s %s: %s%s", d.kind, d.path, d.detail, action)
+        return report

@@ -75,6 +75,12 @@ def mount(
         if existing is not None:
             with ns.ms.snapshot() as txn:
                 busy = not existing.is_dir or txn.count_children(existing.id) > 0
+            if not busy and existing.state is PERSISTED:
+                _, parent_ufs, rel = ns.mounts.resolve(path)
+                try:
+                    busy = bool(parent_ufs.list(rel))  # children never loaded still count
+                except FileNotFound:
+                    busy = False
             if busy:
                 raise MountError("mount point exists and is not an empty directory", path=path)
         info = MountInfo(
@@ -125,6 +131,10 @@ def unmount(ns: Namespace, path: str) -> None:
             txn.delete_inodes([i.id for i in subtree])
             txn.delete_mount(info.id)
             mounts = txn.list_mounts()
+            parent = txn.get_inode(inode.parent_id)
+            if parent is not None:  # re-list it: the parent UFS may hold a directory there
+                parent.sync_ms = None
+                txn.update_inode(parent)
         for node in subtree:
             ns.store.remove(node.block_ids())
         ns.mounts.load(mounts)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import posixpath
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -15,7 +17,12 @@ UfsOpener = Callable[[str, dict[str, Any]], UnderFileSystem]
 
 
 def normalise_uri(uri: str) -> str:
-    return uri.rstrip("/") + "/"
+    """A canonical spelling for overlap checks: local paths resolved (symlinks, '..')."""
+    if "://" not in uri or uri.startswith("file://"):
+        local = uri[len("file://") :] if uri.startswith("file://") else uri
+        return "file://" + os.path.realpath(os.path.abspath(local)).rstrip("/") + "/"
+    scheme, _, rest = uri.partition("://")
+    return f"{scheme.lower()}://{posixpath.normpath('/' + rest).lstrip('/').rstrip('/')}/"
 
 
 class MountTable:

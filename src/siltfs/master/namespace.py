@@ -19,6 +19,7 @@ from siltfs.errors import (
     FileExists,
     FileNotFound,
     InvalidArgument,
+    InvalidPath,
     MountError,
     NotADirectory,
     PermissionDenied,
@@ -171,6 +172,9 @@ class Namespace:
         mount, ufs, rel = self.mounts.resolve(path)
         if mount.read_only:
             raise PermissionDenied(f"mount {mount.path} is read-only", path=path)
+        staging = self.config.persist.staging_dir
+        if rel == staging or rel.startswith(staging + "/"):
+            raise InvalidPath(f"{staging!r} at a mount root is reserved for siltfs", path=path)
         return mount, ufs, rel
 
     def persist_dirs(self, dir_path: str) -> None:
@@ -208,28 +212,33 @@ class Namespace:
             node = child
         return node
 
-    def ensure_dir(self, path: str, *, create: bool, persist: bool) -> Inode:
-        """The directory at *path*, creating missing ones if *create*."""
+    def ensure_dir(self, path: str, *, create: bool, write_type: WriteType) -> Inode:
+        """The directory at *path*, creating missing ones (as *write_type* says) if *create*."""
         inode = self.lookup(path)
         if inode is not None:
             if not inode.is_dir:
                 raise NotADirectory("not a directory", path=path)
-            if persist and inode.state is not PERSISTED:
+            if write_type.persists_sync and inode.state is not PERSISTED:
                 self.persist_dirs(path)
             return inode
         if not create:
             raise FileNotFound("parent directory does not exist", path=path)
         parent_path, name = paths.split(path)
-        parent = self.ensure_dir(parent_path, create=True, persist=persist)
-        return self._create_dir(parent, path, name, persist=persist)
+        parent = self.ensure_dir(parent_path, create=True, write_type=write_type)
+        return self._create_dir(parent, path, name, write_type=write_type)
 
-    def _create_dir(self, parent: Inode, path: str, name: str, *, persist: bool) -> Inode:
+    def _create_dir(self, parent: Inode, path: str, name: str, *, write_type: WriteType) -> Inode:
+        """CACHE_THROUGH/THROUGH: created in the UFS now.  ASYNC_THROUGH: a persist job
+        creates it (at its path then), so a down UFS does not fail the write.
+        MUST_CACHE: namespace only."""
         _, ufs, rel = self.writable(path)
         state = NOT_PERSISTED
-        if persist:
+        if write_type.persists_sync:
             self.persist_dirs(paths.split(path)[0])
             ufs.mkdirs(rel)
             state = PERSISTED
+        elif write_type is WriteType.ASYNC_THROUGH:
+            state = PersistenceState.TO_BE_PERSISTED
         stamp = now_ms()
         inode = Inode(
             id=self.new_id(), parent_id=parent.id, name=name, is_dir=True, state=state,
@@ -237,6 +246,8 @@ class Namespace:
         )  # fmt: skip
         with self.ms.transaction() as txn:
             txn.insert_inode(inode)
+            if state is PersistenceState.TO_BE_PERSISTED:
+                txn.insert_job(inode.id, inode.generation, stamp)
         return inode
 
     # operations -----------------------------------------------------------
@@ -248,12 +259,23 @@ class Namespace:
                     return existing
                 raise FileExists("already exists", path=path)
             parent_path, name = paths.split(path)
-            persist = write_type is not WriteType.MUST_CACHE
-            parent = self.ensure_dir(parent_path, create=parents, persist=persist)
-            return self._create_dir(parent, path, name, persist=persist)
+            if write_type is WriteType.ASYNC_THROUGH:
+                # an explicit mkdir is cheap to do now and expected to be visible in the
+                # UFS at once (as in Alluxio); parents implied by ASYNC file writes are not
+                write_type = WriteType.CACHE_THROUGH
+            parent = self.ensure_dir(parent_path, create=parents, write_type=write_type)
+            return self._create_dir(parent, path, name, write_type=write_type)
 
-    def delete(self, path: str, *, recursive: bool) -> list[Inode]:
-        """Delete an entry (and with *recursive* its subtree); returns the removed inodes."""
+    def delete(
+        self, path: str, *, recursive: bool, unchecked: bool = False, namespace_only: bool = False
+    ) -> list[Inode]:
+        """Delete an entry (and with *recursive* its subtree); returns the removed inodes.
+
+        Pending, running and failed persists of the subtree never block a delete: their
+        jobs go with their inodes.  What does block it are UFS entries under a loaded
+        directory that siltfs never knew (written outside): they are named, and
+        *unchecked* deletes them anyway while *namespace_only* leaves the UFS untouched.
+        """
         if path == paths.ROOT:
             raise InvalidArgument("cannot delete the root", path=path)
         with self.lock:
@@ -261,16 +283,27 @@ class Namespace:
             if self.mounts.at(path) is not None:
                 raise MountError("is a mount point; unmount it instead", path=path)
             self.writable(path)
-            with self.ms.transaction() as txn:
+            with self.ms.snapshot() as txn:
                 if res.inode.is_dir and not recursive and txn.count_children(res.inode.id):
                     raise DirectoryNotEmpty("directory is not empty (use recursive)", path=path)
                 subtree = txn.subtree(res.inode.id)
-                inner = [i for i in subtree if i.mount_id is not None]
-                if inner:
-                    raise MountError("contains a mount point; unmount it first", path=path)
+            if any(i.mount_id is not None for i in subtree):
+                raise MountError("contains a mount point; unmount it first", path=path)
+            touch_ufs = res.inode.state is PERSISTED and not namespace_only
+            if touch_ufs and res.inode.is_dir and not unchecked:
+                unknown = self._unknown_ufs_entries(subtree, path)
+                if unknown:
+                    shown = ", ".join(unknown[:10]) + (" ..." if len(unknown) > 10 else "")
+                    raise DirectoryNotEmpty(
+                        f"the UFS holds {len(unknown)} entr(y/ies) siltfs never knew: {shown}; "
+                        "delete with unchecked=True (rm -U) to remove them too, or "
+                        "namespace_only=True to leave the UFS untouched",
+                        path=path, unknown=unknown,
+                    )  # fmt: skip
+            with self.ms.transaction() as txn:
                 txn.delete_inodes([i.id for i in subtree])
                 intent = None
-                if res.inode.state is PERSISTED:
+                if touch_ufs:
                     intent = txn.insert_intent("delete", res.mount.id, res.rel, None, now_ms())
                 self._touch_parent(txn, res.inode.parent_id)
             for node in subtree:
@@ -281,6 +314,34 @@ class Namespace:
                 with self.ms.transaction() as txn:
                     txn.delete_intent(intent)
             return subtree
+
+    def _unknown_ufs_entries(self, subtree: list[Inode], path: str) -> list[str]:
+        """UFS entries under loaded, persisted directories of *subtree* with no inode."""
+        by_id = {subtree[0].id: path}
+        kids: dict[int, set[str]] = {}
+        for node in subtree[1:]:
+            parent = by_id.get(node.parent_id)
+            if parent is not None:
+                by_id[node.id] = paths.join(parent, node.name)
+            kids.setdefault(node.parent_id, set()).add(node.name)
+        unknown: list[str] = []
+        for node in subtree:
+            if not node.is_dir or node.state is not PERSISTED or node.sync_ms is None:
+                continue
+            dir_path = by_id[node.id]
+            _, ufs, rel = self.mounts.resolve(dir_path)
+            try:
+                listing = ufs.list(rel)
+            except FileNotFound:
+                continue
+            hidden = {self.config.persist.staging_dir} if rel == "" else set()
+            known = kids.get(node.id, set())
+            unknown += [
+                paths.join(dir_path, st.name)
+                for st in listing
+                if st.name not in known and st.name not in hidden
+            ]
+        return sorted(unknown)
 
     def rename(self, src: str, dst: str) -> None:
         if src == paths.ROOT or dst == paths.ROOT:
@@ -376,15 +437,34 @@ class Namespace:
                 try:
                     _, ufs = self.mounts.by_id(intent.mount_id)
                 except MountError:
-                    ufs = None
+                    ufs = None  # unmounted meanwhile: nothing to do
                 if ufs is not None and intent.kind == "delete":
                     ufs.delete(intent.src, recursive=True)
                 elif ufs is not None and intent.kind == "rename" and intent.dst is not None:
-                    if ufs.status(intent.src) is not None and ufs.status(intent.dst) is None:
-                        parent = intent.dst.rpartition("/")[0]
-                        if parent:
-                            ufs.mkdirs(parent)
-                        ufs.move(intent.src, intent.dst)
+                    if ufs.status(intent.src) is not None:
+                        merge_move(ufs, intent.src, intent.dst)
                 with self.ms.transaction() as txn:
                     txn.delete_intent(intent.id)
             return len(intents)
+
+
+def merge_move(ufs: UnderFileSystem, src: str, dst: str) -> None:
+    """Finish an interrupted move: whatever is still at *src* goes under *dst* (entries
+    already moved stay), then *src* is removed.  Idempotent."""
+    dst_status = ufs.status(dst)
+    if dst_status is None:
+        parent = dst.rpartition("/")[0]
+        if parent:
+            ufs.mkdirs(parent)
+        ufs.move(src, dst)
+        return
+    src_status = ufs.status(src)
+    if src_status is None:
+        return
+    if not src_status.is_dir or not dst_status.is_dir:
+        ufs.delete(dst, recursive=True)
+        ufs.move(src, dst)
+        return
+    for child in ufs.list(src):
+        merge_move(ufs, f"{src}/{child.name}", f"{dst}/{child.name}")
+    ufs.delete(src, recursive=True)

@@ -56,6 +56,10 @@ class Persister:
         if inode.state is not TO_BE_PERSISTED:
             self._cancel(job)
             return
+        if inode.is_dir:
+            self._run_dir_job(job)
+            self._notify()
+            return
         staging: str | None = None
         ufs: UnderFileSystem | None = None
         try:
@@ -70,6 +74,26 @@ class Persister:
                 self._discard(ufs, staging)
             self.fail(job, exc)
         self._notify()
+
+    def _run_dir_job(self, job: PersistJob) -> None:
+        """A directory created ASYNC_THROUGH: create it (and its parents) at its current path."""
+        ns = self.ns
+        try:
+            with ns.lock:
+                with ns.ms.snapshot() as txn:
+                    inode = txn.get_inode(job.inode_id)
+                    row = txn.job_for_inode(job.inode_id)
+                    path = ns.path_of(txn, inode) if inode is not None else None
+                if row is None or row.id != job.id or row.token != job.token:
+                    return
+                if inode is None or path is None or inode.state is not TO_BE_PERSISTED:
+                    self._cancel(job)
+                    return
+                ns.persist_dirs(path)
+                with ns.ms.transaction() as txn:
+                    txn.delete_job(job.id)
+        except Exception as exc:  # noqa: BLE001 - recorded on the job
+            self.fail(job, exc)
 
     def _stage(self, ufs: UnderFileSystem, staging: str, inode: Inode) -> str:
         """Stream the inode's cached blocks to *staging*; returns their sha256."""
@@ -180,38 +204,39 @@ class Persister:
     def remove_staging_dir_if_empty(self, ufs: UnderFileSystem) -> None:
         self.ns.tidy_staging(ufs)
 
-    def sweep_staging(self) -> int:
-        """Remove staging objects no live job or write owns.  Returns how many."""
+    def orphaned_staging(self, mount_id: int) -> list[str]:
+        """Names of staging objects in a mount that no live job or write owns."""
         now = now_ms()
         with self.ns.ms.snapshot() as txn:
-            live = {
-                j.token
-                for j in txn.list_jobs(JobState.RUNNING)
-                if j.lease_expires_ms > now and j.token
-            }
+            running = txn.list_jobs(JobState.RUNNING)
+        live = {j.token for j in running if j.lease_expires_ms > now and j.token}
+        _, ufs = self.ns.mounts.by_id(mount_id)
+        try:
+            entries = ufs.list(self.config.staging_dir)
+        except Exception:  # noqa: BLE001 - no staging dir
+            return []
+        orphans = []
+        for st in entries:
+            token = st.name.rsplit("-", 1)[-1]
+            if token in live or token in self.active_tokens:
+                continue
+            young = st.mtime is not None and now / 1000 - st.mtime < self.config.lease_s
+            if st.name.startswith("w") and young:
+                continue  # a synchronous write of another process may still own it
+            orphans.append(st.name)
+        return orphans
+
+    def sweep_staging(self) -> int:
+        """Remove staging objects no live job or write owns.  Returns how many."""
         removed = 0
         for mount in self.ns.mounts.all():
-            try:
-                _, ufs = self.ns.mounts.by_id(mount.id)
-                entries = ufs.list(self.config.staging_dir)
-            except Exception:  # noqa: BLE001 - no staging dir
-                continue
-            for st in entries:
-                token = st.name.rsplit("-", 1)[-1]
-                if token in live or token in self.active_tokens:
-                    continue
-                if (
-                    st.name.startswith("w")
-                    and st.mtime
-                    and now / 1000 - st.mtime < self.config.lease_s
-                ):
-                    continue  # a synchronous write of another process may still own it
-                ufs.delete(f"{self.config.staging_dir}/{st.name}", recursive=True)
+            _, ufs = self.ns.mounts.by_id(mount.id)
+            for name in self.orphaned_staging(mount.id):
+                ufs.delete(f"{self.config.staging_dir}/{name}", recursive=True)
                 removed += 1
             self.remove_staging_dir_if_empty(ufs)
         return removed
 
-    # scheduling and waiting ----------------------------------------------
     def schedule(self, path: str) -> int:
         """Queue every unpersisted file under *path* (and retry FAILED ones)."""
         ns = self.ns

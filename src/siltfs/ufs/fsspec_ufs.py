@@ -11,6 +11,7 @@ from typing import Any, BinaryIO
 import fsspec
 from fsspec.implementations.local import LocalFileSystem
 
+from siltfs import crashpoints
 from siltfs.errors import (
     DirectoryNotEmpty,
     FileNotFound,
@@ -193,10 +194,29 @@ class FsspecUfs(UnderFileSystem):
         try:
             if self.local:
                 os.replace(s, d)
+            elif self.fs.isdir(s):
+                self._move_tree(s, d)
             else:
-                self.fs.mv(s, d, recursive=True)
+                self.fs.mv(s, d)
+        except SiltError:
+            raise
         except Exception as exc:  # noqa: BLE001
             raise self._err(exc, src, f"move to {dst}") from exc
+
+    def _move_tree(self, s: str, d: str) -> None:
+        """Object stores have no directory rename: move object by object, then drop the
+        source.  Not atomic; the namespace records an intent first and rolls it forward."""
+        self.fs.makedirs(d, exist_ok=True)
+        for i, (dirpath, dirs, files) in enumerate(self.fs.walk(s)):
+            rel = str(dirpath)[len(s) :].strip("/")
+            target = f"{d}/{rel}" if rel else d
+            for name in dirs:
+                self.fs.makedirs(f"{target}/{name}", exist_ok=True)
+            for name in files:
+                self.fs.mv(f"{str(dirpath).rstrip('/')}/{name}", f"{target}/{name}")
+                if i == 0:
+                    crashpoints.reach("ufs.move_tree.partial")
+        self.fs.rm(s, recursive=True)
 
     def delete(self, rel: str, *, recursive: bool = False) -> None:
         full = self._full(rel)

@@ -1,0 +1,274 @@
+"""check_consistency: prove (or disprove) that the namespace and the UFS agree.
+
+Divergence kinds (``Divergence.kind``):
+
+- ``GHOST`` — an entry in the UFS under a loaded directory that the namespace does not
+  know (written outside siltfs, or left behind).  Repair imports it, or with
+  ``remove_ghosts`` deletes it from the UFS.
+- ``MISSING_UFS_COPY`` — a PERSISTED namespace entry with nothing in the UFS.  Repair
+  re-persists a file from the cache if every block is cached, else marks it LOST; a
+  directory is re-created.
+- ``FINGERPRINT_MISMATCH`` — a PERSISTED file whose UFS fingerprint (size + etag/mtime)
+  differs from the one recorded at commit, or whose type differs.  Repair takes the UFS
+  version (metadata updated, stale cached blocks dropped).
+- ``ORPHANED_STAGING`` — a staging object no live job or write owns.  Repair deletes it.
+- ``STUCK_JOB`` — a RUNNING job whose lease expired (its runner died).  Repair makes it
+  PENDING again.
+- ``FAILED_JOB`` — a job that gave up after its attempts (data still pinned).  Repair
+  re-queues it.
+- ``LOST`` — a file whose only copy (the cache) was lost.  If its UFS path now holds a
+  file, repair recovers it as PERSISTED; otherwise it stays reported.
+
+A file still TO_BE_PERSISTED (with a live job) is not a divergence.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from siltfs.errors import SiltError
+from siltfs.master.namespace import PERSISTED, now_ms
+from siltfs.model import paths
+from siltfs.model.enums import JobState, PersistenceState
+from siltfs.model.inode import Inode
+
+if TYPE_CHECKING:
+    from siltfs.master.master import Master
+
+KINDS = (
+    "GHOST",
+    "MISSING_UFS_COPY",
+    "FINGERPRINT_MISMATCH",
+    "ORPHANED_STAGING",
+    "STUCK_JOB",
+    "FAILED_JOB",
+    "LOST",
+)
+
+
+@dataclass
+class Divergence:
+    kind: str
+    path: str
+    detail: str
+    repaired: bool = False
+    action: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class ConsistencyReport:
+    path: str
+    checked_entries: int = 0
+    divergences: list[Divergence] = field(default_factory=list)
+    repair: bool = False
+    started_ms: int = 0
+    finished_ms: int = 0
+
+    @property
+    def consistent(self) -> bool:
+        return all(d.repaired for d in self.divergences) if self.repair else not self.divergences
+
+    def by_kind(self) -> dict[str, int]:
+        counts = dict.fromkeys(KINDS, 0)
+        for d in self.divergences:
+            counts[d.kind] += 1
+        return counts
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "consistent": self.consistent,
+            "checked_entries": self.checked_entries,
+            "repair": self.repair,
+            "by_kind": self.by_kind(),
+            "divergences": [d.to_dict() for d in self.divergences],
+            "started_ms": self.started_ms,
+            "finished_ms": self.finished_ms,
+        }
+
+
+class Checker:
+    def __init__(self, master: Master, *, repair: bool, remove_ghosts: bool) -> None:
+        self.m = master
+        self.ns = master.ns
+        self.repair = repair
+        self.remove_ghosts = remove_ghosts
+
+    def run(self, path: str) -> ConsistencyReport:
+        report = ConsistencyReport(path=path, repair=self.repair, started_ms=now_ms())
+        root = self.ns.get(path)
+        with self.ns.ms.snapshot() as txn:
+            subtree = txn.subtree(root.id)
+            jobs = {j.inode_id: j for j in txn.list_jobs()}
+        paths_by_id = {root.id: path}
+        for node in subtree[1:]:
+            parent = paths_by_id.get(node.parent_id)
+            if parent is not None:
+                paths_by_id[node.id] = paths.join(parent, node.name)
+        children: dict[int, dict[str, Inode]] = {}
+        for node in subtree[1:]:
+            children.setdefault(node.parent_id, {})[node.name] = node
+        for node in subtree:
+            node_path = paths_by_id.get(node.id)
+            if node_path is None:
+                continue
+            report.checked_entries += 1
+            self._check_entry(report, node, node_path, jobs)
+            if node.is_dir and node.state is PERSISTED and node.sync_ms is not None:
+                self._check_listing(report, node, node_path, children.get(node.id, {}))
+        self._check_jobs(report, path, jobs)
+        self._check_staging(report, path)
+        report.finished_ms = now_ms()
+        return report
+
+    def _add(self, report: ConsistencyReport, kind: str, path: str, detail: str) -> Divergence:
+        d = Divergence(kind, path, detail)
+        report.divergences.append(d)
+        return d
+
+    def _check_entry(
+        self, report: ConsistencyReport, node: Inode, path: str, jobs: dict[int, Any]
+    ) -> None:
+        mount, ufs, rel = self.ns.mounts.resolve(path)
+        if node.state is PersistenceState.LOST:
+            d = self._add(report, "LOST", path, "cached data lost before it was persisted")
+            st = ufs.status(rel)
+            if self.repair and st is not None and not st.is_dir:
+                self._recover_lost(node, st.fingerprint, st.size)
+                d.repaired, d.action = True, "recovered from a copy that reappeared in the UFS"
+            return
+        if node.state is not PERSISTED or (node.mount_id is not None and rel == ""):
+            return
+        st = ufs.status(rel)
+        if st is None:
+            d = self._add(report, "MISSING_UFS_COPY", path, "PERSISTED but absent from the UFS")
+            if self.repair:
+                d.repaired, d.action = True, self._repair_missing(node, path)
+            return
+        if st.is_dir != node.is_dir or (not node.is_dir and st.fingerprint != node.fingerprint):
+            what = "type" if st.is_dir != node.is_dir else f"{node.fingerprint} != {st.fingerprint}"
+            d = self._add(report, "FINGERPRINT_MISMATCH", path, f"UFS copy differs ({what})")
+            if self.repair:
+                parent_path = paths.split(path)[0]
+                parent = self.ns.get(parent_path)
+                self._force_sync(parent, parent_path)
+                d.repaired, d.action = True, "took the UFS version; stale cache dropped"
+
+    def _check_listing(
+        self, report: ConsistencyReport, node: Inode, path: str, known: dict[str, Inode]
+    ) -> None:
+        _, ufs, rel = self.ns.mounts.resolve(path)
+        try:
+            listing = ufs.list(rel)
+        except SiltError:
+            return  # reported as MISSING_UFS_COPY by the entry check
+        hidden = {self.ns.config.persist.staging_dir} if rel == "" else set()
+        ghosts = [st for st in listing if st.name not in known and st.name not in hidden]
+        imported = False
+        for st in ghosts:
+            ghost_path = paths.join(path, st.name)
+            kind = "directory" if st.is_dir else "file"
+            d = self._add(
+                report, "GHOST", ghost_path, f"{kind} in the UFS unknown to the namespace"
+            )
+            if self.repair and self.remove_ghosts:
+                ufs.delete(f"{rel}/{st.name}" if rel else st.name, recursive=True)
+                d.repaired, d.action = True, "deleted from the UFS"
+            elif self.repair:
+                imported = True
+                d.repaired, d.action = True, "imported into the namespace"
+        if imported:
+            self._force_sync(node, path)
+
+    def _check_jobs(self, report: ConsistencyReport, path: str, jobs: dict[int, Any]) -> None:
+        now = now_ms()
+        live = {j.id for j in self.m.runner.inflight_jobs()}
+        with self.ns.ms.snapshot() as txn:
+            for job in jobs.values():
+                inode = txn.get_inode(job.inode_id)
+                job_path = self.ns.path_of(txn, inode) if inode is not None else None
+                if job_path is None or not paths.is_ancestor(path, job_path):
+                    continue
+                if (
+                    job.state is JobState.RUNNING
+                    and job.lease_expires_ms <= now
+                    and job.id not in live
+                ):
+                    d = self._add(report, "STUCK_JOB", job_path, f"job {job.id} lease expired")
+                    if self.repair:
+                        self.m.jobs.retry(job.id)
+                        d.repaired, d.action = True, "job re-queued"
+                elif job.state is JobState.FAILED:
+                    detail = f"job {job.id} failed after {job.attempts} attempts: {job.last_error}"
+                    d = self._add(report, "FAILED_JOB", job_path, detail)
+                    if self.repair:
+                        self.m.jobs.retry(job.id)
+                        d.repaired, d.action = True, "job re-queued"
+
+    def _check_staging(self, report: ConsistencyReport, path: str) -> None:
+        for mount in self.ns.mounts.all():
+            if not (paths.is_ancestor(path, mount.path) or paths.is_ancestor(mount.path, path)):
+                continue
+            for name in self.m.persister.orphaned_staging(mount.id):
+                staging_path = paths.join(
+                    mount.path, f"{self.ns.config.persist.staging_dir}/{name}"
+                )
+                d = self._add(report, "ORPHANED_STAGING", staging_path, "no live job owns it")
+                if self.repair:
+                    _, ufs = self.ns.mounts.by_id(mount.id)
+                    ufs.delete(f"{self.ns.config.persist.staging_dir}/{name}", recursive=True)
+                    self.ns.tidy_staging(ufs)
+                    d.repaired, d.action = True, "deleted"
+
+    # repairs --------------------------------------------------------------
+    def _force_sync(self, directory: Inode, path: str) -> None:
+        with self.ns.lock:
+            with self.ns.ms.transaction() as txn:
+                fresh = txn.get_inode(directory.id)
+                if fresh is not None:
+                    fresh.sync_ms = None
+                    txn.update_inode(fresh)
+                    directory = fresh
+            self.ns.sync_dir(directory, path, 0)
+
+    def _repair_missing(self, node: Inode, path: str) -> str:
+        if node.is_dir:
+            _, ufs, rel = self.ns.mounts.resolve(path)
+            ufs.mkdirs(rel)
+            return "re-created the directory"
+        store = self.ns.store
+        cached = all(store.contains(b) for b in node.block_ids())
+        with self.ns.lock, self.ns.ms.transaction() as txn:
+            fresh = txn.get_inode(node.id)
+            if fresh is None:
+                return "gone meanwhile"
+            if cached:
+                fresh.state = PersistenceState.TO_BE_PERSISTED
+                txn.update_inode(fresh)
+                txn.insert_job(fresh.id, fresh.generation, now_ms())
+                store.pin(fresh.block_ids())
+                self.m.runner.wake()
+                return "re-persisting from the cache"
+            fresh.state = PersistenceState.LOST
+            txn.update_inode(fresh)
+        return "marked LOST: no UFS copy and not fully cached"
+
+    def _recover_lost(self, node: Inode, fingerprint: str, size: int) -> None:
+        with self.ns.lock, self.ns.ms.transaction() as txn:
+            fresh = txn.get_inode(node.id)
+            if fresh is None:
+                return
+            self.ns.store.remove(fresh.block_ids())
+            fresh.state = PERSISTED
+            fresh.fingerprint = fingerprint
+            fresh.length = size
+            fresh.content_hash = None
+            fresh.generation += 1
+            txn.update_inode(fresh)
+            job = txn.job_for_inode(fresh.id)
+            if job is not None:
+                txn.delete_job(job.id)

@@ -1,0 +1,107 @@
+"""Queue visibility and control: list, show, retry and cancel persist jobs."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from siltfs.errors import InvalidArgument, JobNotFound
+from siltfs.master.namespace import Namespace, now_ms
+from siltfs.model.enums import JobState, PersistenceState
+from siltfs.model.inode import PersistJob
+
+
+@dataclass
+class JobInfo:
+    id: int
+    path: str | None
+    inode_id: int
+    generation: int
+    state: str
+    attempts: int
+    last_error: str | None
+    age_s: float
+    next_run_in_s: float
+    lease_owner: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class JobQueue:
+    def __init__(self, ns: Namespace, wake: Any) -> None:
+        self.ns = ns
+        self._wake = wake
+
+    def _info(self, job: PersistJob, path: str | None, now: int) -> JobInfo:
+        return JobInfo(
+            id=job.id, path=path, inode_id=job.inode_id, generation=job.generation,
+            state=job.state.value, attempts=job.attempts, last_error=job.last_error,
+            age_s=max(0.0, (now - job.created_ms) / 1000),
+            next_run_in_s=max(0.0, (job.next_run_ms - now) / 1000), lease_owner=job.lease_owner,
+        )  # fmt: skip
+
+    def list(self, state: JobState | None = None) -> list[JobInfo]:
+        now = now_ms()
+        with self.ns.ms.snapshot() as txn:
+            out = []
+            for job in txn.list_jobs(state):
+                inode = txn.get_inode(job.inode_id)
+                out.append(self._info(job, self.ns.path_of(txn, inode) if inode else None, now))
+        return out
+
+    def show(self, job_id: int) -> JobInfo:
+        with self.ns.ms.snapshot() as txn:
+            job = txn.get_job(job_id)
+            if job is None:
+                raise JobNotFound(f"no persist job {job_id}")
+            inode = txn.get_inode(job.inode_id)
+            return self._info(job, self.ns.path_of(txn, inode) if inode else None, now_ms())
+
+    def counts(self) -> dict[str, int]:
+        counts = {s.value: 0 for s in (JobState.PENDING, JobState.RUNNING, JobState.FAILED)}
+        with self.ns.ms.snapshot() as txn:
+            for job in txn.list_jobs():
+                counts[job.state.value] = counts.get(job.state.value, 0) + 1
+        return counts
+
+    def oldest_pending_age_s(self) -> float:
+        now = now_ms()
+        with self.ns.ms.snapshot() as txn:
+            ages = [now - j.created_ms for j in txn.list_jobs() if j.state is not JobState.FAILED]
+        return max(ages) / 1000 if ages else 0.0
+
+    def retry(self, job_id: int) -> JobInfo:
+        """Run a FAILED (or stuck) job again now, with a fresh attempt budget."""
+        with self.ns.ms.transaction() as txn:
+            job = txn.get_job(job_id)
+            if job is None:
+                raise JobNotFound(f"no persist job {job_id}")
+            job.state = JobState.PENDING
+            job.attempts = 0
+            job.next_run_ms = now_ms()
+            job.lease_owner = None
+            job.lease_expires_ms = 0
+            txn.update_job(job)
+        self._wake()
+        return self.show(job_id)
+
+    def retry_failed(self) -> int:
+        failed = [j.id for j in self.list(JobState.FAILED)]
+        for job_id in failed:
+            self.retry(job_id)
+        return len(failed)
+
+    def cancel(self, job_id: int) -> None:
+        """Drop the job; the file stays NOT_PERSISTED with its blocks pinned (nothing lost)."""
+        with self.ns.lock, self.ns.ms.transaction() as txn:
+            job = txn.get_job(job_id)
+            if job is None:
+                raise JobNotFound(f"no persist job {job_id}")
+            inode = txn.get_inode(job.inode_id)
+            if inode is not None and inode.state is PersistenceState.PERSISTED:
+                raise InvalidArgument(f"job {job_id} already committed", path=inode.name)
+            txn.delete_job(job_id)
+            if inode is not None and inode.state is PersistenceState.TO_BE_PERSISTED:
+                inode.state = PersistenceState.NOT_PERSISTED
+                txn.update_inode(inode)
