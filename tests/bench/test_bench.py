@@ -1,0 +1,108 @@
+"""``silt bench``: the command runs and its JSON has the documented shape.
+
+Nothing here asserts anything about speed.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from siltfs.bench.runner import BASE, SILT, Figure, Samples, Stopwatch, alternate
+from siltfs.cli.main import cli
+
+FIGURE_KEYS = {
+    "suite", "name", "unit", "siltfs", "baseline", "baseline_label", "ratio",
+    "target_ratio", "target_abs", "met", "rounds", "note",
+}  # fmt: skip
+
+
+def _number_or_none(value: Any) -> bool:
+    return value is None or (isinstance(value, (int, float)) and not isinstance(value, bool))
+
+
+def test_quick_meta_writes_json(tmp_path: Path) -> None:
+    out = tmp_path / "results.json"
+    work = tmp_path / "work"
+    result = CliRunner().invoke(
+        cli,
+        ["bench", "meta", "--quick", "--rounds", "1", "--json", str(out), "--workdir", str(work)],
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 0, result.output
+    assert "create+close empty" in result.stdout  # the table
+    doc = json.loads(out.read_text())
+    assert doc["schema"] == "siltfs-bench/1"
+    assert doc["quick"] is True and doc["rounds"] == 1
+    assert {"platform", "python", "cpus"} <= set(doc["machine"])
+    [suite] = doc["suites"]
+    assert suite["name"] == "meta"
+    assert suite["seconds"] > 0 and suite["params"]["files_per_round"] > 0
+    names = [f["name"] for f in suite["figures"]]
+    assert names[:3] == ["create+close empty", "create+close 4 KiB", "stat"]
+    for fig in suite["figures"]:
+        assert set(fig) == FIGURE_KEYS
+        assert fig["suite"] == "meta" and fig["rounds"] == 1
+        assert isinstance(fig["siltfs"], float) and fig["siltfs"] > 0
+        for key in ("baseline", "ratio", "target_ratio", "target_abs"):
+            assert _number_or_none(fig[key]), (key, fig[key])
+        assert fig["met"] in (True, False, None)
+        assert (fig["met"] is None) == (fig["target_ratio"] is None and fig["target_abs"] is None)
+    summary = doc["summary"]
+    assert summary["figures"] == len(suite["figures"])
+    assert summary["met"] + len(summary["missed"]) == summary["with_target"]
+    assert list(work.iterdir()) == []  # generated data removed
+
+
+def test_json_to_stdout_keeps_the_table_off_it(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        cli, ["bench", "meta", "--quick", "--rounds", "1", "--json", "-", "--workdir",
+              str(tmp_path)],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert [s["name"] for s in doc["suites"]] == ["meta"]
+
+
+def test_list_unknown_and_planned_suites() -> None:
+    runner = CliRunner()
+    listing = runner.invoke(cli, ["bench", "--list"])
+    assert listing.exit_code == 0
+    for name in ("meta", "small", "writeback", "read", "remote-meta", "remote-read"):
+        assert name in listing.stdout
+    unknown = runner.invoke(cli, ["bench", "nope"])
+    assert unknown.exit_code == 2 and "unknown suite" in unknown.output
+    planned = runner.invoke(cli, ["bench", "remote-meta"])
+    assert planned.exit_code == 1 and "not available yet" in planned.output
+
+
+def test_alternate_reverses_order_and_takes_medians() -> None:
+    order: list[str] = []
+
+    def side(name: str, seconds: list[float]) -> Any:
+        def run(r: int, w: Stopwatch) -> None:
+            order.append(name)
+            w.samples.add(w.side, "op", 10, seconds[r])
+
+        return run
+
+    s: Samples = alternate(
+        3, [(SILT, side(SILT, [1, 2, 4])), (BASE, side(BASE, [1, 1, 1]))], log=lambda _: None
+    )
+    assert order == [SILT, BASE, BASE, SILT, SILT, BASE]
+    fig = s.figure("op", "op", "ops/s", baseline_label="b", target_ratio=1.0)
+    assert fig.siltfs == pytest.approx(5.0) and fig.baseline == pytest.approx(10.0)
+    assert fig.ratio == pytest.approx(0.5) and fig.met is False and fig.rounds == 3
+
+
+def test_figure_targets() -> None:
+    assert Figure("x", "ops/s", 10.0).met is None
+    assert Figure("x", "ops/s", 10.0, target_abs=5).met is True
+    assert Figure("x", "ops/s", 10.0, baseline=20.0, target_ratio=0.8).met is False
+    both = Figure("x", "ops/s", 10.0, baseline=5.0, target_ratio=1.0, target_abs=20)
+    assert both.met is False and both.target_text() == ">= 1x, >= 20 ops/s"
+    assert Figure("x", "ops/s", 1.0, target_ratio=1.0).met is False  # no baseline
