@@ -37,7 +37,20 @@ def make_fs(tmp_path: Path) -> Iterator[Callable[..., EmbeddedFileSystem]]:
 
     yield factory
     for fs in opened:
+        release_faults(fs)
         fs.close()
+
+
+def release_faults(fs: EmbeddedFileSystem) -> None:
+    """Open every gate a test may have left closed, so close() cannot hang on it."""
+    from siltfs.testing import FaultInjectingUfs
+
+    if fs._closed:
+        return
+    for mount in fs.master.mounts.all():
+        ufs = fs.master.mounts.by_id(mount.id)[1]
+        if isinstance(ufs, FaultInjectingUfs):
+            ufs.clear()
 
 
 @pytest.fixture

@@ -171,7 +171,8 @@ class EmbeddedFileSystem:
             raw: io.RawIOBase = BlockReader(
                 self.master, p, self._rt(read_type), _interval(sync_interval_ms)
             )
-            buffered: IO[Any] = io.BufferedReader(raw, buffer_size=1024 * 1024)  # type: ignore[arg-type]
+            # small buffer: random reads copy little; large reads bypass it entirely
+            buffered: IO[Any] = io.BufferedReader(raw, buffer_size=64 * 1024)  # type: ignore[arg-type]
         elif kind in ("w", "x"):
             bs = self.config.cache.block_size if block_size is None else block_size
             if not isinstance(bs, int) or isinstance(bs, bool) or bs <= 0:

@@ -202,7 +202,7 @@ class BlockReader(io.RawIOBase):
             n = min(len(view) - done, len(data) - off)
             if n <= 0:
                 break
-            view[done : done + n] = data[off : off + n]
+            view[done : done + n] = memoryview(data)[off : off + n]
             done += n
             self._pos += n
         return done

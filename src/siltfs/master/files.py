@@ -43,7 +43,7 @@ def check_writable_target(ns: Namespace, path: str, exclusive: bool) -> None:
 
 def commit_file(ns: Namespace, new: NewFile) -> Inode:
     wt = new.write_type
-    with ns.lock:
+    with ns.exclusive(new.path):
         parent_path, name = paths.split(new.path)
         parent = ns.ensure_dir(parent_path, create=True, write_type=wt)
         existing = ns.lookup(new.path)
@@ -62,7 +62,6 @@ def commit_file(ns: Namespace, new: NewFile) -> Inode:
             assert new.staging_rel is not None
             ns.persist_dirs(parent_path)
             ufs.move(new.staging_rel, rel)
-            ns.tidy_staging(ufs)
             st = ufs.status(rel)
             inode.state = PERSISTED
             inode.fingerprint = st.fingerprint if st else None
@@ -85,6 +84,8 @@ def commit_file(ns: Namespace, new: NewFile) -> Inode:
             ufs.delete(rel)
             with ns.ms.transaction() as txn:
                 txn.delete_intent(intent)
-        if inode.state is PERSISTED and not inode.pinned:
-            ns.store.unpin(inode.block_ids())
-        return inode
+    if inode.state is PERSISTED and not inode.pinned:
+        ns.store.unpin(inode.block_ids())
+    if wt.persists_sync:
+        ns.tidy_staging(ufs)
+    return inode

@@ -108,7 +108,7 @@ def mount(
 
 
 def unmount(ns: Namespace, path: str) -> None:
-    with ns.lock:
+    with ns.exclusive(path):
         info = ns.mounts.at(path)
         if info is None:
             raise MountError("not a mount point", path=path)

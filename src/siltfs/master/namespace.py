@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from siltfs import crashpoints
@@ -67,6 +69,8 @@ class Namespace:
         self.lock = lock
         self._ids: list[int] = []
         self._ids_lock = threading.Lock()
+        self._latched: dict[int, str] = {}
+        self._latch_cv = threading.Condition(threading.Lock())
 
     # ids ------------------------------------------------------------------
     def new_id(self) -> int:
@@ -122,23 +126,76 @@ class Namespace:
                 )  # fmt: skip
             return fresh
 
+    # commit latches --------------------------------------------------------
+    def latch(self, inode_id: int, path: str) -> None:
+        """Mark *path* as being committed to the UFS (call under the lock)."""
+        with self._latch_cv:
+            self._latched[inode_id] = path
+
+    def unlatch(self, inode_id: int) -> None:
+        with self._latch_cv:
+            self._latched.pop(inode_id, None)
+            self._latch_cv.notify_all()
+
+    def _conflicts(self, affected: tuple[str, ...]) -> bool:
+        return any(paths.is_ancestor(a, p) for a in affected for p in self._latched.values())
+
+    @contextmanager
+    def exclusive(self, *affected: str) -> Iterator[None]:
+        """The namespace lock, taken once no commit in flight writes at or under an
+        *affected* path.  Commits move their object into place outside the lock; a
+        rename, delete or overwrite of that path waits for the move instead."""
+        while True:
+            self.lock.__enter__()
+            with self._latch_cv:
+                if not self._conflicts(affected):
+                    break
+            self.lock.__exit__(None, None, None)
+            with self._latch_cv:
+                if self._conflicts(affected):
+                    self._latch_cv.wait(0.1)
+        try:
+            yield
+        finally:
+            self.lock.__exit__(None, None, None)
+
     def lookup(self, path: str, *, sync_interval_ms: int | None = None) -> Inode | None:
-        """The inode at *path* (validated), loading and syncing metadata on the way."""
-        with self.ms.snapshot() as txn:
-            node = txn.get_inode(ROOT_ID)
-        assert node is not None
-        current = paths.ROOT
-        for name in paths.components(path):
-            if not node.is_dir:
-                raise NotADirectory("a parent is a file", path=current)
-            node = self.sync_dir(node, current, sync_interval_ms)
+        """The inode at *path* (validated), loading and syncing metadata on the way.
+
+        The walk runs in one read snapshot; it leaves it only to sync a directory whose
+        interval says so (each directory at most once per call), then walks again.
+        """
+        names = paths.components(path)
+        synced: set[int] = set()
+        while True:
+            stale: tuple[Inode, str] | None = None
             with self.ms.snapshot() as txn:
-                child = txn.get_child(node.id, name)
-            if child is None:
-                return None
-            node = child
-            current = paths.join(current, name)
-        return node
+                node = txn.get_inode(ROOT_ID)
+                assert node is not None
+                current = paths.ROOT
+                for name in names:
+                    if not node.is_dir:
+                        raise NotADirectory("a parent is a file", path=current)
+                    if node.id not in synced and self._dir_stale(node, current, sync_interval_ms):
+                        stale = (node, current)
+                        break
+                    child = txn.get_child(node.id, name)
+                    if child is None:
+                        return None
+                    node = child
+                    current = paths.join(current, name)
+            if stale is None:
+                return node
+            synced.add(stale[0].id)
+            self.sync_dir(stale[0], stale[1], sync_interval_ms)
+
+    def _dir_stale(self, directory: Inode, path: str, override: int | None) -> bool:
+        if directory.state is not PERSISTED:
+            return False
+        if directory.sync_ms is None:
+            return True
+        mount, _, _ = self.mounts.resolve(path)
+        return self._needs_sync(directory, self.interval(mount, override), now_ms())
 
     def get(self, path: str, *, sync_interval_ms: int | None = None) -> Inode:
         inode = self.lookup(path, sync_interval_ms=sync_interval_ms)
@@ -278,7 +335,7 @@ class Namespace:
         """
         if path == paths.ROOT:
             raise InvalidArgument("cannot delete the root", path=path)
-        with self.lock:
+        with self.exclusive(path):
             res = self.resolve(path)
             if self.mounts.at(path) is not None:
                 raise MountError("is a mount point; unmount it instead", path=path)
@@ -348,7 +405,7 @@ class Namespace:
             raise InvalidArgument("cannot rename the root", path=src)
         if paths.is_ancestor(src, dst) and src != dst:
             raise InvalidArgument(f"cannot move a directory into itself ({dst})", path=src)
-        with self.lock:
+        with self.exclusive(src, dst):
             res = self.resolve(src)
             if self.mounts.at(src) is not None:
                 raise MountError("is a mount point; cannot be renamed", path=src)

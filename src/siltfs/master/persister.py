@@ -32,6 +32,8 @@ class Persister:
         self.config = ns.config.persist
         self.changed = threading.Condition()
         self.active_tokens: set[str] = set()  # staging objects of synchronous writes
+        self._running = 0
+        self._running_lock = threading.Lock()
 
     # naming ---------------------------------------------------------------
     def staging_name(self, kind: str, inode: Inode, token: str) -> str:
@@ -43,6 +45,20 @@ class Persister:
 
     # the job --------------------------------------------------------------
     def run_job(self, job: PersistJob) -> None:
+        with self._running_lock:
+            self._running += 1
+        try:
+            self._run_job(job)
+        finally:
+            with self._running_lock:
+                self._running -= 1
+                idle = self._running == 0
+            if idle:  # the last upload out tidies the staging directories
+                for mount in self.ns.mounts.all():
+                    self.ns.tidy_staging(self.ns.mounts.by_id(mount.id)[1])
+            self._notify()
+
+    def _run_job(self, job: PersistJob) -> None:
         ms = self.ns.ms
         with ms.snapshot() as txn:
             inode = txn.get_inode(job.inode_id)
@@ -58,7 +74,6 @@ class Persister:
             return
         if inode.is_dir:
             self._run_dir_job(job)
-            self._notify()
             return
         staging: str | None = None
         ufs: UnderFileSystem | None = None
@@ -73,7 +88,6 @@ class Persister:
             if ufs is not None and staging is not None:
                 self._discard(ufs, staging)
             self.fail(job, exc)
-        self._notify()
 
     def _run_dir_job(self, job: PersistJob) -> None:
         """A directory created ASYNC_THROUGH: create it (and its parents) at its current path."""
@@ -101,7 +115,8 @@ class Persister:
         store = self.ns.store
         for attempt in (1, 2):
             try:
-                ufs.mkdirs(self.config.staging_dir)
+                if attempt == 2:  # usually the staging directory is there already
+                    ufs.mkdirs(self.config.staging_dir)
                 with ufs.open_write(staging) as f:
                     for bid in inode.block_ids():
                         data = store.get(bid)
@@ -115,10 +130,13 @@ class Persister:
             except FileNotFoundError:
                 if attempt == 2:
                     raise
-                digest = hashlib.sha256()  # staging dir removed under us: recreate, retry
+                digest = hashlib.sha256()  # no staging directory (yet): create it, retry
         raise AssertionError("unreachable")
 
     def commit(self, job: PersistJob, mount_id: int, staging: str, digest: str) -> None:
+        """Move the staged object to the inode's current path.  The checks run under the
+        namespace lock; the UFS move runs outside it, with the path latched so that a
+        rename, delete or overwrite touching it waits for the move to finish."""
         ns = self.ns
         with ns.lock:
             with ns.ms.snapshot() as txn:
@@ -137,13 +155,15 @@ class Persister:
             if mount.id != mount_id:
                 raise MountError("file moved to another mount during upload; will retry", path=path)
             ns.persist_dirs(paths.split(path)[0])
+            ns.latch(inode.id, path)
+        try:
             crashpoints.reach("persist.before_move")
             ufs.move(staging, rel)
             crashpoints.reach("persist.after_move")
             st = ufs.status(rel)
             if st is None:
                 raise UfsError("committed object is not visible", path=path)
-            with ns.ms.transaction() as txn:
+            with ns.lock, ns.ms.transaction() as txn:
                 fresh = txn.get_inode(inode.id)
                 if fresh is not None:
                     fresh.state = PERSISTED
@@ -151,9 +171,10 @@ class Persister:
                     fresh.content_hash = digest
                     txn.update_inode(fresh)
                 txn.delete_job(job.id)
-            if fresh is not None and not fresh.pinned:
-                ns.store.unpin(fresh.block_ids())
-            self.remove_staging_dir_if_empty(ufs)
+        finally:
+            ns.unlatch(inode.id)
+        if fresh is not None and not fresh.pinned:
+            ns.store.unpin(fresh.block_ids())
 
     def _cancel(self, job: PersistJob) -> None:
         with self.ns.ms.transaction() as txn:
@@ -199,7 +220,6 @@ class Persister:
             ufs.delete(staging)
         except Exception:  # noqa: BLE001 - the sweeper will get it
             log.warning("could not remove staging object %s", staging)
-        self.remove_staging_dir_if_empty(ufs)
 
     def remove_staging_dir_if_empty(self, ufs: UnderFileSystem) -> None:
         self.ns.tidy_staging(ufs)

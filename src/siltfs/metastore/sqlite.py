@@ -85,6 +85,11 @@ _JOB_COLS = (
 )
 
 
+_STATES = {s.value: s for s in PersistenceState}
+_ACTIONS = {a.value: a for a in TtlAction}
+_JOB_STATES = {s.value: s for s in JobState}
+
+
 def _inode(row: Any) -> Inode:
     return Inode(
         id=row[0],
@@ -94,12 +99,12 @@ def _inode(row: Any) -> Inode:
         length=row[4],
         block_size=row[5],
         generation=row[6],
-        state=PersistenceState(row[7]),
+        state=_STATES[row[7]],
         created_ms=row[8],
         mtime_ms=row[9],
         pinned=bool(row[10]),
         ttl_ms=row[11],
-        ttl_action=TtlAction(row[12]),
+        ttl_action=_ACTIONS[row[12]],
         mount_id=row[13],
         fingerprint=row[14],
         content_hash=row[15],
@@ -117,7 +122,7 @@ def _inode_params(i: Inode) -> tuple[Any, ...]:
 
 def _job(row: Any) -> PersistJob:
     return PersistJob(
-        id=row[0], inode_id=row[1], generation=row[2], state=JobState(row[3]), attempts=row[4],
+        id=row[0], inode_id=row[1], generation=row[2], state=_JOB_STATES[row[3]], attempts=row[4],
         last_error=row[5], created_ms=row[6], updated_ms=row[7], next_run_ms=row[8],
         lease_owner=row[9], lease_expires_ms=row[10], token=row[11],
     )  # fmt: skip
