@@ -47,6 +47,7 @@ class SiltConfig:
     default_read_type: ReadType = ReadType.CACHE
     sync_interval_ms: int = -1
     ttl_check_interval_s: float = 1.0
+    consistency_check_interval_s: float = 0.0  # periodic check_consistency("/"); 0 = off
     cache: CacheConfig = field(default_factory=CacheConfig)
     persist: PersistConfig = field(default_factory=PersistConfig)
 

@@ -488,7 +488,9 @@ class SiltFileSystem(AbstractFileSystem):  # type: ignore[misc]
         p = self._strip_protocol(path)
         if self._c.exists(p):
             raise FileExists("already exists", path=p)
-        self._c.mkdir(p, parents=create_parents, write_type=self._wt(kwargs))
+        self._c.mkdir(
+            p, parents=create_parents, write_type=kwargs.get("write_type") or self.write_type
+        )
 
     def makedirs(self, path: str, exist_ok: bool = False) -> None:
         p = self._strip_protocol(path)
@@ -541,12 +543,16 @@ class SiltFileSystem(AbstractFileSystem):  # type: ignore[misc]
         with a trailing ``/``) under the source's name, else to the given name.  A whole
         directory moves whether or not ``recursive`` is set (a rename is not a walk); a
         directory moved onto an existing directory merges into it; an existing file at
-        the destination is replaced.  With ``maxdepth`` fsspec's copy-then-delete is used.
+        the destination is replaced.  ``maxdepth`` is refused: fsspec's copy-then-delete
+        fallback would delete what lies deeper than it copied.
         """
         if maxdepth is not None:
-            super().mv(path1, path2, recursive=recursive, maxdepth=maxdepth, **kwargs)
-            return
-        if path1 == path2:
+            raise InvalidArgument("mv moves whole entries; maxdepth is not supported")
+        if path1 == path2 or (
+            isinstance(path1, str)
+            and isinstance(path2, str)
+            and self._strip_protocol(path1) == self._strip_protocol(path2)
+        ):
             return
         if isinstance(path1, list) and isinstance(path2, list):
             sources: list[str] = [self._strip_protocol(p) for p in path1]
@@ -594,10 +600,7 @@ class SiltFileSystem(AbstractFileSystem):  # type: ignore[misc]
         if self._c.stat(src).is_dir:
             self.makedirs(dst, exist_ok=True)
             return
-        with (
-            self._c.open(src, "rb", read_type=self._rt(kwargs)) as fin,
-            self._c.open(dst, "wb", write_type=self._wt(kwargs)) as fout,
-        ):
+        with self.open(src, "rb", **kwargs) as fin, self.open(dst, "wb", **kwargs) as fout:
             while chunk := fin.read(self.blocksize):
                 fout.write(chunk)
 
@@ -611,39 +614,41 @@ class SiltFileSystem(AbstractFileSystem):  # type: ignore[misc]
         cache_options: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> SiltFile:
+        """Modes ``rb``, ``wb`` and ``xb`` (fsspec wraps text modes around them).  A write
+        becomes visible at close, or with ``autocommit=False`` (transactions) at commit.
+        ``block_size`` is the siltfs block size of a new file; ``write_type`` and
+        ``read_type`` override the instance defaults."""
         p = self._strip_protocol(path)
         if mode not in ("rb", "wb", "xb"):
             raise InvalidArgument(
-                f"unsupported mode {mode!r}: siltfs files are read, or written once "
-                "from the start (rb, wb, xb; no append or update)",
+                f"unsupported mode {mode!r}: siltfs files are read, or written once from "
+                "the start (rb, wb, xb; no append or update)",
                 path=p,
             )
         if mode == "rb":
-            inner = self._c.open(p, "rb", read_type=self._rt(kwargs))
+            inner = self._c.open(p, "rb", read_type=kwargs.get("read_type") or self.read_type)
         else:
-            inner = self._c.open(p, mode, write_type=self._wt(kwargs), block_size=block_size)
+            wt = kwargs.get("write_type") or self.write_type
+            inner = self._c.open(p, mode, write_type=wt, block_size=block_size)
         return SiltFile(self, p, mode, inner, autocommit=autocommit, block_size=block_size)
 
     def cat_file(
         self, path: str, start: int | None = None, end: int | None = None, **kwargs: Any
     ) -> bytes:
-        return self._c.read_bytes(
-            self._strip_protocol(path), start, end, read_type=self._rt(kwargs)
-        )
+        rt = kwargs.get("read_type") or self.read_type
+        return self._c.read_bytes(self._strip_protocol(path), start, end, read_type=rt)
 
     def pipe_file(self, path: str, value: bytes, mode: str = "overwrite", **kwargs: Any) -> None:
-        p = self._strip_protocol(path)
-        with self._c.open(p, "xb" if mode == "create" else "wb", write_type=self._wt(kwargs)) as f:
+        with self.open(path, "xb" if mode == "create" else "wb", **kwargs) as f:
             f.write(value)
 
     def touch(self, path: str, truncate: bool = True, **kwargs: Any) -> None:
         """Create an empty file; with ``truncate=False`` an existing file stays as it is
         (siltfs files are immutable, their mtime included)."""
-        p = self._strip_protocol(path)
-        if truncate:
-            self._c.write_bytes(p, b"", write_type=self._wt(kwargs))
-        else:
-            self._c.touch(p, write_type=self._wt(kwargs))
+        if truncate or not self.exists(path):
+            self.open(path, "wb", **kwargs).close()
+        elif self.isdir(path):
+            raise IsADirectory("is a directory", path=self._strip_protocol(path))
 
     def put_file(
         self,
@@ -653,16 +658,12 @@ class SiltFileSystem(AbstractFileSystem):  # type: ignore[misc]
         mode: str = "overwrite",
         **kwargs: Any,
     ) -> None:
-        p = self._strip_protocol(rpath)
         if os.path.isdir(lpath):
-            self.makedirs(p, exist_ok=True)
+            self.makedirs(rpath, exist_ok=True)
             return
-        with (
-            open(lpath, "rb") as fin,
-            self._c.open(
-                p, "xb" if mode == "create" else "wb", write_type=self._wt(kwargs)
-            ) as fout,
-        ):
+        with open(lpath, "rb") as fin, self.open(
+            rpath, "xb" if mode == "create" else "wb", **kwargs
+        ) as fout:  # fmt: skip
             callback.set_size(os.fstat(fin.fileno()).st_size)
             while chunk := fin.read(self.blocksize):
                 fout.write(chunk)
@@ -676,15 +677,17 @@ class SiltFileSystem(AbstractFileSystem):  # type: ignore[misc]
         outfile: Any = None,
         **kwargs: Any,
     ) -> None:
+        """Download to *lpath* (replaced atomically, parents created) or into *outfile*."""
         p = self._strip_protocol(rpath)
         if outfile is None and isfilelike(lpath):
             outfile = lpath
         if outfile is None and self._c.stat(p).is_dir:
             os.makedirs(lpath, exist_ok=True)
             return
+        rt = kwargs.get("read_type") or self.read_type
         if outfile is not None:
-            with self._c.open(p, "rb", read_type=self._rt(kwargs)) as fin:
-                callback.set_size(fin.raw.size)  # type: ignore[attr-defined]
+            with self.open(p, "rb", read_type=rt) as fin:
+                callback.set_size(fin.size)
                 while chunk := fin.read(self.blocksize):
                     outfile.write(chunk)
                     callback.relative_update(len(chunk))
@@ -696,13 +699,4 @@ class SiltFileSystem(AbstractFileSystem):  # type: ignore[misc]
             callback.set_size(total)
             callback.absolute_update(done)
 
-        self._c.get(p, local, read_type=self._rt(kwargs), progress=progress)
-
-    # helpers ------------------------------------------------------------------
-    def _wt(self, kwargs: dict[str, Any]) -> WriteType | str | None:
-        value: WriteType | str | None = kwargs.get("write_type") or self.write_type
-        return value
-
-    def _rt(self, kwargs: dict[str, Any]) -> ReadType | str | None:
-        value: ReadType | str | None = kwargs.get("read_type") or self.read_type
-        return value
+        self._c.get(p, local, read_type=rt, progress=progress)

@@ -14,7 +14,6 @@ from click.testing import CliRunner, Result
 
 import siltfs
 from siltfs.cli.main import cli
-from siltfs.client import FileSystem
 
 Silt = Callable[..., Result]
 
@@ -294,15 +293,18 @@ def test_load_survives_the_command(silt: Silt, tmp_path: Path) -> None:
     assert _stat(silt, "/m")["cached_percent"] == 100
 
 
-def test_check_consistency(silt: Silt, tmp_path: Path) -> None:
+def test_check_consistency(silt: Silt, tmp_path: Path, home: Path) -> None:
     silt("put", "--write-type", "CACHE_THROUGH", str(_local(tmp_path, "f", b"ok")), "/ok")
-    supported = hasattr(FileSystem, "check_consistency")
-    result = silt("check-consistency", "--json", "/", ok=supported)
-    if supported:
-        json.loads(result.stdout)
-        assert silt("check-consistency", "/").stdout.strip()
-    else:
-        assert "not supported" in _error_line(result)
+    report = json.loads(silt("check-consistency", "--json", "/").stdout)
+    assert report["consistent"] and report["divergences"] == []
+    assert "consistent" in silt("check-consistency", "/").stdout
+    (home / "ufs" / "ghost").write_bytes(b"outside")
+    report = json.loads(silt("check-consistency", "--json", "/").stdout)
+    assert [(d["kind"], d["path"]) for d in report["divergences"]] == [("GHOST", "/ghost")]
+    assert "GHOST" in silt("check-consistency", "/").stdout
+    silt("check-consistency", "--repair", "--remove-ghosts", "/")
+    assert not (home / "ufs" / "ghost").exists()
+    assert json.loads(silt("check-consistency", "--json", "/").stdout)["consistent"]
 
 
 def test_help_lists_commands(silt: Silt) -> None:
@@ -339,3 +341,27 @@ def test_console_entry_in_subprocess(tmp_path: Path) -> None:
 
     usage = run("ls", "--no-such-option")
     assert usage.returncode == 2 and "Traceback" not in usage.stderr
+
+
+def test_jobs_commands(home: Path) -> None:
+    runner = CliRunner()
+
+    def jobs(*args: str, code: int = 0) -> Result:
+        result = runner.invoke(cli, ["--home", str(home), "jobs", *args], catch_exceptions=False)
+        assert result.exit_code == code, (args, result.stdout, result.stderr)
+        return result
+
+    home.mkdir()
+    (home / "silt.toml").write_text("[persist]\nenabled = false\n")  # no persister runs
+    CliRunner().invoke(cli, ["--home", str(home), "fs", "touch", "/queued"])
+    [job] = json.loads(jobs("ls", "--json").stdout)
+    assert job["path"] == "/queued" and job["state"] == "PENDING"
+    assert "/queued" in jobs("ls", "--state", "pending").stdout
+    assert json.loads(jobs("ls", "--state", "failed", "--json").stdout) == []
+    assert json.loads(jobs("show", "--json", str(job["id"])).stdout)["id"] == job["id"]
+    assert "1 job(s) re-queued" in jobs("retry", str(job["id"])).stdout
+    jobs("retry", code=2)
+    jobs("cancel", str(job["id"]))
+    assert json.loads(jobs("ls", "--json").stdout) == []
+    err = jobs("show", "999", code=1).stderr
+    assert "999" in err and len(err.strip().splitlines()) == 1

@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +19,8 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import click
 
 from siltfs import __version__
-from siltfs.errors import SiltError
+from siltfs.config import SiltConfig, config_from_dict
+from siltfs.errors import InvalidArgument, SiltError
 
 if TYPE_CHECKING:
     from siltfs.client import FileSystem
@@ -28,6 +30,7 @@ if TYPE_CHECKING:
 COMMAND_GROUPS: dict[str, str] = {
     "fs": "siltfs.cli.fs:fs",
     "bench": "siltfs.cli.bench:bench",
+    "jobs": "siltfs.cli.jobs:jobs",
 }
 
 _FS_META_KEY = "siltfs.cli.fs"
@@ -115,6 +118,22 @@ def cli(ctx: click.Context, home: Path | None) -> None:
     ctx.obj = CliState(home=home, master=os.environ.get("SILT_MASTER") or None)
 
 
+def load_config(home: Path) -> SiltConfig:
+    """``<home>/silt.toml`` if it exists (keys as in :class:`siltfs.config.SiltConfig`,
+    sections ``[cache]`` and ``[persist]``), else the defaults."""
+    base = SiltConfig(home=home)
+    path = home / "silt.toml"
+    if not path.is_file():
+        return base
+    try:
+        with open(path, "rb") as f:
+            data = tomllib.load(f)
+    except tomllib.TOMLDecodeError as exc:
+        raise InvalidArgument(f"invalid TOML: {exc}", path=str(path)) from exc
+    data.pop("home", None)
+    return config_from_dict(data, base)
+
+
 def open_fs(ctx: click.Context) -> FileSystem:
     """The file system for this command, closed when the command's context ends.
 
@@ -128,7 +147,10 @@ def open_fs(ctx: click.Context) -> FileSystem:
 
     state = ctx.find_object(CliState) or CliState(home=None)
     home = Path(state.home) if state.home is not None else Path.home() / ".silt"
-    fs = siltfs.connect(state.master) if state.master else siltfs.connect(home)
+    if state.master:
+        fs = siltfs.connect(state.master)
+    else:
+        fs = siltfs.connect(config=load_config(home))
     ctx.meta[_FS_META_KEY] = fs
 
     def close() -> None:

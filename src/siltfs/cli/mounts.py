@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import inspect
-from typing import Any
-
 import click
 
-from siltfs.cli.main import CliError, open_fs
+from siltfs.cli.main import open_fs
 from siltfs.cli.options import json_option
-from siltfs.cli.output import emit_json, mount_line, plain
+from siltfs.cli.output import emit_json, mount_line
 
 
 def _parse_options(
@@ -94,48 +91,23 @@ def mounts(ctx: click.Context, as_json: bool) -> None:
 def check_consistency(
     ctx: click.Context, path: str, repair: bool, remove_ghosts: bool, as_json: bool
 ) -> None:
-    """Compare PATH in the namespace with the under-storage and report every divergence."""
-    fs = open_fs(ctx)
-    check = getattr(fs, "check_consistency", None)
-    if check is None:
-        raise CliError("check-consistency is not supported by this file system client")
-    kwargs: dict[str, Any] = {"repair": repair}
-    if remove_ghosts:
-        if "remove_ghosts" not in inspect.signature(check).parameters:
-            raise CliError("--remove-ghosts is not supported by this file system client")
-        kwargs["remove_ghosts"] = True
-    report = plain(check(path, **kwargs))
+    """Compare PATH in the namespace with the under-storage and report every divergence.
+
+    Kinds: GHOST, MISSING_UFS_COPY, FINGERPRINT_MISMATCH, ORPHANED_STAGING, STUCK_JOB,
+    FAILED_JOB, LOST.  A file still waiting to be persisted is not a divergence.
+    """
+    if remove_ghosts and not repair:
+        raise click.UsageError("--remove-ghosts only makes sense with --repair")
+    report = open_fs(ctx).check_consistency(path, repair=repair, remove_ghosts=remove_ghosts)
     if as_json:
-        emit_json(report)
+        emit_json(report.to_dict())
         return
-    for line in report_lines(report):
-        click.echo(line)
-
-
-_ISSUE_KEYS = ("divergences", "inconsistencies", "issues", "problems")
-
-
-def report_lines(report: Any) -> list[str]:
-    """Human lines for a consistency report of unknown shape (dict or list of issues)."""
-    issues: Any = report
-    extra: dict[str, Any] = {}
-    if isinstance(report, dict):
-        key = next((k for k in _ISSUE_KEYS if isinstance(report.get(k), list)), None)
-        issues = report[key] if key else []
-        extra = {k: v for k, v in report.items() if k != key}
-    lines = [_issue_line(issue) for issue in issues] if isinstance(issues, list) else []
-    lines.extend(f"{k}: {v}" for k, v in extra.items() if not isinstance(v, (list, dict)))
-    if isinstance(issues, list):
-        count = len(issues)
-        lines.append("consistent" if count == 0 else f"{count} divergence(s) found")
-    return lines
-
-
-def _issue_line(issue: Any) -> str:
-    if not isinstance(issue, dict):
-        return str(issue)
-    kind = issue.get("kind") or issue.get("type") or issue.get("code") or "divergence"
-    rest = "  ".join(
-        f"{k}={v}" for k, v in issue.items() if k not in ("kind", "type", "code", "path")
-    )
-    return f"{kind:<20}  {issue.get('path', '')}  {rest}".rstrip()
+    for d in report.divergences:
+        action = f"  -> {d.action}" if d.action else ""
+        click.echo(f"{d.kind:<21} {d.path}: {d.detail}{action}")
+    summary = f"{report.checked_entries} entries checked under {path}: "
+    if not report.divergences:
+        click.echo(summary + "consistent")
+    else:
+        fixed = sum(d.repaired for d in report.divergences)
+        click.echo(summary + f"{len(report.divergences)} divergence(s), {fixed} repaired")

@@ -70,13 +70,30 @@ def mv(ctx: click.Context, src: str, dst: str) -> None:
 
 @click.command("rm")
 @recursive_option("Delete directories and everything beneath them.")
+@click.option(
+    "-U",
+    "--unchecked",
+    is_flag=True,
+    help="Also delete UFS entries siltfs never knew (written outside it).",
+)
+@click.option(
+    "--namespace-only",
+    is_flag=True,
+    help="Remove from the namespace only; leave the under-storage untouched.",
+)
 @click.argument("path_list", metavar="PATH...", nargs=-1, required=True)
 @click.pass_context
-def rm(ctx: click.Context, path_list: tuple[str, ...], recursive: bool) -> None:
-    """Delete files (and directories with -R)."""
+def rm(
+    ctx: click.Context,
+    path_list: tuple[str, ...],
+    recursive: bool,
+    unchecked: bool,
+    namespace_only: bool,
+) -> None:
+    """Delete files (and directories with -R).  Pending persists never block a delete."""
     fs = open_fs(ctx)
     for path in path_list:
-        fs.delete(path, recursive=recursive)
+        fs.delete(path, recursive=recursive, unchecked=unchecked, namespace_only=namespace_only)
 
 
 @click.command("stat")

@@ -358,6 +358,10 @@ class EmbeddedFileSystem:
         self.job(job_id)
         self.master.jobs.cancel(job_id)
 
+    def metrics_text(self) -> str:
+        """Metrics in Prometheus text format (names in README, "Metrics")."""
+        return self.master.metrics_text()
+
     # lifecycle ------------------------------------------------------------
     def close(self) -> None:
         if self._closed:

@@ -14,6 +14,7 @@ from siltfs.jobs.runner import PersistRunner, owner_is_dead
 from siltfs.master.consistency import Checker, ConsistencyReport
 from siltfs.master.files import NewFile, check_writable_target, commit_file
 from siltfs.master.locks import NamespaceLock
+from siltfs.master.metrics import exposition, registry_for
 from siltfs.master.mounting import ensure_root_mount, mount, unmount
 from siltfs.master.mounts import MountTable
 from siltfs.master.namespace import PERSISTED, Namespace, Resolved, now_ms
@@ -50,6 +51,7 @@ class Master:
         self.runner = PersistRunner(metastore, config.persist, self.persister.run_job)
         self.jobs = JobQueue(self.ns, self.runner.wake)
         self.last_check: ConsistencyReport | None = None
+        self.registry = registry_for(self)
         self._stop = threading.Event()
         self._maintenance: threading.Thread | None = None
         self.recover()
@@ -123,14 +125,24 @@ class Master:
         self.store.remove(orphans)
         return len(orphans)
 
+    def metrics_text(self) -> str:
+        """Prometheus exposition of this master's metrics."""
+        return exposition(self.registry)
+
     def _maintain(self) -> None:
-        last_sweep = time.monotonic()
-        while not self._stop.wait(self.config.ttl_check_interval_s):
+        last_sweep = last_check = time.monotonic()
+        check_every = self.config.consistency_check_interval_s
+        tick = min(self.config.ttl_check_interval_s, check_every or float("inf"))
+        while not self._stop.wait(tick):
             try:
                 self.check_ttl()
-                if time.monotonic() - last_sweep > self.config.persist.lease_s:
+                now = time.monotonic()
+                if now - last_sweep > self.config.persist.lease_s:
                     self.persister.sweep_staging()
-                    last_sweep = time.monotonic()
+                    last_sweep = now
+                if check_every and now - last_check >= check_every:
+                    self.check_consistency("/")  # logs and exports what it finds
+                    last_check = now
             except Exception:  # noqa: BLE001 - keep the thread alive, report
                 log.exception("maintenance round failed")
 

@@ -32,6 +32,7 @@ class Persister:
         self.config = ns.config.persist
         self.changed = threading.Condition()
         self.active_tokens: set[str] = set()  # staging objects of synchronous writes
+        self.stats = {"completed": 0, "failures": 0, "bytes": 0, "ufs_errors": 0}
         self._running = 0
         self._running_lock = threading.Lock()
 
@@ -173,8 +174,11 @@ class Persister:
                 txn.delete_job(job.id)
         finally:
             ns.unlatch(inode.id)
-        if fresh is not None and not fresh.pinned:
-            ns.store.unpin(fresh.block_ids())
+        if fresh is not None:
+            self.stats["completed"] += 1
+            self.stats["bytes"] += fresh.length
+            if not fresh.pinned:
+                ns.store.unpin(fresh.block_ids())
 
     def _cancel(self, job: PersistJob) -> None:
         with self.ns.ms.transaction() as txn:
@@ -185,6 +189,9 @@ class Persister:
     def fail(self, job: PersistJob, exc: BaseException) -> None:
         message = f"{type(exc).__name__}: {exc}"
         lost = isinstance(exc, FileLost)
+        self.stats["failures"] += 1
+        if isinstance(exc, UfsError):
+            self.stats["ufs_errors"] += 1
         log.warning(
             "persist of inode %s attempt %s failed: %s", job.inode_id, job.attempts, message
         )

@@ -1,0 +1,92 @@
+"""Prometheus metrics of a master, computed when scraped (names documented in README)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from siltfs.master.consistency import KINDS
+
+if TYPE_CHECKING:
+    from siltfs.master.master import Master
+
+
+class MasterCollector(Collector):
+    def __init__(self, master: Master) -> None:
+        self.m = master
+
+    def collect(self) -> Iterator[Metric]:
+        m = self.m
+        counts = m.jobs.counts()
+        queue = GaugeMetricFamily(
+            "silt_persist_queue_jobs", "Persist jobs by state", labels=["state"]
+        )
+        for state, n in counts.items():
+            queue.add_metric([state.lower()], n)
+        yield queue
+        yield GaugeMetricFamily(
+            "silt_persist_oldest_pending_seconds",
+            "Age of the oldest persist job not yet done (0 if none)",
+            value=m.jobs.oldest_pending_age_s(),
+        )
+        p = m.persister.stats
+        yield CounterMetricFamily(
+            "silt_persist_completed", "Files committed to the UFS by the persister",
+            value=p["completed"],
+        )  # fmt: skip
+        yield CounterMetricFamily(
+            "silt_persist_failures", "Failed persist attempts (each retry counts)",
+            value=p["failures"],
+        )  # fmt: skip
+        yield CounterMetricFamily(
+            "silt_persist_bytes", "Bytes uploaded by committed persists", value=p["bytes"]
+        )
+        yield CounterMetricFamily(
+            "silt_ufs_errors", "UFS operations that raised during persists", value=p["ufs_errors"]
+        )
+        store = m.store
+        hits = CounterMetricFamily(
+            "silt_cache_hits", "Block reads served by a tier", labels=["tier"]
+        )
+        used = GaugeMetricFamily("silt_cache_used_bytes", "Bytes held per tier", labels=["tier"])
+        cap = GaugeMetricFamily("silt_cache_capacity_bytes", "Capacity per tier", labels=["tier"])
+        blocks = GaugeMetricFamily("silt_cache_blocks", "Blocks held per tier", labels=["tier"])
+        for usage in store.usage():
+            hits.add_metric([usage.tier], store.hits.get(usage.tier, 0))
+            used.add_metric([usage.tier], usage.used)
+            cap.add_metric([usage.tier], usage.capacity)
+            blocks.add_metric([usage.tier], usage.blocks)
+        yield from (hits, used, cap, blocks)
+        yield CounterMetricFamily(
+            "silt_cache_misses", "Block reads not found in any tier", value=store.misses
+        )
+        yield CounterMetricFamily(
+            "silt_cache_evictions", "Blocks dropped to make room", value=store.evictions
+        )
+        yield GaugeMetricFamily(
+            "silt_cache_pinned_blocks", "Blocks that may not be evicted (pinned or unpersisted)",
+            value=len(store.pinned),
+        )  # fmt: skip
+        div = GaugeMetricFamily(
+            "silt_consistency_divergences",
+            "Divergences found by the last consistency check, by kind",
+            labels=["kind"],
+        )
+        by_kind = m.last_check.by_kind() if m.last_check else dict.fromkeys(KINDS, 0)
+        for kind, n in by_kind.items():
+            div.add_metric([kind], n)
+        yield div
+
+
+def registry_for(master: Master) -> CollectorRegistry:
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(MasterCollector(master))
+    return registry
+
+
+def exposition(registry: CollectorRegistry) -> str:
+    return generate_latest(registry).decode()
