@@ -12,10 +12,11 @@ from pathlib import Path
 
 import pytest
 
+from siltfs import crashpoints
 from siltfs.client.embedded import EmbeddedFileSystem
 from siltfs.model.enums import PersistenceState
 
-from .conftest import ufs_tree
+from .conftest import ufs_tree, with_persist
 
 CHILD = Path(__file__).with_name("crash_child.py")
 
@@ -52,10 +53,12 @@ def test_async_writes_survive_kill_9(
     written, rc = run_child(home, "async-writes")
     assert rc == -signal.SIGKILL
     assert len(written) == 20
-    fs = make_fs(home=home)
+    still = make_fs(home=home, persist=with_persist(enabled=False))  # look before persisting
     for path, data in written.items():
-        assert fs.read_bytes(path) == data
-        assert fs.stat(path).persistence_state is PersistenceState.TO_BE_PERSISTED
+        assert still.read_bytes(path) == data
+        assert still.stat(path).persistence_state is PersistenceState.TO_BE_PERSISTED
+    still.close()
+    fs = make_fs(home=home)
     fs.wait_persisted(timeout=60)
     root = fs.config.root_ufs_dir
     for path, data in written.items():
@@ -63,45 +66,60 @@ def test_async_writes_survive_kill_9(
     assert ufs_tree(root) == {"w"} | {p.lstrip("/") for p in written}
 
 
-@pytest.mark.parametrize(
-    "point", ["persist.after_upload", "persist.before_move", "persist.after_move"]
-)
-def test_crash_inside_persist_recovers(
-    tmp_path: Path, make_fs: Callable[..., EmbeddedFileSystem], point: str
-) -> None:
-    home = tmp_path / "home"
-    written, rc = run_child(home, "async-writes", persist=True, crash_at=point)
-    assert rc == -signal.SIGKILL  # died at the crash point, not by our hand
-    assert written, "the crash point fired before any write was acknowledged"
-    fs = make_fs(home=home)
+# Every crash point, killed with SIGKILL in a child process, then recovered by a restart
+# on the same home.  ufs.move_tree.partial needs an object store that outlives the
+# process; it is simulated in-process in test_jobs.py::test_interrupted_tree_move_rolls_forward
+# (and with the real S3 endpoint once the scale-out issue lands).
+SCENARIOS = {
+    "persist.after_upload": ("async-writes", True),
+    "persist.before_move": ("async-writes", True),
+    "persist.after_move": ("async-writes", True),
+    "write.after_commit": ("async-writes", False),
+    "delete.after_metadata": ("delete-persisted", False),
+    "rename.after_metadata": ("rename-persisted", False),
+    "rename.after_ufs": ("rename-persisted", False),
+}
+IN_PROCESS_ONLY = {"ufs.move_tree.partial"}
+
+
+def test_every_crash_point_has_a_scenario() -> None:
+    assert set(SCENARIOS) | IN_PROCESS_ONLY == set(crashpoints.POINTS)
+
+
+def check_recovered(fs: EmbeddedFileSystem, written: dict[str, bytes]) -> None:
+    """After restart + wait_persisted: acknowledged bytes intact, UFS == namespace, no
+    staging, no intents, consistency check clean."""
     fs.wait_persisted(timeout=60)
     root = fs.config.root_ufs_dir
     for path, data in written.items():
         assert fs.read_bytes(path) == data
         assert (root / path.lstrip("/")).read_bytes() == data
     namespace = {i.path.lstrip("/") for i in fs.ls("/", recursive=True)}
-    assert ufs_tree(root) == namespace  # nothing more (staging swept), nothing less
+    assert ufs_tree(root) == namespace
+    with fs.master.ms.snapshot() as txn:
+        assert txn.list_intents() == []
+    assert fs.check_consistency("/").divergences == []
 
 
-@pytest.mark.parametrize("point", ["rename.after_metadata", "rename.after_ufs"])
-def test_crash_inside_rename_of_persisted_tree(
+@pytest.mark.parametrize("point", sorted(SCENARIOS))
+def test_kill_9_at_crash_point_recovers(
     tmp_path: Path, make_fs: Callable[..., EmbeddedFileSystem], point: str
 ) -> None:
     home = tmp_path / "home"
-    _, rc = run_child(home, "rename-persisted", crash_at=point)
-    assert rc == -signal.SIGKILL
+    scenario, persist = SCENARIOS[point]
+    written, rc = run_child(home, scenario, persist=persist, crash_at=point)
+    assert rc == -signal.SIGKILL  # died at the crash point, not by our hand
     fs = make_fs(home=home)
-    assert fs.read_bytes("/C/B/01") == b"persisted"
-    assert not fs.exists("/A")
-    assert ufs_tree(fs.config.root_ufs_dir) == {"C", "C/B", "C/B/01"}
-
-
-def test_crash_inside_delete_of_persisted_tree(
-    tmp_path: Path, make_fs: Callable[..., EmbeddedFileSystem]
-) -> None:
-    home = tmp_path / "home"
-    _, rc = run_child(home, "delete-persisted", crash_at="delete.after_metadata")
-    assert rc == -signal.SIGKILL
-    fs = make_fs(home=home, sync_interval_ms=0)
-    assert not fs.exists("/D")  # no ghost re-imported from the UFS
-    assert ufs_tree(fs.config.root_ufs_dir) == set()
+    if scenario == "async-writes":
+        for path in [i.path for i in fs.ls("/w")]:  # a write that had not returned may
+            assert fs.read_bytes(path) == written.get(path, fs.read_bytes(path))  # exist
+        check_recovered(fs, written)
+    elif scenario == "rename-persisted":
+        assert fs.read_bytes("/C/B/01") == b"persisted"
+        assert not fs.exists("/A")
+        assert ufs_tree(fs.config.root_ufs_dir) == {"C", "C/B", "C/B/01"}
+        check_recovered(fs, {"/C/B/01": b"persisted"})
+    else:
+        fs2 = make_fs(home=home, sync_interval_ms=0)
+        assert not fs2.exists("/D")  # no ghost re-imported from the UFS
+        assert ufs_tree(fs.config.root_ufs_dir) == set()

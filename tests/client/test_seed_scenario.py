@@ -117,3 +117,33 @@ def test_failed_after_max_attempts_keeps_data(make_fs: Callable[..., EmbeddedFil
     fs.wait_persisted(timeout=30)
     assert (ufs_root(fs) / "f").read_bytes() == b"keep me"
     assert ufs_tree(ufs_root(fs)) == {"f"}
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_seed_scenario_under_30_percent_ufs_errors(
+    make_fs: Callable[..., EmbeddedFileSystem], seed: int
+) -> None:
+    from .conftest import with_persist
+
+    fs = make_fs(sync_interval_ms=0, persist=with_persist(max_attempts=100))
+    faults = inject_faults(fs, seed=seed)
+    faults.set_error_rate(0.3)  # every UFS operation, user-facing ones included
+    fs.write_bytes("/A/B/01", b"payload")
+    for i in range(10):
+        fs.write_bytes(f"/A/B/{i + 2:02d}", bytes([i]) * 5000)
+    fs.rename("/A", "/C")
+    fs.wait_persisted(timeout=60)
+    faults.clear()
+    assert faults.injected > 0
+    expected = {"C", "C/B"} | {f"C/B/{i:02d}" for i in range(1, 12)}
+    assert ufs_tree(ufs_root(fs)) == expected
+    assert fs.check_consistency("/").divergences == []
+    faults.set_error_rate(0.3)
+    with pytest.raises(FileNotFound):
+        fs.delete("/A", recursive=True)
+    fs.delete("/C", recursive=True)
+    fs.master.ns.replay_intents()  # in case the UFS step was deferred past its retries
+    faults.clear()
+    fs.master.ns.replay_intents()
+    assert ufs_tree(ufs_root(fs)) == set()
+    print(f"seed {seed}: longest pending {fs.master.persister.max_pending_s:.2f}s")

@@ -135,6 +135,8 @@ class Master:
         tick = min(self.config.ttl_check_interval_s, check_every or float("inf"))
         while not self._stop.wait(tick):
             try:
+                if self.ns.pending_intents:
+                    self.ns.replay_intents()
                 self.check_ttl()
                 now = time.monotonic()
                 if now - last_sweep > self.config.persist.lease_s:

@@ -8,11 +8,13 @@ rolled forward on restart (:meth:`Namespace.replay_intents`).
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TypeVar
 
 from siltfs import crashpoints
 from siltfs.config import SiltConfig
@@ -25,6 +27,7 @@ from siltfs.errors import (
     MountError,
     NotADirectory,
     PermissionDenied,
+    UfsError,
 )
 from siltfs.master.locks import NamespaceLock
 from siltfs.master.mounts import MountTable
@@ -33,9 +36,11 @@ from siltfs.metastore.abc import Metastore, Txn
 from siltfs.model import paths
 from siltfs.model.enums import PersistenceState, WriteType
 from siltfs.model.inode import ROOT_ID, Inode, MountInfo
-from siltfs.ufs.abc import UnderFileSystem
+from siltfs.ufs.abc import UfsStatus, UnderFileSystem
 from siltfs.worker.blockstore import BlockStore
 
+log = logging.getLogger("siltfs.namespace")
+T = TypeVar("T")
 PERSISTED = PersistenceState.PERSISTED
 NOT_PERSISTED = PersistenceState.NOT_PERSISTED
 
@@ -69,6 +74,7 @@ class Namespace:
         self.lock = lock
         self._ids: list[int] = []
         self._ids_lock = threading.Lock()
+        self.pending_intents = False  # a UFS step was deferred: maintenance retries it
         self._latched: dict[int, str] = {}
         self._latch_cv = threading.Condition(threading.Lock())
 
@@ -112,9 +118,12 @@ class Namespace:
             if fresh.sync_ms is not None and fresh.sync_ms != directory.sync_ms:
                 return fresh  # another caller synced it meanwhile
             try:
-                listing = ufs.list(rel)
+                listing: list[UfsStatus] | None = retrying(lambda: ufs.list(rel))
             except FileNotFound:
                 listing = None
+            except UfsError as exc:  # UFS unreachable: serve what the namespace knows
+                log.warning("metadata sync of %s skipped: %s", path, exc)
+                return fresh
             hidden = {self.config.persist.staging_dir} if rel == "" else set()
             with self.ms.transaction() as txn:
                 fresh = txn.get_inode(directory.id)
@@ -251,7 +260,7 @@ class Namespace:
                     missing.append(node)
         if not missing:
             return
-        ufs.mkdirs(rel)
+        retrying(lambda: ufs.mkdirs(rel))
         stamp = now_ms()
         with self.ms.transaction() as txn:
             for node in missing:
@@ -292,7 +301,7 @@ class Namespace:
         state = NOT_PERSISTED
         if write_type.persists_sync:
             self.persist_dirs(paths.split(path)[0])
-            ufs.mkdirs(rel)
+            retrying(lambda: ufs.mkdirs(rel))
             state = PERSISTED
         elif write_type is WriteType.ASYNC_THROUGH:
             state = PersistenceState.TO_BE_PERSISTED
@@ -367,9 +376,7 @@ class Namespace:
                 self.store.remove(node.block_ids())
             if intent is not None:
                 crashpoints.reach("delete.after_metadata")
-                res.ufs.delete(res.rel, recursive=True)
-                with self.ms.transaction() as txn:
-                    txn.delete_intent(intent)
+                self.carry_out(intent, lambda: res.ufs.delete(res.rel, recursive=True))
             return subtree
 
     def _unknown_ufs_entries(self, subtree: list[Inode], path: str) -> list[str]:
@@ -388,7 +395,7 @@ class Namespace:
             dir_path = by_id[node.id]
             _, ufs, rel = self.mounts.resolve(dir_path)
             try:
-                listing = ufs.list(rel)
+                listing = retrying(lambda: ufs.list(rel))  # noqa: B023 - called at once
             except FileNotFound:
                 continue
             hidden = {self.config.persist.staging_dir} if rel == "" else set()
@@ -440,11 +447,34 @@ class Namespace:
                     intent = txn.insert_intent("rename", res.mount.id, res.rel, drel, now_ms())
             if intent is not None:
                 crashpoints.reach("rename.after_metadata")
-                res.ufs.move(res.rel, drel)
-                crashpoints.reach("rename.after_ufs")
-                self.refresh_fingerprints(inode, dst)
-                with self.ms.transaction() as txn:
-                    txn.delete_intent(intent)
+                move = lambda: merge_move(res.ufs, res.rel, drel)  # noqa: E731
+                if self.carry_out(intent, move, after="rename.after_ufs"):
+                    self.refresh_fingerprints(inode, dst)
+
+    def carry_out(
+        self, intent_id: int, action: Callable[[], None], *, after: str | None = None,
+        attempts: int = 5,
+    ) -> bool:  # fmt: skip
+        """Do the UFS side of a committed namespace change, retrying transient UFS errors.
+        If the UFS keeps failing, the intent stays and the maintenance thread rolls it
+        forward later: the namespace change itself is already durable."""
+        for attempt in range(attempts):
+            try:
+                action()
+                break
+            except FileNotFound:
+                break  # already gone / already moved: the intent is satisfied
+            except UfsError as exc:
+                if attempt == attempts - 1:
+                    log.warning("UFS step of intent %s deferred: %s", intent_id, exc)
+                    self.pending_intents = True
+                    return False
+                time.sleep(0.01 * 2**attempt)
+        if after:
+            crashpoints.reach(after)
+        with self.ms.transaction() as txn:
+            txn.delete_intent(intent_id)
+        return True
 
     def refresh_fingerprints(self, inode: Inode, path: str) -> None:
         """Re-read UFS fingerprints of a moved persisted subtree (some stores change them)."""
@@ -474,8 +504,8 @@ class Namespace:
         exactly the user's files."""
         staging = self.config.persist.staging_dir
         try:
-            if not ufs.list(staging):
-                ufs.delete(staging)
+            if not retrying(lambda: ufs.list(staging)):
+                retrying(lambda: ufs.delete(staging))
         except Exception:  # noqa: BLE001 - busy, gone or a racing upload: all fine
             pass
 
@@ -490,19 +520,38 @@ class Namespace:
         with self.lock:
             with self.ms.snapshot() as txn:
                 intents = txn.list_intents()
+            done = 0
             for intent in intents:
                 try:
                     _, ufs = self.mounts.by_id(intent.mount_id)
                 except MountError:
                     ufs = None  # unmounted meanwhile: nothing to do
-                if ufs is not None and intent.kind == "delete":
-                    ufs.delete(intent.src, recursive=True)
-                elif ufs is not None and intent.kind == "rename" and intent.dst is not None:
-                    if ufs.status(intent.src) is not None:
-                        merge_move(ufs, intent.src, intent.dst)
+                try:
+                    if ufs is not None and intent.kind == "delete":
+                        ufs.delete(intent.src, recursive=True)
+                    elif ufs is not None and intent.kind == "rename" and intent.dst is not None:
+                        if ufs.status(intent.src) is not None:
+                            merge_move(ufs, intent.src, intent.dst)
+                except UfsError as exc:
+                    log.warning("intent %s not rolled forward yet: %s", intent.id, exc)
+                    continue
                 with self.ms.transaction() as txn:
                     txn.delete_intent(intent.id)
-            return len(intents)
+                done += 1
+            self.pending_intents = done < len(intents)
+            return done
+
+
+def retrying(action: Callable[[], T], attempts: int = 5) -> T:
+    """Run an idempotent UFS call, retrying transient UFS errors with backoff."""
+    for attempt in range(attempts - 1):
+        try:
+            return action()
+        except FileNotFound:
+            raise
+        except UfsError:
+            time.sleep(0.01 * 2**attempt)
+    return action()
 
 
 def merge_move(ufs: UnderFileSystem, src: str, dst: str) -> None:

@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 from siltfs import crashpoints
 from siltfs.errors import FileLost, MountError, PersistFailed, PersistTimeout, UfsError
-from siltfs.master.namespace import PERSISTED, Namespace, now_ms
+from siltfs.master.namespace import PERSISTED, Namespace, now_ms, retrying
 from siltfs.model import paths
 from siltfs.model.enums import JobState, PersistenceState
 from siltfs.model.inode import Inode, PersistJob
@@ -33,7 +33,9 @@ class Persister:
         self.changed = threading.Condition()
         self.active_tokens: set[str] = set()  # staging objects of synchronous writes
         self.stats = {"completed": 0, "failures": 0, "bytes": 0, "ufs_errors": 0}
+        self.max_pending_s = 0.0  # longest time from queued to committed, this process
         self._running = 0
+        self.sweeping = False
         self._running_lock = threading.Lock()
 
     # naming ---------------------------------------------------------------
@@ -52,11 +54,17 @@ class Persister:
             self._run_job(job)
         finally:
             with self._running_lock:
+                last = self._running == 1
+                if last:
+                    self.sweeping = True
+            if last:  # the last upload out sweeps what failed uploads left in staging
+                try:
+                    self.sweep_staging()
+                except Exception as exc:  # noqa: BLE001 - the periodic sweep retries
+                    log.warning("staging sweep failed: %s", exc)
+            with self._running_lock:
                 self._running -= 1
-                idle = self._running == 0
-            if idle:  # the last upload out tidies the staging directories
-                for mount in self.ns.mounts.all():
-                    self.ns.tidy_staging(self.ns.mounts.by_id(mount.id)[1])
+                self.sweeping = False
             self._notify()
 
     def _run_job(self, job: PersistJob) -> None:
@@ -161,7 +169,7 @@ class Persister:
             crashpoints.reach("persist.before_move")
             ufs.move(staging, rel)
             crashpoints.reach("persist.after_move")
-            st = ufs.status(rel)
+            st = retrying(lambda: ufs.status(rel))
             if st is None:
                 raise UfsError("committed object is not visible", path=path)
             with ns.lock, ns.ms.transaction() as txn:
@@ -175,6 +183,7 @@ class Persister:
         finally:
             ns.unlatch(inode.id)
         if fresh is not None:
+            self.max_pending_s = max(self.max_pending_s, (now_ms() - row.created_ms) / 1000)
             self.stats["completed"] += 1
             self.stats["bytes"] += fresh.length
             if not fresh.pinned:
@@ -224,7 +233,7 @@ class Persister:
     # staging hygiene ------------------------------------------------------
     def _discard(self, ufs: UnderFileSystem, staging: str) -> None:
         try:
-            ufs.delete(staging)
+            retrying(lambda: ufs.delete(staging))
         except Exception:  # noqa: BLE001 - the sweeper will get it
             log.warning("could not remove staging object %s", staging)
 
@@ -233,15 +242,15 @@ class Persister:
 
     def orphaned_staging(self, mount_id: int) -> list[str]:
         """Names of staging objects in a mount that no live job or write owns."""
+        _, ufs = self.ns.mounts.by_id(mount_id)
+        try:  # list first: an object listed was created by a job claimed before this point
+            entries = retrying(lambda: ufs.list(self.config.staging_dir))
+        except Exception:  # noqa: BLE001 - no staging dir
+            return []
         now = now_ms()
         with self.ns.ms.snapshot() as txn:
             running = txn.list_jobs(JobState.RUNNING)
         live = {j.token for j in running if j.lease_expires_ms > now and j.token}
-        _, ufs = self.ns.mounts.by_id(mount_id)
-        try:
-            entries = ufs.list(self.config.staging_dir)
-        except Exception:  # noqa: BLE001 - no staging dir
-            return []
         orphans = []
         for st in entries:
             token = st.name.rsplit("-", 1)[-1]
@@ -259,7 +268,8 @@ class Persister:
         for mount in self.ns.mounts.all():
             _, ufs = self.ns.mounts.by_id(mount.id)
             for name in self.orphaned_staging(mount.id):
-                ufs.delete(f"{self.config.staging_dir}/{name}", recursive=True)
+                target = f"{self.config.staging_dir}/{name}"
+                retrying(lambda: ufs.delete(target, recursive=True))  # noqa: B023
                 removed += 1
             self.remove_staging_dir_if_empty(ufs)
         return removed
@@ -337,8 +347,8 @@ class Persister:
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
             pending, failed = self.pending_under(path)
-            if not pending and self._settling(path, inflight):
-                pending = ["(a cancelled upload is still cleaning up)"]
+            if not pending and (self.sweeping or self._settling(path, inflight)):
+                pending = ["(an upload is still cleaning up its staging object)"]
             if not pending:
                 if failed:
                     listing = "; ".join(f"{p} ({err})" for p, err in failed[:20])
@@ -346,6 +356,9 @@ class Persister:
                         f"{len(failed)} file(s) failed to persist: {listing}",
                         path=path, failed=[p for p, _ in failed],
                     )  # fmt: skip
+                if not inflight():  # quiet: leave no empty staging directory behind
+                    for mount in self.ns.mounts.all():
+                        self.ns.tidy_staging(self.ns.mounts.by_id(mount.id)[1])
                 return
             if deadline is not None and time.monotonic() >= deadline:
                 raise PersistTimeout(
