@@ -579,7 +579,8 @@ class SiltFileSystem(AbstractFileSystem):  # type: ignore[misc]
             dst_info = None
         if dst_info is None:
             if dst != paths.ROOT:
-                self._c.mkdir(paths.split(dst)[0], parents=True, exist_ok=True)
+                parent = paths.split(dst)[0]
+                self._c.mkdir(parent, parents=True, exist_ok=True, write_type=self.write_type)
             self._c.rename(src, dst)
         elif not src_info.is_dir and not dst_info.is_dir:
             self._c.delete(dst)  # replace an existing file, as fsspec's copy+rm would
