@@ -42,6 +42,12 @@ class MountTable:
             for mid in [k for k in self._ufs if k not in live]:
                 self._ufs.pop(mid).close()
 
+    def never_resync(self, default_interval: int) -> bool:
+        """True when no mount (and not the default) asks to re-sync loaded directories."""
+        return default_interval < 0 and all(
+            m.sync_interval_ms is None or m.sync_interval_ms < 0 for m in self._mounts
+        )
+
     def open(self, uri: str, options: dict[str, Any]) -> UnderFileSystem:
         """Open a UFS for *uri* without adding it to the table (to probe a new mount)."""
         return self._opener(uri, options)

@@ -171,30 +171,27 @@ class Namespace:
     def lookup(self, path: str, *, sync_interval_ms: int | None = None) -> Inode | None:
         """The inode at *path* (validated), loading and syncing metadata on the way.
 
-        The walk runs in one read snapshot; it leaves it only to sync a directory whose
-        interval says so (each directory at most once per call), then walks again.
+        The whole path is resolved in one metastore read; a directory on the way whose
+        sync interval says so is synced (each at most once per call) and the path is
+        resolved again.
         """
         names = paths.components(path)
         synced: set[int] = set()
         while True:
+            chain = self.ms.resolve_path(names)
             stale: tuple[Inode, str] | None = None
-            with self.ms.snapshot() as txn:
-                node = txn.get_inode(ROOT_ID)
-                assert node is not None
-                current = paths.ROOT
-                for name in names:
-                    if not node.is_dir:
-                        raise NotADirectory("a parent is a file", path=current)
-                    if node.id not in synced and self._dir_stale(node, current, sync_interval_ms):
-                        stale = (node, current)
-                        break
-                    child = txn.get_child(node.id, name)
-                    if child is None:
-                        return None
-                    node = child
-                    current = paths.join(current, name)
+            current = paths.ROOT
+            for depth, node in enumerate(chain):
+                if depth == len(names):
+                    break
+                if not node.is_dir:
+                    raise NotADirectory("a parent is a file", path=current)
+                if node.id not in synced and self._dir_stale(node, current, sync_interval_ms):
+                    stale = (node, current)
+                    break
+                current = paths.join(current, names[depth])
             if stale is None:
-                return node
+                return chain[-1] if len(chain) == len(names) + 1 else None
             synced.add(stale[0].id)
             self.sync_dir(stale[0], stale[1], sync_interval_ms)
 
@@ -203,6 +200,8 @@ class Namespace:
             return False
         if directory.sync_ms is None:
             return True
+        if override is None and self.mounts.never_resync(self.config.sync_interval_ms):
+            return False
         mount, _, _ = self.mounts.resolve(path)
         return self._needs_sync(directory, self.interval(mount, override), now_ms())
 

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from contextlib import AbstractContextManager
 
 from siltfs.model.enums import JobState, PersistenceState
-from siltfs.model.inode import Inode, Intent, MountInfo, PersistJob
+from siltfs.model.inode import ROOT_ID, Inode, Intent, MountInfo, PersistJob
 
 
 class Txn(ABC):
@@ -27,6 +27,22 @@ class Txn(ABC):
 
     @abstractmethod
     def list_children(self, parent_id: int) -> list[Inode]: ...
+
+    def resolve_path(self, names: Sequence[str]) -> list[Inode]:
+        """The root and the inodes along *names*, stopping before the first missing one
+        (so ``len(result) == len(names) + 1`` iff the whole path exists).  Backends may
+        answer it in one query."""
+        root = self.get_inode(ROOT_ID)
+        assert root is not None
+        chain = [root]
+        for name in names:
+            if not chain[-1].is_dir:
+                break
+            child = self.get_child(chain[-1].id, name)
+            if child is None:
+                break
+            chain.append(child)
+        return chain
 
     @abstractmethod
     def count_children(self, parent_id: int) -> int: ...
@@ -118,6 +134,11 @@ class Metastore(ABC):
     @abstractmethod
     def snapshot(self) -> AbstractContextManager[Txn]:
         """A read-only consistent view."""
+
+    def resolve_path(self, names: Sequence[str]) -> list[Inode]:
+        """:meth:`Txn.resolve_path` as one consistent read."""
+        with self.snapshot() as txn:
+            return txn.resolve_path(names)
 
     @abstractmethod
     def close(self) -> None: ...

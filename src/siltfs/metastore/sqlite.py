@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import secrets
 import sqlite3
@@ -90,6 +91,21 @@ _ACTIONS = {a.value: a for a in TtlAction}
 _JOB_STATES = {s.value: s for s in JobState}
 
 
+_COLS = [c.strip() for c in _INODE_COLS.split(",")]
+
+
+@functools.lru_cache(maxsize=64)
+def _resolve_sql(depth: int) -> str:
+    """One SELECT walking *depth* names down from the root (LEFT JOIN per level)."""
+    select = ", ".join(f"t{level}.{col}" for level in range(depth + 1) for col in _COLS)
+    joins = "".join(
+        f" LEFT JOIN inodes t{i} ON t{i}.parent_id = t{i - 1}.id AND t{i}.name = ?"
+        f" AND t{i - 1}.is_dir = 1 AND t{i}.id != t{i}.parent_id"
+        for i in range(1, depth + 1)
+    )
+    return f"SELECT {select} FROM inodes t0{joins} WHERE t0.id = ?"
+
+
 def _inode(row: Any) -> Inode:
     return Inode(
         id=row[0],
@@ -155,6 +171,19 @@ class SqliteTxn(Txn):
             (parent_id,),
         ).fetchall()
         return [_inode(r) for r in rows]
+
+    def resolve_path(self, names: Sequence[str]) -> list[Inode]:
+        if not names or len(names) > 32:
+            return super().resolve_path(names)
+        row = self.c.execute(_resolve_sql(len(names)), (*names, ROOT_ID)).fetchone()
+        chain: list[Inode] = []
+        width = len(_COLS)
+        for level in range(len(names) + 1):
+            part = row[level * width : (level + 1) * width]
+            if part[0] is None:
+                break
+            chain.append(_inode(part))
+        return chain
 
     def count_children(self, parent_id: int) -> int:
         row = self.c.execute(
@@ -394,6 +423,11 @@ class SqliteMetastore(Metastore):
             conn.execute("COMMIT")
         finally:
             self._local.depth = 0
+
+    def resolve_path(self, names: Sequence[str]) -> list[Inode]:
+        if getattr(self._local, "depth", 0):
+            return super().resolve_path(names)
+        return SqliteTxn(self._conn()).resolve_path(names)  # one SELECT: its own snapshot
 
     def transaction(self) -> Any:
         return self._txn("BEGIN IMMEDIATE")

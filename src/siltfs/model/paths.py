@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from siltfs.errors import InvalidPath, WrongType
 
 MAX_NAME_BYTES = 255
@@ -10,6 +12,19 @@ ROOT = "/"
 
 
 def validate(path: object, *, what: str = "path") -> str:
+    """Return the normalised form of *path* or raise InvalidPath/WrongType (cached for
+    valid strings: hot paths are stat'ed over and over)."""
+    if type(path) is str and what == "path":
+        return _validate_cached(path)
+    return _validate(path, what=what)
+
+
+@functools.lru_cache(maxsize=8192)
+def _validate_cached(path: str) -> str:
+    return _validate(path, what="path")
+
+
+def _validate(path: object, *, what: str = "path") -> str:
     """Return the normalised form of *path* or raise InvalidPath/WrongType.
 
     Accepted: absolute, no empty, '.' or '..' components, no NUL, each name at most

@@ -8,9 +8,9 @@ import pickle
 import threading
 from pathlib import Path
 
+import fsspec
 import pytest
 
-import fsspec
 import siltfs
 from siltfs.errors import InvalidArgument, Unavailable, WrongType
 from siltfs.fsspec import SiltFile, SiltFileSystem
