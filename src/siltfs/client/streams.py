@@ -11,6 +11,7 @@ from siltfs.errors import FileLost, FileNotFound, ResourceExhausted, SiltError, 
 from siltfs.master.files import NewFile
 from siltfs.model.enums import PersistenceState, ReadType, WriteType
 from siltfs.model.inode import Inode, block_id
+from siltfs.ufs.abc import UnderFileSystem
 
 if TYPE_CHECKING:
     from siltfs.master.master import Master
@@ -46,8 +47,20 @@ class BlockWriter(io.RawIOBase):
             self._ufs = ufs
             self._staging = f"{staging_dir}/w{self.inode_id}-1-{self._token}"
             master.persister.active_tokens.add(self._token)
+            try:
+                self._ufs_file = self._open_staging(ufs, staging_dir)
+            except BaseException:
+                self._done = True  # nothing to commit when the finalizer closes us
+                master.persister.active_tokens.discard(self._token)
+                raise
+
+    def _open_staging(self, ufs: UnderFileSystem, staging_dir: str) -> BinaryIO:
+        assert self._staging is not None
+        try:
+            return ufs.open_write(self._staging)
+        except FileNotFound:  # no staging directory, or a tidy-up removed it just now
             ufs.mkdirs(staging_dir)
-            self._ufs_file = ufs.open_write(self._staging)
+            return ufs.open_write(self._staging)
 
     def writable(self) -> bool:
         return True

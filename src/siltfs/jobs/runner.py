@@ -82,12 +82,11 @@ class PersistRunner:
         self._wake.set()
         if self._thread is not None:
             self._thread.join()
+        with self._lock:  # claimed jobs, running or still queued in the pool
+            claimed = list(self._inflight.values())
         self._pool.shutdown(wait=wait, cancel_futures=True)
-        if not wait:
-            return
-        with self._lock:
-            left = list(self._inflight.values())
-        self._release(left)
+        if wait:
+            self._release(claimed)  # no-op for finished ones (their rows moved on)
 
     def inflight(self) -> int:
         with self._lock:

@@ -149,6 +149,14 @@ class Checker:
             if self.repair:
                 d.repaired, d.action = True, self._repair_missing(node, path)
             return
+        if not node.is_dir and not st.is_dir and node.fingerprint is None:
+            if st.size == node.length:  # committed while the UFS could not say: learn it
+                with self.ns.ms.transaction() as txn:
+                    fresh = txn.get_inode(node.id)
+                    if fresh is not None and fresh.fingerprint is None:
+                        fresh.fingerprint = st.fingerprint
+                        txn.update_inode(fresh)
+                return
         if st.is_dir != node.is_dir or (not node.is_dir and st.fingerprint != node.fingerprint):
             what = "type" if st.is_dir != node.is_dir else f"{node.fingerprint} != {st.fingerprint}"
             d = self._add(report, "FINGERPRINT_MISMATCH", path, f"UFS copy differs ({what})")

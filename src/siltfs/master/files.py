@@ -7,8 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from siltfs import crashpoints
-from siltfs.errors import FileExists, IsADirectory
-from siltfs.master.namespace import PERSISTED, Namespace, now_ms
+from siltfs.errors import FileExists, IsADirectory, UfsError
+from siltfs.master.namespace import PERSISTED, Namespace, now_ms, retrying
 from siltfs.model import paths
 from siltfs.model.enums import PersistenceState, WriteType
 from siltfs.model.inode import Inode
@@ -62,7 +62,10 @@ def commit_file(ns: Namespace, new: NewFile) -> Inode:
             assert new.staging_rel is not None
             ns.persist_dirs(parent_path)
             ufs.move(new.staging_rel, rel)
-            st = ufs.status(rel)
+            try:
+                st = retrying(lambda: ufs.status(rel))
+            except UfsError:
+                st = None  # fingerprint unknown: the next sync or check records it
             inode.state = PERSISTED
             inode.fingerprint = st.fingerprint if st else None
         elif wt is WriteType.ASYNC_THROUGH:
@@ -80,10 +83,8 @@ def commit_file(ns: Namespace, new: NewFile) -> Inode:
         crashpoints.reach("write.after_commit")
         if existing is not None:
             ns.store.remove(existing.block_ids())
-        if intent is not None:
-            ufs.delete(rel)
-            with ns.ms.transaction() as txn:
-                txn.delete_intent(intent)
+        if intent is not None:  # retried; deferred to maintenance if the UFS stays down
+            ns.carry_out(intent, lambda: ufs.delete(rel))
     if inode.state is PERSISTED and not inode.pinned:
         ns.store.unpin(inode.block_ids())
     if wt.persists_sync:

@@ -498,6 +498,31 @@ class Namespace:
                 if kid.state is PERSISTED:
                     pending.append((kid, f"{node_rel}/{kid.name}" if node_rel else kid.name))
 
+    def _delete_unknown(self, ufs: UnderFileSystem, rel: str, path: str) -> None:
+        """Roll a delete forward without touching what was written there since: UFS
+        entries the namespace holds as PERSISTED (same fingerprint) stay, the rest goes."""
+        chain = self.ms.resolve_path(paths.components(path))
+        if len(chain) != len(paths.components(path)) + 1:
+            ufs.delete(rel, recursive=True)  # nothing there now: the whole old tree goes
+            return
+        node = chain[-1]
+        st = ufs.status(rel)
+        if st is None:
+            return
+        if not node.is_dir or not st.is_dir:
+            same = node.state is PERSISTED and node.fingerprint == st.fingerprint
+            if not same and not (node.is_dir and st.is_dir):
+                ufs.delete(rel, recursive=True)
+            return
+        with self.ms.snapshot() as txn:
+            known = {c.name for c in txn.list_children(node.id)}
+        for child in ufs.list(rel):
+            child_rel = f"{rel}/{child.name}" if rel else child.name
+            if child.name in known:
+                self._delete_unknown(ufs, child_rel, paths.join(path, child.name))
+            elif not (rel == "" and child.name == self.config.persist.staging_dir):
+                ufs.delete(child_rel, recursive=True)
+
     def tidy_staging(self, ufs: UnderFileSystem) -> None:
         """Remove the mount's staging directory once it is empty, so an idle UFS holds
         exactly the user's files."""
@@ -522,12 +547,15 @@ class Namespace:
             done = 0
             for intent in intents:
                 try:
-                    _, ufs = self.mounts.by_id(intent.mount_id)
+                    mount, ufs = self.mounts.by_id(intent.mount_id)
                 except MountError:
                     ufs = None  # unmounted meanwhile: nothing to do
                 try:
                     if ufs is not None and intent.kind == "delete":
-                        ufs.delete(intent.src, recursive=True)
+                        target = (
+                            mount.path if not intent.src else paths.join(mount.path, intent.src)
+                        )
+                        self._delete_unknown(ufs, intent.src, target)
                     elif ufs is not None and intent.kind == "rename" and intent.dst is not None:
                         if ufs.status(intent.src) is not None:
                             merge_move(ufs, intent.src, intent.dst)

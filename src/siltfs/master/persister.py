@@ -169,14 +169,16 @@ class Persister:
             crashpoints.reach("persist.before_move")
             ufs.move(staging, rel)
             crashpoints.reach("persist.after_move")
-            st = retrying(lambda: ufs.status(rel))
-            if st is None:
-                raise UfsError("committed object is not visible", path=path)
+            try:
+                st = retrying(lambda: ufs.status(rel))
+            except UfsError:
+                st = None  # the object is in place: record it, fingerprint learned later
+            fingerprint = st.fingerprint if st is not None else None
             with ns.lock, ns.ms.transaction() as txn:
                 fresh = txn.get_inode(inode.id)
                 if fresh is not None:
                     fresh.state = PERSISTED
-                    fresh.fingerprint = st.fingerprint
+                    fresh.fingerprint = fingerprint
                     fresh.content_hash = digest
                     txn.update_inode(fresh)
                 txn.delete_job(job.id)
@@ -347,6 +349,10 @@ class Persister:
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
             pending, failed = self.pending_under(path)
+            if self.ns.pending_intents:  # a rename/delete whose UFS step was deferred
+                self.ns.replay_intents()
+                if self.ns.pending_intents:
+                    pending.append("(a deferred UFS rename or delete)")
             if not pending and (self.sweeping or self._settling(path, inflight)):
                 pending = ["(an upload is still cleaning up its staging object)"]
             if not pending:

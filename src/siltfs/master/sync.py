@@ -64,7 +64,10 @@ def apply_listing(
             if st is not None:  # type changed: re-import below
                 ufs[child.name] = st
             continue
-        if not child.is_dir and st.fingerprint != child.fingerprint:
+        if not child.is_dir and child.fingerprint is None and st.size == child.length:
+            child.fingerprint = st.fingerprint  # committed while the UFS could not say
+            txn.update_inode(child)
+        elif not child.is_dir and st.fingerprint != child.fingerprint:
             store.remove(child.block_ids())
             child.length = st.size
             child.fingerprint = st.fingerprint
