@@ -16,6 +16,7 @@ from siltfs.model.inode import FileInfo, MountInfo
 
 if TYPE_CHECKING:
     from siltfs.client.embedded import EmbeddedFileSystem
+    from siltfs.client.remote import RemoteFileSystem
 
 __version__ = "0.1.0"
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
     "TtlAction",
     "WriteType",
     "connect",
+    "open_embedded",
 ]
 
 
@@ -36,15 +38,38 @@ def connect(
     ufs: str | None = None,
     ufs_options: dict[str, Any] | None = None,
     config: SiltConfig | None = None,
-) -> EmbeddedFileSystem:
+    token: str | None = None,
+) -> EmbeddedFileSystem | RemoteFileSystem:
     """Open siltfs.
 
     ``home``: a directory (embedded: metastore, cache and root UFS live there; default
-    ``$SILT_HOME`` or ``~/.silt``).  ``ufs``: a URI mounted at ``/`` instead of
+    ``$SILT_HOME`` or ``~/.silt``) or a master URL ``http://host:port`` (remote client;
+    ``token`` or ``$SILT_TOKEN``).  ``ufs``: a URI mounted at ``/`` instead of
     ``<home>/ufs`` (any fsspec URL).  ``config``: a :class:`SiltConfig`.
     """
+    from siltfs.errors import InvalidArgument
+
+    if isinstance(home, str) and home.startswith(("http://", "https://")):
+        if ufs is not None or config is not None or ufs_options is not None:
+            raise InvalidArgument(
+                "ufs/config apply to an embedded home, not a master URL", path=home
+            )
+        from siltfs.client.remote import RemoteFileSystem
+
+        return RemoteFileSystem(home, token=token)
+    return open_embedded(home, ufs=ufs, ufs_options=ufs_options, config=config)
+
+
+def open_embedded(
+    home: str | os.PathLike[str] | None = None,
+    *,
+    ufs: str | None = None,
+    ufs_options: dict[str, Any] | None = None,
+    config: SiltConfig | None = None,
+) -> EmbeddedFileSystem:
+    """The embedded file system on *home* (see :func:`connect`)."""
     from siltfs.client.embedded import EmbeddedFileSystem
-    from siltfs.errors import InvalidArgument, WrongType
+    from siltfs.errors import WrongType
     from siltfs.master.master import Master
     from siltfs.metastore.sqlite import SqliteMetastore
     from siltfs.worker.blockstore import BlockStore
@@ -53,11 +78,6 @@ def connect(
         raise WrongType(f"config must be a SiltConfig, not {type(config).__name__}")
     if ufs is not None and not isinstance(ufs, str):
         raise WrongType(f"ufs must be a URI string, not {type(ufs).__name__}")
-    if isinstance(home, str) and home.startswith(("http://", "https://")):
-        raise InvalidArgument(
-            "remote masters are not supported by this build; connect to a home directory",
-            path=home,
-        )
     cfg = config or SiltConfig()
     if home is not None:
         if not isinstance(home, (str, os.PathLike)):

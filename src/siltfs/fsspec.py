@@ -116,7 +116,7 @@ def _acquire(
     with _registry_lock:
         shared = _registry.get(key)
         if shared is None:
-            client = siltfs.connect(key, ufs=ufs, ufs_options=ufs_options, config=cfg)
+            client = siltfs.open_embedded(key, ufs=ufs, ufs_options=ufs_options, config=cfg)
             shared = _registry[key] = _Shared(client, cfg, ufs, ufs_options)
         elif (shared.config, shared.ufs, shared.ufs_options) != (cfg, ufs, ufs_options):
             raise InvalidArgument(

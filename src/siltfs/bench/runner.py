@@ -229,7 +229,7 @@ def open_siltfs(
         cfg = replace(cfg, cache=replace(cfg.cache, **cache))
     if persist:
         cfg = replace(cfg, persist=replace(cfg.persist, **persist))
-    return siltfs.connect(config=cfg, ufs=ufs)
+    return siltfs.open_embedded(config=cfg, ufs=ufs)
 
 
 def default_rounds(quick: bool) -> int:

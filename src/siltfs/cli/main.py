@@ -31,6 +31,7 @@ COMMAND_GROUPS: dict[str, str] = {
     "fs": "siltfs.cli.fs:fs",
     "bench": "siltfs.cli.bench:bench",
     "jobs": "siltfs.cli.jobs:jobs",
+    "master": "siltfs.cli.server:master",
 }
 
 _FS_META_KEY = "siltfs.cli.fs"

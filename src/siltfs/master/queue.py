@@ -83,8 +83,10 @@ class JobQueue:
             job.lease_owner = None
             job.lease_expires_ms = 0
             txn.update_job(job)
-        self._wake()
-        return self.show(job_id)
+            inode = txn.get_inode(job.inode_id)
+            info = self._info(job, self.ns.path_of(txn, inode) if inode else None, now_ms())
+        self._wake()  # (the job may be done before the caller looks at *info*)
+        return info
 
     def retry_failed(self) -> int:
         failed = [j.id for j in self.list(JobState.FAILED)]

@@ -1,0 +1,111 @@
+"""``silt master``: serve the master's HTTP API (siltfs.server) on an embedded home.
+
+The bearer token is made on first start (``secrets.token_urlsafe``) and kept in
+``<home>/token`` (mode 0600); clients pass it as ``token=`` or ``$SILT_TOKEN``.
+SIGTERM or Ctrl-C shut down gracefully: uvicorn stops accepting connections and lets
+running requests finish (at most ``--graceful-timeout`` seconds), then the file system
+is closed, which waits for in-flight persist commits.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+from pathlib import Path
+from typing import Any
+
+import click
+
+from siltfs.cli.main import CliState, load_config
+
+TOKEN_FILE = "token"
+
+
+def ensure_token(home: Path) -> tuple[str, Path]:
+    """The token in ``<home>/token``, created (mode 0600) if there is none yet."""
+    path = home / TOKEN_FILE
+    home.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        token = path.read_text(encoding="ascii").strip()
+        if token:
+            return token, path
+        fd = os.open(path, os.O_WRONLY | os.O_TRUNC, 0o600)
+    token = secrets.token_urlsafe(32)
+    with os.fdopen(fd, "w", encoding="ascii") as f:
+        f.write(token + "\n")
+    os.chmod(path, 0o600)
+    return token, path
+
+
+@click.command("master")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=19998, show_default=True, type=click.IntRange(0, 65535))
+@click.option(
+    "--home",
+    "home_opt",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Home of the file system served (default: silt --home, $SILT_HOME, ~/.silt).",
+)
+@click.option(
+    "--graceful-timeout",
+    default=30,
+    show_default=True,
+    type=click.IntRange(0),
+    help="Seconds running requests get to finish on shutdown.",
+)
+@click.option(
+    "--log-level",
+    default="info",
+    show_default=True,
+    type=click.Choice(["critical", "error", "warning", "info", "debug"]),
+)
+@click.pass_context
+def master(
+    ctx: click.Context,
+    host: str,
+    port: int,
+    home_opt: Path | None,
+    graceful_timeout: int,
+    log_level: str,
+) -> None:
+    """Serve the siltfs API over HTTP (http://HOST:PORT/api/v1, docs at /docs)."""
+    import uvicorn
+
+    import siltfs
+    from siltfs.server import create_app
+
+    state = ctx.find_object(CliState) or CliState(home=None)
+    home = home_opt or state.home or Path.home() / ".silt"
+    token, token_path = ensure_token(home)
+    fs = siltfs.open_embedded(config=load_config(home))
+    try:
+        app = create_app(fs, token)
+        config = uvicorn.Config(
+            app,
+            host=host,
+            port=port,
+            log_level=log_level,
+            timeout_graceful_shutdown=graceful_timeout,
+        )
+        server = uvicorn.Server(config)
+        click.echo(f"silt master: serving {home} on http://{host}:{port}", err=True)
+        click.echo(f"silt master: bearer token in {token_path}", err=True)
+        # uvicorn re-raises the signal that stopped it once it is done; with these
+        # handlers that is a no-op, so the file system below is closed cleanly.
+        previous = {sig: signal.signal(sig, _ignore) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            server.run()
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+    finally:
+        fs.close()
+    click.echo("silt master: stopped", err=True)
+
+
+def _ignore(signum: int, frame: Any) -> None:
+    pass

@@ -1,0 +1,653 @@
+"""The remote FileSystem: the embedded API over HTTP, against ``silt master``.
+
+``RemoteFileSystem(url, token=None, *, timeout=30, retries=3)`` has the methods of
+:class:`~siltfs.client.embedded.EmbeddedFileSystem` with the same arguments, return
+types (FileInfo, MountInfo, JobInfo, ConsistencyReport rebuilt from JSON) and errors
+(the server's ``code`` re-raised as the same :mod:`siltfs.errors` class, with message,
+path and details).  The token comes from *token* or ``$SILT_TOKEN``.
+
+Failures of the connection itself: a call that never reached the server (connect
+error) is retried; calls that only read (stat, ls, exists, mounts, jobs, du, reads of
+data) are also retried after the connection broke mid-call; every other call fails at
+once with :class:`~siltfs.errors.Unavailable` -- it may or may not have happened.
+
+Files: ``open(path, "rb")`` is seekable and fetches 4 MiB ranges lazily, each checked
+against the version (ETag) it opened and the ``Content-Range`` it asked for; a broken
+transfer resumes where it stopped (also across a restart of the master), and a file
+replaced or deleted meanwhile raises FileNotFound -- never bytes of two versions.
+``open(path, "wb")`` spools to a local temporary file and uploads it on close; the
+server commits only a complete body.
+"""
+
+from __future__ import annotations
+
+import codecs
+import io
+import json
+import os
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import fields
+from typing import IO, Any, BinaryIO
+
+import httpx
+
+from siltfs.errors import (
+    FileNotFound,
+    InvalidArgument,
+    IsADirectory,
+    SiltError,
+    Unavailable,
+    WrongType,
+    error_class_for_code,
+)
+from siltfs.master.consistency import ConsistencyReport, Divergence
+from siltfs.master.queue import JobInfo
+from siltfs.model import paths
+from siltfs.model.enums import JobState, PersistenceState, ReadType, TtlAction, WriteType
+from siltfs.model.inode import FileInfo, MountInfo
+
+Progress = Callable[[int, int], None]
+Body = bytes | Callable[[], Iterable[bytes]]
+API = "/api/v1"
+CHUNK = 4 * 1024 * 1024
+_UNSET: Any = object()
+
+
+# arguments: checked here exactly as the embedded FileSystem checks them ------------
+def _bool(value: object, name: str) -> bool:
+    if not isinstance(value, bool):
+        raise WrongType(f"{name} must be a bool, not {type(value).__name__}")
+    return value
+
+
+def _interval(value: object) -> int | None:
+    if value is None:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool) or value < -1:
+        raise InvalidArgument(f"sync_interval_ms must be -1, 0 or positive ms, not {value!r}")
+    return value
+
+
+def _enum(cls: Any, value: object) -> str | None:
+    return None if value is None else str(cls.parse(value).value)
+
+
+def _int(value: object, name: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise WrongType(f"{name} must be an int, not {type(value).__name__}")
+    return value
+
+
+def _params(**kwargs: Any) -> dict[str, Any]:
+    return {k: str(v).lower() if isinstance(v, bool) else v for k, v in kwargs.items()
+            if v is not None}  # fmt: skip
+
+
+# wire format -> objects -----------------------------------------------------------
+def file_info(d: dict[str, Any]) -> FileInfo:
+    known = {f.name for f in fields(FileInfo)}
+    kw = {k: v for k, v in d.items() if k in known}
+    kw["persistence_state"] = PersistenceState(d["persistence_state"])
+    kw["ttl_action"] = TtlAction(d["ttl_action"])
+    return FileInfo(**kw)
+
+
+def mount_info(d: dict[str, Any]) -> MountInfo:
+    known = {f.name for f in fields(MountInfo)}
+    return MountInfo(**{k: v for k, v in d.items() if k in known})
+
+
+def job_info(d: dict[str, Any]) -> JobInfo:
+    known = {f.name for f in fields(JobInfo)}
+    return JobInfo(**{k: v for k, v in d.items() if k in known})
+
+
+def consistency_report(d: dict[str, Any]) -> ConsistencyReport:
+    known = {f.name for f in fields(Divergence)}
+    return ConsistencyReport(
+        path=d["path"], checked_entries=d["checked_entries"], repair=d["repair"],
+        divergences=[Divergence(**{k: v for k, v in x.items() if k in known})
+                     for x in d["divergences"]],
+        started_ms=d["started_ms"], finished_ms=d["finished_ms"],
+    )  # fmt: skip
+
+
+def error_from_response(response: httpx.Response) -> SiltError:
+    """The SiltError a JSON error answer describes (SiltError if it is not one)."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if not isinstance(body, dict) or not isinstance(body.get("code"), str):
+        text = response.text[:200].strip()
+        return SiltError(f"HTTP {response.status_code} from the master: {text}")
+    cls = error_class_for_code(body["code"])
+    details = {k: v for k, v in body.items() if k not in ("code", "message", "path")}
+    if cls is SiltError:
+        details.setdefault("code", body["code"])
+        details["status"] = response.status_code
+    path = body.get("path") if isinstance(body.get("path"), str) else None
+    return cls(str(body.get("message") or body["code"]), path, **details)
+
+
+def _content_range(value: str | None) -> tuple[int, int, int] | None:
+    """``bytes a-b/n`` -> (a, b + 1, n)."""
+    if value is None:
+        return None
+    unit, _, rest = value.strip().partition(" ")
+    span, _, total = rest.partition("/")
+    first, _, last = span.partition("-")
+    if unit != "bytes" or not (first.isdigit() and last.isdigit() and total.isdigit()):
+        return None
+    return int(first), int(last) + 1, int(total)
+
+
+class _Broken(Exception):
+    """A transfer stopped early; safe to resume where it stopped."""
+
+
+class RemoteReader(io.RawIOBase):
+    """A seekable reader of one version of a remote file, fetching ranges lazily."""
+
+    def __init__(self, fs: RemoteFileSystem, path: str, params: dict[str, Any]) -> None:
+        super().__init__()
+        meta = fs._call("GET", "/data/info", params={"path": path, **params}, idempotent=True)
+        self._fs = fs
+        self.path = path
+        self._params = params
+        self.size: int = meta["length"]
+        self.etag: str = meta["etag"]
+        self.generation: int = meta["generation"]
+        self._pos = 0
+        self._cur: tuple[int, bytes] | None = None
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self.size}.get(whence)
+        if base is None:
+            raise ValueError(f"invalid whence {whence}")
+        if base + offset < 0:
+            raise ValueError("negative seek position")
+        self._pos = base + offset
+        return self._pos
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        done = 0
+        while done < len(view) and self._pos < self.size:
+            idx, off = divmod(self._pos, CHUNK)
+            data = self._chunk(idx)
+            n = min(len(view) - done, len(data) - off)
+            view[done : done + n] = memoryview(data)[off : off + n]
+            done += n
+            self._pos += n
+        return done
+
+    def _chunk(self, idx: int) -> bytes:
+        if self._cur is None or self._cur[0] != idx:
+            start = idx * CHUNK
+            self._cur = (idx, self.fetch(start, min(self.size, start + CHUNK)))
+        return self._cur[1]
+
+    def fetch(self, start: int, end: int) -> bytes:
+        """Bytes [start, end) of this version, resuming a broken transfer."""
+        out = bytearray()
+        failures = 0
+        while start + len(out) < end:
+            before = len(out)
+            try:
+                self._fetch_into(out, start + len(out), end)
+            except _Broken as exc:
+                failures = 0 if len(out) > before else failures + 1
+                if failures > self._fs.retries:
+                    raise Unavailable(f"reading failed: {exc}", path=self.path) from exc
+                time.sleep(self._fs._backoff(failures))
+        return bytes(out)
+
+    def _fetch_into(self, out: bytearray, pos: int, end: int) -> None:
+        headers = {"Range": f"bytes={pos}-{end - 1}", "If-Match": self.etag}
+        params = {"path": self.path, **self._params}
+        try:
+            with self._fs._http.stream("GET", API + "/data", params=params, headers=headers) as r:
+                if r.status_code != 206:
+                    r.read()
+                    if r.is_success:
+                        raise SiltError("the master ignored the byte range", path=self.path)
+                    raise error_from_response(r)
+                if r.headers.get("etag") != self.etag:
+                    raise FileNotFound("changed since it was opened", path=self.path)
+                expected = (pos, end, self.size)
+                if _content_range(r.headers.get("content-range")) != expected:
+                    raise SiltError(
+                        f"asked for bytes {pos}-{end - 1}/{self.size}, the master sent "
+                        f"{r.headers.get('content-range')}", path=self.path,
+                    )  # fmt: skip
+                got = 0
+                for piece in r.iter_bytes():
+                    if got + len(piece) > end - pos:
+                        raise SiltError("the master sent more bytes than asked", path=self.path)
+                    out += piece
+                    got += len(piece)
+                if got != end - pos:
+                    raise _Broken(f"transfer ended after {got} of {end - pos} bytes")
+        except (httpx.TransportError, httpx.StreamError) as exc:
+            raise _Broken(f"{type(exc).__name__}: {exc}") from exc
+
+
+class RemoteWriter(io.RawIOBase):
+    """Spools writes to a local temporary file; ``close()`` uploads and commits it."""
+
+    def __init__(self, fs: RemoteFileSystem, path: str, params: dict[str, Any]) -> None:
+        super().__init__()
+        self._fs = fs
+        self.path = path
+        self._params = params
+        self._tmp: BinaryIO = tempfile.TemporaryFile(prefix="silt-put-")
+        self._done = False
+        self.info: FileInfo | None = None
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        if self.closed:
+            raise ValueError("write to a closed file")
+        view = memoryview(data).cast("B")
+        self._tmp.write(view)
+        return len(view)
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        try:
+            if not self._done:
+                self._done = True
+                size = self._tmp.seek(0, io.SEEK_END)
+                self.info = self._fs._upload(self.path, self._params, self._chunks, size)
+        finally:
+            self._tmp.close()
+            super().close()
+
+    def _chunks(self) -> Iterator[bytes]:
+        self._tmp.seek(0)
+        while chunk := self._tmp.read(1024 * 1024):
+            yield chunk
+
+    def _abort(self) -> None:
+        """Drop what was written; nothing is uploaded."""
+        self._done = True
+        self.close()
+
+
+class RemoteFileSystem:
+    """The FileSystem API of a siltfs master at *url* (``http://host:port``)."""
+
+    def __init__(
+        self, url: str, token: str | None = None, *, timeout: float = 30.0, retries: int = 3,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:  # fmt: skip
+        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+            raise InvalidArgument(f"master URL must be http(s)://host:port, not {url!r}")
+        token = token if token is not None else (os.environ.get("SILT_TOKEN") or None)
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self.url = url.rstrip("/")
+        self.timeout = timeout
+        self.retries = retries
+        self._http = httpx.Client(
+            base_url=self.url, headers=headers, timeout=timeout, transport=transport
+        )
+        self._closed = False
+
+    def __repr__(self) -> str:
+        return f"RemoteFileSystem({self.url!r})"
+
+    # transport ------------------------------------------------------------
+    def _unbounded(self) -> httpx.Timeout:
+        """For server-side work of unbounded length (load, check_consistency)."""
+        return httpx.Timeout(self.timeout, read=None)
+
+    def _backoff(self, attempt: int) -> float:
+        return float(min(2.0, 0.1 * 2**attempt))
+
+    def _send(
+        self, method: str, route: str, *, params: dict[str, Any] | None = None,
+        json: Any = None, content: Body | None = None, headers: dict[str, str] | None = None,
+        idempotent: bool = False, timeout: Any = _UNSET,
+    ) -> httpx.Response:  # fmt: skip
+        attempt = 0
+        while True:
+            body = content() if callable(content) else content
+            try:
+                return self._http.request(
+                    method, API + route, params=params, json=json, content=body, headers=headers,
+                    timeout=self.timeout if timeout is _UNSET else timeout,
+                )  # fmt: skip
+            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+                error: Exception = exc  # never reached the server: always safe to retry
+                retry = True
+            except (httpx.NetworkError, httpx.RemoteProtocolError) as exc:
+                error, retry = exc, idempotent
+            except httpx.TimeoutException as exc:
+                raise Unavailable(f"no answer from the master at {self.url}: {exc!r}") from exc
+            if not retry or attempt >= self.retries:
+                raise Unavailable(f"master at {self.url} unreachable: {error!r}") from error
+            time.sleep(self._backoff(attempt))
+            attempt += 1
+
+    def _call(self, method: str, route: str, **kwargs: Any) -> Any:
+        response = self._send(method, route, **kwargs)
+        if not response.is_success:
+            raise error_from_response(response)
+        return response.json() if response.content else None
+
+    def _get(self, route: str, **params: Any) -> Any:
+        return self._call("GET", route, params=_params(**params), idempotent=True)
+
+    def _post(self, route: str, **body: Any) -> Any:
+        return self._call("POST", route, json=body)
+
+    def _upload(self, path: str, params: dict[str, Any], body: Body, size: int) -> FileInfo:
+        headers = {"Content-Length": str(size)}
+        params = {"path": path, **params}
+        return file_info(self._call("PUT", "/data", params=params, content=body, headers=headers))
+
+    # namespace ------------------------------------------------------------
+    def mkdir(
+        self, path: str, *, parents: bool = False, exist_ok: bool = False,
+        write_type: WriteType | str | None = None,
+    ) -> None:  # fmt: skip
+        self._post(
+            "/mkdir", path=paths.validate(path), parents=_bool(parents, "parents"),
+            exist_ok=_bool(exist_ok, "exist_ok"), write_type=_enum(WriteType, write_type),
+        )  # fmt: skip
+
+    makedirs = mkdir
+
+    def ls(
+        self, path: str = "/", *, recursive: bool = False, sync_interval_ms: int | None = None
+    ) -> list[FileInfo]:
+        got = self._get(
+            "/ls", path=paths.validate(path), recursive=_bool(recursive, "recursive"),
+            sync_interval_ms=_interval(sync_interval_ms),
+        )  # fmt: skip
+        return [file_info(d) for d in got]
+
+    def stat(self, path: str, *, sync_interval_ms: int | None = None) -> FileInfo:
+        p = paths.validate(path)
+        return file_info(self._get("/stat", path=p, sync_interval_ms=_interval(sync_interval_ms)))
+
+    def exists(self, path: str, *, sync_interval_ms: int | None = None) -> bool:
+        p = paths.validate(path)
+        got = self._get("/exists", path=p, sync_interval_ms=_interval(sync_interval_ms))
+        return bool(got["exists"])
+
+    def rename(self, src: str, dst: str) -> None:
+        self._post(
+            "/rename", src=paths.validate(src, what="source"),
+            dst=paths.validate(dst, what="destination"),
+        )  # fmt: skip
+
+    mv = rename
+
+    def delete(
+        self, path: str, *, recursive: bool = False, unchecked: bool = False,
+        namespace_only: bool = False,
+    ) -> None:  # fmt: skip
+        """Delete *path*.  *unchecked* also removes UFS entries siltfs never knew;
+        *namespace_only* removes the entry from the namespace and leaves the UFS as is."""
+        self._post(
+            "/delete", path=paths.validate(path), recursive=_bool(recursive, "recursive"),
+            unchecked=_bool(unchecked, "unchecked"),
+            namespace_only=_bool(namespace_only, "namespace_only"),
+        )  # fmt: skip
+
+    rm = delete
+
+    def sync_metadata(self, path: str = "/", *, recursive: bool = False) -> None:
+        p = paths.validate(path)
+        self._post("/sync_metadata", path=p, recursive=_bool(recursive, "recursive"))
+
+    # mounts ---------------------------------------------------------------
+    def mount(
+        self, path: str, uri: str, *, options: dict[str, Any] | None = None,
+        sync_interval_ms: int | None = None, read_only: bool = False,
+    ) -> MountInfo:  # fmt: skip
+        if options is not None and not isinstance(options, dict):
+            raise WrongType("mount options must be a dict")
+        body = {
+            "path": paths.validate(path), "uri": uri, "options": options,
+            "sync_interval_ms": _interval(sync_interval_ms),
+            "read_only": _bool(read_only, "read_only"),
+        }  # fmt: skip
+        try:
+            content = json.dumps(body).encode()
+        except (TypeError, ValueError) as exc:
+            raise WrongType(f"mount options must be plain JSON values: {exc}") from exc
+        headers = {"Content-Type": "application/json"}
+        return mount_info(self._call("POST", "/mount", content=content, headers=headers))
+
+    def unmount(self, path: str) -> None:
+        self._post("/unmount", path=paths.validate(path))
+
+    def mounts(self) -> list[MountInfo]:
+        return [mount_info(d) for d in self._get("/mounts")]
+
+    # data -----------------------------------------------------------------
+    def open(
+        self, path: str, mode: str = "rb", *, write_type: WriteType | str | None = None,
+        read_type: ReadType | str | None = None, block_size: int | None = None,
+        sync_interval_ms: int | None = None, encoding: str | None = None,
+    ) -> IO[Any]:  # fmt: skip
+        p = paths.validate(path)
+        if not isinstance(mode, str):
+            raise WrongType(f"mode must be a str, not {type(mode).__name__}", path=p)
+        if encoding is not None:
+            try:
+                codecs.lookup(encoding)
+            except (LookupError, TypeError) as exc:
+                raise InvalidArgument(f"unknown encoding {encoding!r}", path=p) from exc
+        kind = mode.replace("b", "").replace("t", "")
+        buffered: IO[Any]
+        if kind == "r":
+            params = _params(
+                read_type=_enum(ReadType, read_type), sync_interval_ms=_interval(sync_interval_ms)
+            )
+            raw: io.RawIOBase = RemoteReader(self, p, params)
+            buffered = io.BufferedReader(raw, buffer_size=64 * 1024)  # type: ignore[arg-type]
+        elif kind in ("w", "x"):
+            bs = block_size
+            if bs is not None and (not isinstance(bs, int) or isinstance(bs, bool) or bs <= 0):
+                raise InvalidArgument(f"block_size must be a positive int, not {bs!r}", path=p)
+            self._post("/data/check", path=p, exclusive=kind == "x")  # fail early, as embedded
+            params = _params(
+                write_type=_enum(WriteType, write_type), exclusive=kind == "x", block_size=bs
+            )
+            raw = RemoteWriter(self, p, params)
+            buffered = io.BufferedWriter(raw, buffer_size=1024 * 1024)  # type: ignore[arg-type]
+        else:
+            raise InvalidArgument(
+                f"unsupported mode {mode!r} (use r, w or x, binary or text)", path=p
+            )
+        if "b" in mode:
+            return buffered
+        return io.TextIOWrapper(buffered, encoding=encoding or "utf-8")  # type: ignore[arg-type]
+
+    def write_bytes(
+        self, path: str, data: bytes, *, write_type: WriteType | str | None = None
+    ) -> FileInfo:
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise WrongType(f"data must be bytes, not {type(data).__name__}", path=str(path))
+        body = bytes(data)
+        params = _params(write_type=_enum(WriteType, write_type))
+        return self._upload(paths.validate(path), params, body, len(body))
+
+    def read_bytes(
+        self, path: str, start: int | None = None, end: int | None = None, *,
+        read_type: ReadType | str | None = None,
+    ) -> bytes:  # fmt: skip
+        for name, value in (("start", start), ("end", end)):
+            if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
+                raise WrongType(f"{name} must be an int or None, not {value!r}", path=str(path))
+        with self.open(path, "rb", read_type=read_type) as f:
+            size = f.raw.size  # type: ignore[attr-defined]
+            s = 0 if start is None else (start if start >= 0 else max(0, size + start))
+            e = size if end is None else (end if end >= 0 else max(0, size + end))
+            if e <= s:
+                return b""
+            f.seek(s)
+            return f.read(e - s)  # type: ignore[no-any-return]
+
+    cat = read_bytes
+
+    def touch(self, path: str, *, write_type: WriteType | str | None = None) -> FileInfo:
+        p = paths.validate(path)
+        return file_info(self._post("/touch", path=p, write_type=_enum(WriteType, write_type)))
+
+    def put(
+        self, local_path: str | os.PathLike[str], path: str, *,
+        write_type: WriteType | str | None = None, progress: Progress | None = None,
+    ) -> FileInfo:  # fmt: skip
+        local = os.fspath(local_path)
+        if os.path.isdir(local):
+            raise IsADirectory("is a local directory; put files one by one", path=local)
+        total = os.path.getsize(local)
+        p = paths.validate(path)
+        self._post("/data/check", path=p, exclusive=False)
+
+        def chunks() -> Iterator[bytes]:
+            done = 0
+            with open(local, "rb") as src:
+                while chunk := src.read(CHUNK):
+                    yield chunk
+                    done += len(chunk)
+                    if progress:
+                        progress(done, total)
+
+        return self._upload(p, _params(write_type=_enum(WriteType, write_type)), chunks, total)
+
+    def get(
+        self, path: str, local_path: str | os.PathLike[str], *,
+        read_type: ReadType | str | None = None, progress: Progress | None = None,
+    ) -> None:  # fmt: skip
+        local = os.fspath(local_path)
+        target_dir = os.path.dirname(os.path.abspath(local))
+        if not os.path.isdir(target_dir):
+            raise FileNotFound("local directory does not exist", path=target_dir)
+        with self.open(path, "rb", read_type=read_type) as src:
+            total = src.raw.size  # type: ignore[attr-defined]
+            fd, tmp = tempfile.mkstemp(prefix=".silt-get-", dir=target_dir)
+            try:
+                with os.fdopen(fd, "wb") as dst:
+                    done = 0
+                    while chunk := src.read(CHUNK):
+                        dst.write(chunk)
+                        done += len(chunk)
+                        if progress:
+                            progress(done, total)
+                os.replace(tmp, local)
+            except BaseException:
+                os.unlink(tmp)
+                raise
+
+    # persistence and cache --------------------------------------------------
+    def persist(self, path: str) -> int:
+        return int(self._post("/persist", path=paths.validate(path))["scheduled"])
+
+    def wait_persisted(self, path: str | None = None, timeout: float | None = None) -> None:
+        """Waits on the master; the HTTP read timeout is *timeout* plus the client's."""
+        p = paths.ROOT if path is None else paths.validate(path)
+        if timeout is not None and (not isinstance(timeout, (int, float)) or timeout < 0):
+            raise InvalidArgument(f"timeout must be a non-negative number, not {timeout!r}", path=p)
+        wait = httpx.Timeout(self.timeout, read=None if timeout is None else timeout + self.timeout)
+        self._call("POST", "/wait_persisted", json={"path": p, "timeout": timeout}, timeout=wait)
+
+    def free(self, path: str) -> int:
+        return int(self._post("/free", path=paths.validate(path))["freed"])
+
+    def load(self, path: str, *, progress: Progress | None = None) -> int:
+        """Load into the master's cache; *progress* is called once, when it is done."""
+        got = self._call(
+            "POST", "/load", json={"path": paths.validate(path)}, timeout=self._unbounded()
+        )
+        if progress:
+            progress(got["done"], got["total"])
+        return int(got["loaded"])
+
+    def set_attribute(
+        self, path: str, *, pinned: bool | None = None, ttl: int | None = None,
+        ttl_action: TtlAction | str | None = None,
+    ) -> FileInfo:  # fmt: skip
+        if pinned is not None:
+            _bool(pinned, "pinned")
+        got = self._post(
+            "/set_attribute", path=paths.validate(path), pinned=pinned, ttl=ttl,
+            ttl_action=_enum(TtlAction, ttl_action),
+        )  # fmt: skip
+        return file_info(got)
+
+    def du(self, path: str) -> dict[str, Any]:
+        return dict(self._get("/du", path=paths.validate(path)))
+
+    # consistency and the persist queue ----------------------------------------
+    def check_consistency(
+        self, path: str = "/", *, repair: bool = False, remove_ghosts: bool = False
+    ) -> ConsistencyReport:
+        """Compare namespace and UFS under *path*; with *repair*, fix what is found."""
+        body = {
+            "path": paths.validate(path), "repair": _bool(repair, "repair"),
+            "remove_ghosts": _bool(remove_ghosts, "remove_ghosts"),
+        }  # fmt: skip
+        return consistency_report(
+            self._call("POST", "/check_consistency", json=body, timeout=self._unbounded())
+        )
+
+    def jobs(self, state: JobState | str | None = None) -> list[JobInfo]:
+        """Persist jobs (PENDING, RUNNING, FAILED), with path, attempts, last error, age."""
+        return [job_info(d) for d in self._get("/jobs", state=_enum(JobState, state))]
+
+    def job(self, job_id: int) -> JobInfo:
+        return job_info(self._get(f"/jobs/{_int(job_id, 'job id')}"))
+
+    def retry_job(self, job_id: int | None = None, *, all_failed: bool = False) -> int:
+        """Re-run one job (by id) or every FAILED job; returns how many were re-queued."""
+        if all_failed:
+            return int(self._post("/jobs/retry_failed")["retried"])
+        if job_id is None:
+            raise InvalidArgument("give a job id or all_failed=True")
+        return int(self._post(f"/jobs/{_int(job_id, 'job id')}/retry")["retried"])
+
+    def cancel_job(self, job_id: int) -> None:
+        """Cancel a persist job: the file stays NOT_PERSISTED, its data pinned."""
+        self._post(f"/jobs/{_int(job_id, 'job id')}/cancel")
+
+    def metrics_text(self) -> str:
+        """The master's metrics in Prometheus text format."""
+        try:
+            response = self._http.get("/metrics")
+        except httpx.TransportError as exc:
+            raise Unavailable(f"master at {self.url} unreachable: {exc!r}") from exc
+        if not response.is_success:
+            raise error_from_response(response)
+        return response.text
+
+    # lifecycle --------------------------------------------------------------
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self._http.close()
+
+    def __enter__(self) -> RemoteFileSystem:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

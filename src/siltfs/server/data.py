@@ -1,0 +1,237 @@
+"""Data routes: ranged, streamed reads and streamed, all-or-nothing writes.
+
+``GET  /data?path=&read_type=&sync_interval_ms=``  -- the bytes; one ``Range: bytes=a-b``
+   (or ``a-``, ``-n``) gives 206 with ``Content-Range``; ``ETag`` names the exact file
+   version (inode id, generation, length) and ``If-Match`` with another
+   version fails with 404 ``file_not_found`` -- a reader never mixes two versions.
+``GET  /data/info?path=...``  -- ``{"length", "etag", "inode_id", "generation", ...}``
+   for a reader about to fetch ranges (all open errors surface here, as JSON).
+``POST /data/check {"path", "exclusive"}``  -- the checks ``open(path, "wb")`` makes.
+``PUT  /data?path=&write_type=&exclusive=&block_size=``  -- the body becomes the file.
+   It is committed only when the whole body arrived (``Content-Length`` bytes, or the
+   end of a chunked body); on a disconnect or any error the writer is aborted, so no
+   partial file ever appears.  Answers the new file's FileInfo.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import IO, Any
+
+import anyio
+from fastapi import APIRouter, Header, Request, Response
+from fastapi.responses import JSONResponse, StreamingResponse
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect
+
+from siltfs.client.embedded import EmbeddedFileSystem
+from siltfs.errors import FileNotFound, InvalidArgument, UfsError
+from siltfs.model import paths
+from siltfs.model.inode import FileInfo
+from siltfs.server.errors import error_response
+from siltfs.server.models import WriteCheckBody
+
+READ_CHUNK = 1024 * 1024
+WRITE_BATCH = 1024 * 1024
+
+
+def data_etag(inode: Any) -> str:
+    """A strong ETag for one version of a file's bytes.
+
+    Bytes never change under one inode id + generation: an overwrite makes a new inode,
+    a metadata sync that sees new UFS content bumps the generation.  Persisting (which
+    records a fingerprint) does not change the bytes, so it is not part of the tag.
+    """
+    return f'"{inode.id}-{inode.generation}-{inode.length}"'
+
+
+class Unsatisfiable(Exception):
+    pass
+
+
+def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
+    """``(start, end)`` (end exclusive) for one byte range, None to send everything.
+
+    A header we do not understand (other units, several ranges, bad syntax) is ignored,
+    as RFC 9110 allows; a well-formed range outside the file raises Unsatisfiable.
+    """
+    if header is None:
+        return None
+    unit, _, spec = header.strip().partition("=")
+    if unit.strip().lower() != "bytes" or "," in spec:
+        return None
+    first, dash, last = spec.strip().partition("-")
+    if not dash or not (first.isdigit() or last.isdigit()):
+        return None
+    if first and not first.isdigit() or last and not last.isdigit():
+        return None
+    if not first:  # suffix: the last N bytes
+        n = int(last)
+        if n == 0 or size == 0:
+            raise Unsatisfiable
+        return max(0, size - n), size
+    start = int(first)
+    end = int(last) + 1 if last else size
+    if last and end <= start:
+        return None
+    if start >= size:
+        raise Unsatisfiable
+    return start, min(end, size)
+
+
+def abort_writer(f: IO[Any]) -> None:
+    """Drop an unfinished write: nothing of it is committed.
+
+    Uses the writer's private ``_abort()`` (BlockWriter has no public abort); closing the
+    file instead would commit the partial data.
+    """
+    raw = getattr(f, "raw", f)
+    abort = getattr(raw, "abort", None) or getattr(raw, "_abort", None)
+    if abort is None:
+        raise TypeError(f"{type(raw).__name__} cannot be aborted")
+    abort()
+
+
+def _open_reader(
+    fs: EmbeddedFileSystem, path: str, read_type: str | None, sync_interval_ms: int | None
+) -> tuple[IO[Any], Any]:
+    f = fs.open(path, "rb", read_type=read_type, sync_interval_ms=sync_interval_ms)
+    return f, getattr(getattr(f, "raw", f), "inode")  # noqa: B009 - the BlockReader's inode
+
+
+def _stream(f: IO[Any], first: bytes, remaining: int) -> Iterator[bytes]:
+    try:
+        if first:
+            yield first
+        while remaining > 0:
+            chunk = f.read(min(READ_CHUNK, remaining))
+            if not chunk:
+                raise UfsError("file ended before its recorded length")
+            remaining -= len(chunk)
+            yield chunk
+    finally:
+        f.close()
+
+
+def data_router(fs: EmbeddedFileSystem) -> APIRouter:
+    router = APIRouter()
+
+    @router.get("/data/info")
+    def data_info(
+        path: str, read_type: str | None = None, sync_interval_ms: int | None = None
+    ) -> dict[str, Any]:
+        """What a ranged reader needs before it fetches: length and version (ETag)."""
+        f, inode = _open_reader(fs, path, read_type, sync_interval_ms)
+        f.close()
+        return {
+            "path": paths.validate(path),
+            "length": inode.length,
+            "etag": data_etag(inode),
+            "inode_id": inode.id,
+            "generation": inode.generation,
+            "block_size": inode.block_size,
+        }
+
+    @router.get("/data", response_class=StreamingResponse)
+    def read_data(
+        path: str,
+        read_type: str | None = None,
+        sync_interval_ms: int | None = None,
+        range_header: str | None = Header(None, alias="Range"),
+        if_match: str | None = Header(None, alias="If-Match"),
+    ) -> Response:
+        """The file's bytes, whole or one ``Range``; streamed."""
+        f, inode = _open_reader(fs, path, read_type, sync_interval_ms)
+        try:
+            size: int = inode.length
+            etag = data_etag(inode)
+            if if_match is not None and if_match.strip() not in ("*", etag):
+                raise FileNotFound(
+                    f"changed since it was opened (version {if_match.strip()} is gone)",
+                    path=paths.validate(path),
+                )
+            headers = {"Accept-Ranges": "bytes", "ETag": etag, "X-Silt-Length": str(size)}
+            try:
+                wanted = parse_range(range_header, size)
+            except Unsatisfiable:
+                f.close()
+                headers["Content-Range"] = f"bytes */{size}"
+                return error_response(
+                    416, "range_not_satisfiable", f"range {range_header} outside 0..{size}",
+                    paths.validate(path), headers,
+                )  # fmt: skip
+            start, end = wanted if wanted is not None else (0, size)
+            f.seek(start)
+            # read the first piece now: an error there is still a proper JSON answer
+            first = f.read(min(READ_CHUNK, end - start)) if end > start else b""
+            if len(first) != min(READ_CHUNK, end - start):
+                raise UfsError("file ended before its recorded length", path=path)
+        except BaseException:
+            f.close()
+            raise
+        headers["Content-Length"] = str(end - start)
+        status = 200
+        if wanted is not None:
+            status = 206
+            headers["Content-Range"] = f"bytes {start}-{end - 1}/{size}"
+        return StreamingResponse(
+            _stream(f, first, end - start - len(first)),
+            status_code=status,
+            headers=headers,
+            media_type="application/octet-stream",
+        )
+
+    @router.post("/data/check")
+    def check_write(body: WriteCheckBody) -> dict[str, Any]:
+        """The checks open(path, "wb"/"xb") makes before any byte is sent."""
+        fs.master.check_write(paths.validate(body.path), body.exclusive)
+        return {"ok": True}
+
+    @router.put("/data")
+    async def write_data(
+        request: Request,
+        path: str,
+        write_type: str | None = None,
+        exclusive: bool = False,
+        block_size: int | None = None,
+    ) -> Response:
+        """Stream the request body into a new file; commit only once all of it arrived."""
+        declared = request.headers.get("content-length")
+        expected = int(declared) if declared is not None and declared.isdigit() else None
+        mode = "xb" if exclusive else "wb"
+        f = await run_in_threadpool(
+            fs.open, path, mode, write_type=write_type, block_size=block_size
+        )
+        committed = False
+        received = 0
+        try:
+            batch = bytearray()
+            async for piece in request.stream():
+                received += len(piece)
+                batch += piece
+                if len(batch) >= WRITE_BATCH:
+                    await run_in_threadpool(f.write, bytes(batch))
+                    batch.clear()
+            if expected is not None and received != expected:
+                raise InvalidArgument(
+                    f"body ended after {received} of {expected} bytes; nothing was written",
+                    path=path,
+                )
+            if batch:
+                await run_in_threadpool(f.write, bytes(batch))
+            await run_in_threadpool(f.close)
+            committed = True
+        except ClientDisconnect:
+            return error_response(
+                400, "invalid_argument", "client disconnected; nothing was written", path
+            )
+        finally:
+            if not committed:
+                with anyio.CancelScope(shield=True):
+                    await run_in_threadpool(abort_writer, f)
+        info: Any = getattr(getattr(f, "raw", None), "info", None)  # what BlockWriter committed
+        if not isinstance(info, FileInfo):
+            info = await run_in_threadpool(fs.stat, path)
+        return JSONResponse(info.to_dict())
+
+    return router
