@@ -150,21 +150,19 @@ class Master:
 
     # info -----------------------------------------------------------------
     def info(self, inode: Inode, path: str) -> FileInfo:
-        ids = inode.block_ids()
-        if inode.is_dir:
-            cached = 0
-        elif inode.length == 0:
-            cached = 100
+        length = inode.length
+        if length:  # (hot in ls: empty files and directories skip the block store)
+            ids = inode.block_ids()
+            cached = self.store.cached_bytes(ids) * 100 // length
         else:
-            cached = self.store.cached_bytes(ids) * 100 // inode.length
+            ids = []
+            cached = 0 if inode.is_dir else 100
+        root = path == paths.ROOT
         return FileInfo(
-            path=path, name=inode.name if path != paths.ROOT else "/", id=inode.id,
-            is_dir=inode.is_dir, length=inode.length, mtime=inode.mtime_ms / 1000,
-            block_size=inode.block_size, block_ids=ids, persistence_state=inode.state,
-            cached_percent=cached, pinned=inode.pinned, ttl=inode.ttl_ms,
-            ttl_action=inode.ttl_action, generation=inode.generation,
-            mount_point=inode.mount_id is not None or path == paths.ROOT,
-            fingerprint=inode.fingerprint,
+            path, "/" if root else inode.name, inode.id, inode.is_dir, length,
+            inode.mtime_ms / 1000, inode.block_size, ids, inode.state, cached, inode.pinned,
+            inode.ttl_ms, inode.ttl_action, inode.generation,
+            inode.mount_id is not None or root, inode.fingerprint,
         )  # fmt: skip
 
     def stat(self, path: str, sync_interval_ms: int | None = None) -> FileInfo:
