@@ -10,10 +10,12 @@ from __future__ import annotations
 import gc
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import textwrap
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -64,16 +66,12 @@ def test_sync_write_failing_after_move_leaves_no_ghost(fs: EmbeddedFileSystem) -
     assert fs.check_consistency("/").divergences == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="src bug: as above, for an overwrite: the failed CACHE_THROUGH write already "
-    "replaced the UFS copy, the namespace keeps the old inode and fingerprint, and once "
-    "its cached blocks are freed reads serve the bytes of the failed write (I2)",
-)
 def test_sync_overwrite_failing_after_move_keeps_old_bytes(fs: EmbeddedFileSystem) -> None:
+    """The overwrite flavour: whatever the write reports, the namespace and the UFS agree
+    on the bytes, also once the cache is freed (I2)."""
     fs.write_bytes("/f", b"old", write_type="CACHE_THROUGH")
     faults = inject_faults(fs)
-    faults.fail_next("status", 1, "f")  # the status read right after the move
+    faults.fail_next("status", OUTAGE, "f")  # every status read right after the move fails
     try:
         fs.write_bytes("/f", b"new, longer", write_type="CACHE_THROUGH")
     except errors.UfsError:
@@ -134,6 +132,97 @@ def test_kill_9_inside_sync_overwrite(
     assert (seen, stored) in ((b"old", b"old"), (b"new, longer", b"new, longer"))
 
 
+CHILD_STAGED = textwrap.dedent(
+    """
+    import sys, threading
+    from pathlib import Path
+    import siltfs
+    from siltfs.config import SiltConfig
+    from siltfs.testing.faults import inject_faults
+
+    fs = siltfs.connect(config=SiltConfig(home=Path(sys.argv[1])))
+    gate = inject_faults(fs).block("move", ".silt_staging/w*")  # staged, not yet moved
+    threading.Thread(
+        target=fs.write_bytes, args=("/f", b"data"), kwargs={"write_type": "CACHE_THROUGH"},
+        daemon=True,
+    ).start()
+    gate.wait_reached()
+    print("BLOCKED", flush=True)
+    sys.stdin.read()
+    """
+)
+
+
+def test_kill_9_inside_sync_write_leaves_no_staged_object(
+    tmp_path: Path, make_fs: Callable[..., EmbeddedFileSystem]
+) -> None:
+    home = tmp_path / "home"
+    env = dict(os.environ, PYTHONPATH=str(Path(siltfs.__file__).parents[1]))
+    proc = subprocess.Popen(
+        [sys.executable, "-c", CHILD_STAGED, str(home)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, text=True,
+    )  # fmt: skip
+    assert proc.stdout is not None
+    assert proc.stdout.readline().strip() == "BLOCKED"
+    proc.send_signal(signal.SIGKILL)
+    assert proc.wait(timeout=30) == -signal.SIGKILL
+    fs = make_fs(home=home)
+    fs.wait_persisted(timeout=10)
+    assert namespace(fs) == set()  # the write never returned
+    assert ufs_tree(fs.config.root_ufs_dir) == set()
+
+
+CHILD_MKDIR = textwrap.dedent(
+    """
+    import sys
+    from pathlib import Path
+    import siltfs
+    from siltfs.config import SiltConfig
+
+    fs = siltfs.connect(config=SiltConfig(home=Path(sys.argv[1])))
+    fs.mkdir("/warm", write_type="MUST_CACHE")  # root synced, inode ids allocated
+    print("READY", flush=True)
+    sys.stdin.readline()
+    fs.mkdir("/c", write_type="THROUGH")
+    print("DONE", flush=True)
+    sys.stdin.read()
+    """
+)
+
+
+def test_kill_9_inside_mkdir_leaves_no_ghost(
+    tmp_path: Path, make_fs: Callable[..., EmbeddedFileSystem]
+) -> None:
+    home = tmp_path / "home"
+    env = dict(os.environ, PYTHONPATH=str(Path(siltfs.__file__).parents[1]))
+    proc = subprocess.Popen(
+        [sys.executable, "-c", CHILD_MKDIR, str(home)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, text=True,
+    )  # fmt: skip
+    assert proc.stdin is not None and proc.stdout is not None
+    assert proc.stdout.readline().strip() == "READY"
+    # Hold the metastore's write lock: the child's mkdir gets as far as it can without a
+    # transaction.  If that includes the UFS (the old order), the directory appears and the
+    # kill leaves a ghost; with the inode inserted first nothing reaches the UFS.
+    blocker = sqlite3.connect(home / "metastore.db", timeout=30, isolation_level=None)
+    try:
+        blocker.execute("BEGIN IMMEDIATE")
+        proc.stdin.write("go\n")
+        proc.stdin.flush()
+        deadline = time.monotonic() + 2
+        while not (home / "ufs" / "c").exists() and time.monotonic() < deadline:
+            time.sleep(0.01)  # bounded wait for the UFS step, if the code takes it first
+        proc.send_signal(signal.SIGKILL)
+        assert proc.wait(timeout=30) == -signal.SIGKILL
+        blocker.execute("ROLLBACK")
+    finally:
+        blocker.close()
+    fs = make_fs(home=home)
+    fs.wait_persisted(timeout=10)
+    persisted = {i.path.lstrip("/") for i in fs.ls("/") if i.persistence_state is PERSISTED}
+    assert ufs_tree(fs.config.root_ufs_dir) == persisted
+
+
 # An overwrite whose UFS delete of the old copy fails after the commit ----------------
 def test_overwrite_with_failing_delete_of_old_copy(fs: EmbeddedFileSystem) -> None:
     fs.write_bytes("/f", b"old", write_type="CACHE_THROUGH")
@@ -191,6 +280,32 @@ def test_sync_write_survives_staging_cleanup(fs: EmbeddedFileSystem) -> None:
     fs.write_bytes("/async", b"y")  # its persist commits and tidies the staging area
     fs.wait_persisted("/async", timeout=10)
     gate.release()
+    writer.join()
+    assert outcome == ["ok"]
+    assert fs.read_bytes("/sync") == b"x"
+
+
+def test_sync_write_survives_staging_cleanup_after_mkdirs(fs: EmbeddedFileSystem) -> None:
+    faults = inject_faults(fs)
+    mkdirs = faults.block("mkdirs", ".silt_staging")  # the writer's retry, before mkdirs
+    outcome: list[object] = []
+
+    def sync_write() -> None:
+        try:
+            fs.write_bytes("/sync", b"x", write_type="CACHE_THROUGH")
+            outcome.append("ok")
+        except errors.SiltError as exc:
+            outcome.append(exc)
+
+    writer = threading.Thread(target=sync_write)
+    writer.start()  # no staging directory yet: its first open_write fails, then mkdirs
+    assert mkdirs.wait_reached()
+    reopen = faults.block("open_write", ".silt_staging/w*")  # its second open_write
+    mkdirs.release()
+    assert reopen.wait_reached()  # the staging directory exists now, still empty
+    fs.write_bytes("/async", b"y")  # its persist goes idle and tidies the staging area
+    fs.wait_persisted("/async", timeout=10)
+    reopen.release()
     writer.join()
     assert outcome == ["ok"]
     assert fs.read_bytes("/sync") == b"x"

@@ -4,17 +4,25 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import secrets
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from siltfs.errors import FileLost, FileNotFound, ResourceExhausted, SiltError, UfsError
 from siltfs.master.files import NewFile
+from siltfs.master.persister import HOST_TAG
 from siltfs.model.enums import PersistenceState, ReadType, WriteType
 from siltfs.model.inode import Inode, block_id
 from siltfs.ufs.abc import UnderFileSystem
 
 if TYPE_CHECKING:
     from siltfs.master.master import Master
+
+
+def write_token() -> str:
+    """``<host hash>h<pid>p<random>``: lets a sweeper tell a dead writer's staging object
+    (same host, process gone) from a live one."""
+    return f"{HOST_TAG}h{os.getpid()}p{secrets.token_hex(4)}"
 
 
 class BlockWriter(io.RawIOBase):
@@ -39,19 +47,19 @@ class BlockWriter(io.RawIOBase):
         self._written: list[int] = []
         self._ufs_file: BinaryIO | None = None
         self._staging: str | None = None
-        self._token = secrets.token_hex(6)
+        self._token = write_token()
         self._done = False
         if write_type.persists_sync:
             _, ufs, _ = master.ns.writable(path)
             staging_dir = master.config.persist.staging_dir
             self._ufs = ufs
             self._staging = f"{staging_dir}/w{self.inode_id}-1-{self._token}"
-            master.persister.active_tokens.add(self._token)
+            master.ns.active_staging.add(self._token)
             try:
                 self._ufs_file = self._open_staging(ufs, staging_dir)
             except BaseException:
                 self._done = True  # nothing to commit when the finalizer closes us
-                master.persister.active_tokens.discard(self._token)
+                master.ns.active_staging.discard(self._token)
                 raise
 
     def _open_staging(self, ufs: UnderFileSystem, staging_dir: str) -> BinaryIO:
@@ -129,7 +137,7 @@ class BlockWriter(io.RawIOBase):
             self._abort()
             raise
         finally:
-            self.master.persister.active_tokens.discard(self._token)
+            self.master.ns.active_staging.discard(self._token)
 
     def _abort(self) -> None:
         """Nothing of a failed write stays behind: blocks and staged object removed."""
@@ -149,7 +157,7 @@ class BlockWriter(io.RawIOBase):
             except SiltError:
                 pass
             self.master.persister.remove_staging_dir_if_empty(self._ufs)
-        self.master.persister.active_tokens.discard(self._token)
+        self.master.ns.active_staging.discard(self._token)
         super().close()
 
 

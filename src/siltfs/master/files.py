@@ -62,6 +62,7 @@ def commit_file(ns: Namespace, new: NewFile) -> Inode:
             assert new.staging_rel is not None
             ns.persist_dirs(parent_path)
             ufs.move(new.staging_rel, rel)
+            ns.active_staging.discard(new.staging_rel.rsplit("-", 1)[-1])  # object is placed
             try:
                 st = retrying(lambda: ufs.status(rel))
             except UfsError:

@@ -74,6 +74,7 @@ class Namespace:
         self.lock = lock
         self._ids: list[int] = []
         self._ids_lock = threading.Lock()
+        self.active_staging: set[str] = set()  # tokens of synchronous writes in flight
         self.pending_intents = False  # a UFS step was deferred: maintenance retries it
         self._latched: dict[int, str] = {}
         self._latch_cv = threading.Condition(threading.Lock())
@@ -293,29 +294,36 @@ class Namespace:
         return self._create_dir(parent, path, name, write_type=write_type)
 
     def _create_dir(self, parent: Inode, path: str, name: str, *, write_type: WriteType) -> Inode:
-        """CACHE_THROUGH/THROUGH: created in the UFS now.  ASYNC_THROUGH: a persist job
-        creates it (at its path then), so a down UFS does not fail the write.
-        MUST_CACHE: namespace only."""
+        """CACHE_THROUGH/THROUGH: created in the UFS now (the inode first, NOT_PERSISTED,
+        so a crash in between leaves no ghost).  ASYNC_THROUGH: a persist job creates it
+        (at its path then), so a down UFS does not fail the write.  MUST_CACHE:
+        namespace only."""
         _, ufs, rel = self.writable(path)
-        state = NOT_PERSISTED
         if write_type.persists_sync:
             self.persist_dirs(paths.split(path)[0])
-            retrying(lambda: ufs.mkdirs(rel))
-            state = PERSISTED
-        elif write_type is WriteType.ASYNC_THROUGH:
-            state = PersistenceState.TO_BE_PERSISTED
         stamp = now_ms()
+        asynchronous = write_type is WriteType.ASYNC_THROUGH
         inode = Inode(
-            id=self.new_id(), parent_id=parent.id, name=name, is_dir=True, state=state,
+            id=self.new_id(), parent_id=parent.id, name=name, is_dir=True,
+            state=PersistenceState.TO_BE_PERSISTED if asynchronous else NOT_PERSISTED,
             created_ms=stamp, mtime_ms=stamp, sync_ms=stamp,
         )  # fmt: skip
         with self.ms.transaction() as txn:
             txn.insert_inode(inode)
-            if state is PersistenceState.TO_BE_PERSISTED:
+            if asynchronous:
                 txn.insert_job(inode.id, inode.generation, stamp)
+        if write_type.persists_sync:
+            try:
+                retrying(lambda: ufs.mkdirs(rel))
+            except BaseException:
+                with self.ms.transaction() as txn:
+                    txn.delete_inodes([inode.id])
+                raise
+            inode.state = PERSISTED
+            with self.ms.transaction() as txn:
+                txn.update_inode(inode)
         return inode
 
-    # operations -----------------------------------------------------------
     def mkdir(self, path: str, *, parents: bool, exist_ok: bool, write_type: WriteType) -> Inode:
         with self.lock:
             existing = self.lookup(path)
@@ -527,6 +535,8 @@ class Namespace:
         """Remove the mount's staging directory once it is empty, so an idle UFS holds
         exactly the user's files."""
         staging = self.config.persist.staging_dir
+        if self.active_staging:
+            return  # a synchronous write is about to put its object there
         try:
             if not retrying(lambda: ufs.list(staging)):
                 retrying(lambda: ufs.delete(staging))

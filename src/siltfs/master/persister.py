@@ -10,12 +10,14 @@ from __future__ import annotations
 import hashlib
 import logging
 import random
+import socket
 import threading
 import time
 from collections.abc import Callable
 
 from siltfs import crashpoints
 from siltfs.errors import FileLost, MountError, PersistFailed, PersistTimeout, UfsError
+from siltfs.jobs.runner import owner_is_dead
 from siltfs.master.namespace import PERSISTED, Namespace, now_ms, retrying
 from siltfs.model import paths
 from siltfs.model.enums import JobState, PersistenceState
@@ -23,6 +25,18 @@ from siltfs.model.inode import Inode, PersistJob
 from siltfs.ufs.abc import UnderFileSystem
 
 log = logging.getLogger("siltfs.persist")
+HOST_TAG = hashlib.sha1(socket.gethostname().encode()).hexdigest()[:6]
+
+
+def writer_is_dead(token: str) -> bool:
+    """True if a synchronous write's token names a process of this host that is gone."""
+    host, _, rest = token.partition("h")
+    pid, _, _ = rest.partition("p")
+    if host != HOST_TAG or not pid.isdigit():
+        return False
+    return owner_is_dead(f"{socket.gethostname()}:{pid}:w")
+
+
 TO_BE_PERSISTED = PersistenceState.TO_BE_PERSISTED
 
 
@@ -31,10 +45,10 @@ class Persister:
         self.ns = ns
         self.config = ns.config.persist
         self.changed = threading.Condition()
-        self.active_tokens: set[str] = set()  # staging objects of synchronous writes
         self.stats = {"completed": 0, "failures": 0, "bytes": 0, "ufs_errors": 0}
         self.max_pending_s = 0.0  # longest time from queued to committed, this process
         self._running = 0
+        self._jitter = random.Random()
         self.sweeping = False
         self._running_lock = threading.Lock()
 
@@ -230,7 +244,7 @@ class Persister:
         base: float = min(
             self.config.backoff_max_s, self.config.backoff_initial_s * 2 ** (attempts - 1)
         )
-        return base * random.uniform(0.5, 1.0)
+        return base * self._jitter.uniform(0.5, 1.0)
 
     # staging hygiene ------------------------------------------------------
     def _discard(self, ufs: UnderFileSystem, staging: str) -> None:
@@ -256,10 +270,10 @@ class Persister:
         orphans = []
         for st in entries:
             token = st.name.rsplit("-", 1)[-1]
-            if token in live or token in self.active_tokens:
+            if token in live or token in self.ns.active_staging:
                 continue
             young = st.mtime is not None and now / 1000 - st.mtime < self.config.lease_s
-            if st.name.startswith("w") and young:
+            if st.name.startswith("w") and young and not writer_is_dead(token):
                 continue  # a synchronous write of another process may still own it
             orphans.append(st.name)
         return orphans
