@@ -123,3 +123,19 @@ def test_failed_job_reported_and_retried(make_fs: Callable[..., EmbeddedFileSyst
     fs.wait_persisted(timeout=30)
     assert kinds(fs) == []
     assert (fs.config.root_ufs_dir / "x").read_bytes() == b"data"
+
+
+# Every divergence kind the checker knows has a test above that finds and repairs it.
+KIND_TESTS = {
+    "GHOST": test_ghost_found_imported_or_removed,
+    "MISSING_UFS_COPY": test_missing_ufs_copy_repersisted_from_cache,
+    "FINGERPRINT_MISMATCH": test_fingerprint_mismatch_takes_ufs_version,
+    "ORPHANED_STAGING": test_orphaned_staging_found_and_removed,
+    "STUCK_JOB": test_stuck_job_requeued,
+    "FAILED_JOB": test_failed_job_reported_and_retried,
+    "LOST": test_missing_uncached_copy_becomes_lost_and_recovers,
+}
+
+
+def test_every_divergence_kind_has_a_test() -> None:
+    assert set(KIND_TESTS) == set(KINDS)

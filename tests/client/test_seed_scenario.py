@@ -21,9 +21,18 @@ from .conftest import ufs_tree
 STAGING = ".silt_staging/*"
 
 
-@pytest.fixture
-def fs0(make_fs: Callable[..., EmbeddedFileSystem]) -> EmbeddedFileSystem:
-    return make_fs(sync_interval_ms=0)  # metadata sync ALWAYS, as in the original report
+@pytest.fixture(params=[0.0, 0.3], ids=["no-faults", "30pct-ufs-errors"])
+def fs0(
+    make_fs: Callable[..., EmbeddedFileSystem], request: pytest.FixtureRequest
+) -> EmbeddedFileSystem:
+    """Metadata sync ALWAYS, as in the original report; once on a healthy UFS and once
+    with 30% of all UFS calls failing (seeded) underneath whatever the test injects."""
+    from .conftest import with_persist
+
+    fs = make_fs(sync_interval_ms=0, persist=with_persist(max_attempts=100))
+    if request.param:
+        inject_faults(fs, seed=7).set_error_rate(request.param)
+    return fs
 
 
 def ufs_root(fs: EmbeddedFileSystem) -> Path:
