@@ -5,21 +5,17 @@ from __future__ import annotations
 import codecs
 import io
 import os
-import tempfile
-from collections.abc import Callable
 from typing import IO, Any
 
+from siltfs.client.common import CHUNK, Progress, save_to_local
 from siltfs.client.streams import BlockReader, BlockWriter
-from siltfs.errors import FileNotFound, InvalidArgument, IsADirectory, WrongType
+from siltfs.errors import InvalidArgument, IsADirectory, WrongType
 from siltfs.master.consistency import ConsistencyReport
 from siltfs.master.master import Master
 from siltfs.master.queue import JobInfo
 from siltfs.model import paths
 from siltfs.model.enums import JobState, ReadType, TtlAction, WriteType
 from siltfs.model.inode import FileInfo, MountInfo
-
-Progress = Callable[[int, int], None]
-CHUNK = 4 * 1024 * 1024
 
 
 def _bool(value: object, name: str) -> bool:
@@ -247,25 +243,7 @@ class EmbeddedFileSystem:
         self, path: str, local_path: str | os.PathLike[str], *,
         read_type: ReadType | str | None = None, progress: Progress | None = None,
     ) -> None:  # fmt: skip
-        local = os.fspath(local_path)
-        target_dir = os.path.dirname(os.path.abspath(local))
-        if not os.path.isdir(target_dir):
-            raise FileNotFound("local directory does not exist", path=target_dir)
-        with self.open(path, "rb", read_type=read_type) as src:
-            total = src.raw.size  # type: ignore[attr-defined]
-            fd, tmp = tempfile.mkstemp(prefix=".silt-get-", dir=target_dir)
-            try:
-                with os.fdopen(fd, "wb") as dst:
-                    done = 0
-                    while chunk := src.read(CHUNK):
-                        dst.write(chunk)
-                        done += len(chunk)
-                        if progress:
-                            progress(done, total)
-                os.replace(tmp, local)
-            except BaseException:
-                os.unlink(tmp)
-                raise
+        save_to_local(lambda: self.open(path, "rb", read_type=read_type), local_path, progress)
 
     # persistence and cache -----------------------------------------------
     def persist(self, path: str) -> int:

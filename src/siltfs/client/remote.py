@@ -33,6 +33,7 @@ from typing import IO, Any, BinaryIO
 
 import httpx
 
+from siltfs.client.common import CHUNK, Progress, save_to_local, seek_position
 from siltfs.errors import (
     FileNotFound,
     InvalidArgument,
@@ -48,10 +49,8 @@ from siltfs.model import paths
 from siltfs.model.enums import JobState, PersistenceState, ReadType, TtlAction, WriteType
 from siltfs.model.inode import FileInfo, MountInfo
 
-Progress = Callable[[int, int], None]
 Body = bytes | Callable[[], Iterable[bytes]]
 API = "/api/v1"
-CHUNK = 4 * 1024 * 1024
 _UNSET: Any = object()
 
 
@@ -173,12 +172,7 @@ class RemoteReader(io.RawIOBase):
         return self._pos
 
     def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self.size}.get(whence)
-        if base is None:
-            raise ValueError(f"invalid whence {whence}")
-        if base + offset < 0:
-            raise ValueError("negative seek position")
-        self._pos = base + offset
+        self._pos = seek_position(self._pos, self.size, offset, whence)
         return self._pos
 
     def readinto(self, buffer: Any) -> int:
@@ -539,25 +533,7 @@ class RemoteFileSystem:
         self, path: str, local_path: str | os.PathLike[str], *,
         read_type: ReadType | str | None = None, progress: Progress | None = None,
     ) -> None:  # fmt: skip
-        local = os.fspath(local_path)
-        target_dir = os.path.dirname(os.path.abspath(local))
-        if not os.path.isdir(target_dir):
-            raise FileNotFound("local directory does not exist", path=target_dir)
-        with self.open(path, "rb", read_type=read_type) as src:
-            total = src.raw.size  # type: ignore[attr-defined]
-            fd, tmp = tempfile.mkstemp(prefix=".silt-get-", dir=target_dir)
-            try:
-                with os.fdopen(fd, "wb") as dst:
-                    done = 0
-                    while chunk := src.read(CHUNK):
-                        dst.write(chunk)
-                        done += len(chunk)
-                        if progress:
-                            progress(done, total)
-                os.replace(tmp, local)
-            except BaseException:
-                os.unlink(tmp)
-                raise
+        save_to_local(lambda: self.open(path, "rb", read_type=read_type), local_path, progress)
 
     # persistence and cache --------------------------------------------------
     def persist(self, path: str) -> int:

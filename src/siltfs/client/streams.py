@@ -8,6 +8,7 @@ import os
 import secrets
 from typing import TYPE_CHECKING, Any, BinaryIO
 
+from siltfs.client.common import seek_position
 from siltfs.errors import FileLost, FileNotFound, ResourceExhausted, SiltError, UfsError
 from siltfs.master.files import NewFile
 from siltfs.master.persister import HOST_TAG
@@ -196,18 +197,8 @@ class BlockReader(io.RawIOBase):
         return self._pos
 
     def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        if whence == io.SEEK_SET:
-            pos = offset
-        elif whence == io.SEEK_CUR:
-            pos = self._pos + offset
-        elif whence == io.SEEK_END:
-            pos = self.inode.length + offset
-        else:
-            raise ValueError(f"invalid whence {whence}")
-        if pos < 0:
-            raise ValueError("negative seek position")
-        self._pos = pos
-        return pos
+        self._pos = seek_position(self._pos, self.size, offset, whence)
+        return self._pos
 
     @property
     def size(self) -> int:
