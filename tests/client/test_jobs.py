@@ -8,7 +8,7 @@ import pytest
 
 from siltfs.client.embedded import EmbeddedFileSystem
 from siltfs.errors import DirectoryNotEmpty, JobNotFound, PersistFailed, PersistTimeout
-from siltfs.master.namespace import merge_move
+from siltfs.master.intents import merge_move
 from siltfs.model.enums import PersistenceState
 from siltfs.testing import inject_faults
 

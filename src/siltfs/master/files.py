@@ -8,7 +8,8 @@ from dataclasses import dataclass
 
 from siltfs import crashpoints
 from siltfs.errors import FileExists, IsADirectory, UfsError
-from siltfs.master.namespace import PERSISTED, Namespace, now_ms, retrying
+from siltfs.master.intents import retrying
+from siltfs.master.namespace import PERSISTED, Namespace, now_ms
 from siltfs.model import paths
 from siltfs.model.enums import PersistenceState, WriteType
 from siltfs.model.inode import Inode
@@ -85,7 +86,7 @@ def commit_file(ns: Namespace, new: NewFile) -> Inode:
         if existing is not None:
             ns.store.remove(existing.block_ids())
         if intent is not None:  # retried; deferred to maintenance if the UFS stays down
-            ns.carry_out(intent, lambda: ufs.delete(rel))
+            ns.intents.carry_out(intent, lambda: ufs.delete(rel))
     if inode.state is PERSISTED and not inode.pinned:
         ns.store.unpin(inode.block_ids())
     if wt.persists_sync:

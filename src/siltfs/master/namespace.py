@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TypeVar
@@ -29,6 +29,7 @@ from siltfs.errors import (
     PermissionDenied,
     UfsError,
 )
+from siltfs.master.intents import IntentLog, merge_move, retrying
 from siltfs.master.locks import NamespaceLock
 from siltfs.master.mounts import MountTable
 from siltfs.master.sync import apply_listing
@@ -75,7 +76,7 @@ class Namespace:
         self._ids: list[int] = []
         self._ids_lock = threading.Lock()
         self.active_staging: set[str] = set()  # tokens of synchronous writes in flight
-        self.pending_intents = False  # a UFS step was deferred: maintenance retries it
+        self.intents = IntentLog(config, metastore, mounts, lock)
         self._latched: dict[int, str] = {}
         self._latch_cv = threading.Condition(threading.Lock())
 
@@ -383,7 +384,7 @@ class Namespace:
                 self.store.remove(node.block_ids())
             if intent is not None:
                 crashpoints.reach("delete.after_metadata")
-                self.carry_out(intent, lambda: res.ufs.delete(res.rel, recursive=True))
+                self.intents.carry_out(intent, lambda: res.ufs.delete(res.rel, recursive=True))
             return subtree
 
     def _unknown_ufs_entries(self, subtree: list[Inode], path: str) -> list[str]:
@@ -455,33 +456,8 @@ class Namespace:
             if intent is not None:
                 crashpoints.reach("rename.after_metadata")
                 move = lambda: merge_move(res.ufs, res.rel, drel)  # noqa: E731
-                if self.carry_out(intent, move, after="rename.after_ufs"):
+                if self.intents.carry_out(intent, move, after="rename.after_ufs"):
                     self.refresh_fingerprints(inode, dst)
-
-    def carry_out(
-        self, intent_id: int, action: Callable[[], None], *, after: str | None = None,
-        attempts: int = 5,
-    ) -> bool:  # fmt: skip
-        """Do the UFS side of a committed namespace change, retrying transient UFS errors.
-        If the UFS keeps failing, the intent stays and the maintenance thread rolls it
-        forward later: the namespace change itself is already durable."""
-        for attempt in range(attempts):
-            try:
-                action()
-                break
-            except FileNotFound:
-                break  # already gone / already moved: the intent is satisfied
-            except UfsError as exc:
-                if attempt == attempts - 1:
-                    log.warning("UFS step of intent %s deferred: %s", intent_id, exc)
-                    self.pending_intents = True
-                    return False
-                time.sleep(0.01 * 2**attempt)
-        if after:
-            crashpoints.reach(after)
-        with self.ms.transaction() as txn:
-            txn.delete_intent(intent_id)
-        return True
 
     def refresh_fingerprints(self, inode: Inode, path: str) -> None:
         """Re-read UFS fingerprints of a moved persisted subtree (some stores change them)."""
@@ -506,31 +482,6 @@ class Namespace:
                 if kid.state is PERSISTED:
                     pending.append((kid, f"{node_rel}/{kid.name}" if node_rel else kid.name))
 
-    def _delete_unknown(self, ufs: UnderFileSystem, rel: str, path: str) -> None:
-        """Roll a delete forward without touching what was written there since: UFS
-        entries the namespace holds as PERSISTED (same fingerprint) stay, the rest goes."""
-        chain = self.ms.resolve_path(paths.components(path))
-        if len(chain) != len(paths.components(path)) + 1:
-            ufs.delete(rel, recursive=True)  # nothing there now: the whole old tree goes
-            return
-        node = chain[-1]
-        st = ufs.status(rel)
-        if st is None:
-            return
-        if not node.is_dir or not st.is_dir:
-            same = node.state is PERSISTED and node.fingerprint == st.fingerprint
-            if not same and not (node.is_dir and st.is_dir):
-                ufs.delete(rel, recursive=True)
-            return
-        with self.ms.snapshot() as txn:
-            known = {c.name for c in txn.list_children(node.id)}
-        for child in ufs.list(rel):
-            child_rel = f"{rel}/{child.name}" if rel else child.name
-            if child.name in known:
-                self._delete_unknown(ufs, child_rel, paths.join(path, child.name))
-            elif not (rel == "" and child.name == self.config.persist.staging_dir):
-                ufs.delete(child_rel, recursive=True)
-
     def tidy_staging(self, ufs: UnderFileSystem) -> None:
         """Remove the mount's staging directory once it is empty, so an idle UFS holds
         exactly the user's files."""
@@ -543,71 +494,16 @@ class Namespace:
         except Exception:  # noqa: BLE001 - busy, gone or a racing upload: all fine
             pass
 
+    @property
+    def pending_intents(self) -> bool:
+        return self.intents.pending
+
+    def replay_intents(self) -> int:
+        """Roll forward UFS steps recorded before a crash or deferred by UFS errors."""
+        return self.intents.replay()
+
     def _touch_parent(self, txn: Txn, parent_id: int) -> None:
         parent = txn.get_inode(parent_id)
         if parent is not None and parent.id != ROOT_ID:
             parent.mtime_ms = now_ms()
             txn.update_inode(parent)
-
-    def replay_intents(self) -> int:
-        """Roll forward UFS mutations recorded before a crash.  Returns how many."""
-        with self.lock:
-            with self.ms.snapshot() as txn:
-                intents = txn.list_intents()
-            done = 0
-            for intent in intents:
-                try:
-                    mount, ufs = self.mounts.by_id(intent.mount_id)
-                except MountError:
-                    ufs = None  # unmounted meanwhile: nothing to do
-                try:
-                    if ufs is not None and intent.kind == "delete":
-                        target = (
-                            mount.path if not intent.src else paths.join(mount.path, intent.src)
-                        )
-                        self._delete_unknown(ufs, intent.src, target)
-                    elif ufs is not None and intent.kind == "rename" and intent.dst is not None:
-                        if ufs.status(intent.src) is not None:
-                            merge_move(ufs, intent.src, intent.dst)
-                except UfsError as exc:
-                    log.warning("intent %s not rolled forward yet: %s", intent.id, exc)
-                    continue
-                with self.ms.transaction() as txn:
-                    txn.delete_intent(intent.id)
-                done += 1
-            self.pending_intents = done < len(intents)
-            return done
-
-
-def retrying(action: Callable[[], T], attempts: int = 5) -> T:
-    """Run an idempotent UFS call, retrying transient UFS errors with backoff."""
-    for attempt in range(attempts - 1):
-        try:
-            return action()
-        except FileNotFound:
-            raise
-        except UfsError:
-            time.sleep(0.01 * 2**attempt)
-    return action()
-
-
-def merge_move(ufs: UnderFileSystem, src: str, dst: str) -> None:
-    """Finish an interrupted move: whatever is still at *src* goes under *dst* (entries
-    already moved stay), then *src* is removed.  Idempotent."""
-    dst_status = ufs.status(dst)
-    if dst_status is None:
-        parent = dst.rpartition("/")[0]
-        if parent:
-            ufs.mkdirs(parent)
-        ufs.move(src, dst)
-        return
-    src_status = ufs.status(src)
-    if src_status is None:
-        return
-    if not src_status.is_dir or not dst_status.is_dir:
-        ufs.delete(dst, recursive=True)
-        ufs.move(src, dst)
-        return
-    for child in ufs.list(src):
-        merge_move(ufs, f"{src}/{child.name}", f"{dst}/{child.name}")
-    ufs.delete(src, recursive=True)

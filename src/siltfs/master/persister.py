@@ -18,7 +18,8 @@ from collections.abc import Callable
 from siltfs import crashpoints
 from siltfs.errors import FileLost, MountError, PersistFailed, PersistTimeout, UfsError
 from siltfs.jobs.runner import owner_is_dead
-from siltfs.master.namespace import PERSISTED, Namespace, now_ms, retrying
+from siltfs.master.intents import retrying
+from siltfs.master.namespace import PERSISTED, Namespace, now_ms
 from siltfs.model import paths
 from siltfs.model.enums import JobState, PersistenceState
 from siltfs.model.inode import Inode, PersistJob

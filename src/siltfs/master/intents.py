@@ -1,0 +1,152 @@
+"""UFS steps of namespace changes: intents carried out now, or rolled forward later.
+
+A delete or rename of a persisted entry records an intent in the same metastore
+transaction as the metadata change; the UFS step runs right after (retrying transient
+errors).  If the UFS keeps failing, or the process dies first, the intent stays and is
+rolled forward by maintenance, by ``wait_persisted`` or on restart.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+from siltfs import crashpoints
+from siltfs.config import SiltConfig
+from siltfs.errors import FileNotFound, MountError, UfsError
+from siltfs.master.locks import NamespaceLock
+from siltfs.master.mounts import MountTable
+from siltfs.metastore.abc import Metastore
+from siltfs.model import paths
+from siltfs.model.enums import PersistenceState
+from siltfs.ufs.abc import UnderFileSystem
+
+log = logging.getLogger("siltfs.intents")
+T = TypeVar("T")
+PERSISTED = PersistenceState.PERSISTED
+
+
+class IntentLog:
+    def __init__(
+        self, config: SiltConfig, metastore: Metastore, mounts: MountTable, lock: NamespaceLock
+    ) -> None:
+        self.config = config
+        self.ms = metastore
+        self.mounts = mounts
+        self.lock = lock
+        self.pending = False  # a UFS step was deferred: someone must roll it forward
+
+    def carry_out(
+        self, intent_id: int, action: Callable[[], None], *, after: str | None = None,
+        attempts: int = 5,
+    ) -> bool:  # fmt: skip
+        """Do the UFS side of a committed namespace change, retrying transient UFS errors.
+        If the UFS keeps failing, the intent stays and the maintenance thread rolls it
+        forward later: the namespace change itself is already durable."""
+        for attempt in range(attempts):
+            try:
+                action()
+                break
+            except FileNotFound:
+                break  # already gone / already moved: the intent is satisfied
+            except UfsError as exc:
+                if attempt == attempts - 1:
+                    log.warning("UFS step of intent %s deferred: %s", intent_id, exc)
+                    self.pending = True
+                    return False
+                time.sleep(0.01 * 2**attempt)
+        if after:
+            crashpoints.reach(after)
+        with self.ms.transaction() as txn:
+            txn.delete_intent(intent_id)
+        return True
+
+    def _delete_unknown(self, ufs: UnderFileSystem, rel: str, path: str) -> None:
+        """Roll a delete forward without touching what was written there since: UFS
+        entries the namespace holds as PERSISTED (same fingerprint) stay, the rest goes."""
+        chain = self.ms.resolve_path(paths.components(path))
+        if len(chain) != len(paths.components(path)) + 1:
+            ufs.delete(rel, recursive=True)  # nothing there now: the whole old tree goes
+            return
+        node = chain[-1]
+        st = ufs.status(rel)
+        if st is None:
+            return
+        if not node.is_dir or not st.is_dir:
+            same = node.state is PERSISTED and node.fingerprint == st.fingerprint
+            if not same and not (node.is_dir and st.is_dir):
+                ufs.delete(rel, recursive=True)
+            return
+        with self.ms.snapshot() as txn:
+            known = {c.name for c in txn.list_children(node.id)}
+        for child in ufs.list(rel):
+            child_rel = f"{rel}/{child.name}" if rel else child.name
+            if child.name in known:
+                self._delete_unknown(ufs, child_rel, paths.join(path, child.name))
+            elif not (rel == "" and child.name == self.config.persist.staging_dir):
+                ufs.delete(child_rel, recursive=True)
+
+    def replay(self) -> int:
+        """Roll forward UFS mutations recorded before a crash.  Returns how many."""
+        with self.lock:
+            with self.ms.snapshot() as txn:
+                intents = txn.list_intents()
+            done = 0
+            for intent in intents:
+                try:
+                    mount, ufs = self.mounts.by_id(intent.mount_id)
+                except MountError:
+                    ufs = None  # unmounted meanwhile: nothing to do
+                try:
+                    if ufs is not None and intent.kind == "delete":
+                        target = (
+                            mount.path if not intent.src else paths.join(mount.path, intent.src)
+                        )
+                        self._delete_unknown(ufs, intent.src, target)
+                    elif ufs is not None and intent.kind == "rename" and intent.dst is not None:
+                        if ufs.status(intent.src) is not None:
+                            merge_move(ufs, intent.src, intent.dst)
+                except UfsError as exc:
+                    log.warning("intent %s not rolled forward yet: %s", intent.id, exc)
+                    continue
+                with self.ms.transaction() as txn:
+                    txn.delete_intent(intent.id)
+                done += 1
+            self.pending = done < len(intents)
+            return done
+
+
+def retrying(action: Callable[[], T], attempts: int = 5) -> T:
+    """Run an idempotent UFS call, retrying transient UFS errors with backoff."""
+    for attempt in range(attempts - 1):
+        try:
+            return action()
+        except FileNotFound:
+            raise
+        except UfsError:
+            time.sleep(0.01 * 2**attempt)
+    return action()
+
+
+def merge_move(ufs: UnderFileSystem, src: str, dst: str) -> None:
+    """Finish an interrupted move: whatever is still at *src* goes under *dst* (entries
+    already moved stay), then *src* is removed.  Idempotent."""
+    dst_status = ufs.status(dst)
+    if dst_status is None:
+        parent = dst.rpartition("/")[0]
+        if parent:
+            ufs.mkdirs(parent)
+        ufs.move(src, dst)
+        return
+    src_status = ufs.status(src)
+    if src_status is None:
+        return
+    if not src_status.is_dir or not dst_status.is_dir:
+        ufs.delete(dst, recursive=True)
+        ufs.move(src, dst)
+        return
+    for child in ufs.list(src):
+        merge_move(ufs, f"{src}/{child.name}", f"{dst}/{child.name}")
+    ufs.delete(src, recursive=True)
