@@ -8,17 +8,30 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
 
 from siltfs.client.embedded import EmbeddedFileSystem
-from siltfs.errors import FileNotFound
+from siltfs.errors import FileNotFound, UfsError
 from siltfs.model.enums import PersistenceState
 from siltfs.testing import inject_faults
 
 from .conftest import ufs_tree
 
 STAGING = ".silt_staging/*"
+T = TypeVar("T")
+
+
+def ok(action: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run a user operation; with injected UFS errors it may fail with UfsError (the UFS is
+    unavailable), which a user retries.  Any other error goes through."""
+    for _ in range(50):
+        try:
+            return action(*args, **kwargs)
+        except UfsError:
+            continue
+    return action(*args, **kwargs)
 
 
 @pytest.fixture(params=[0.0, 0.3], ids=["no-faults", "30pct-ufs-errors"])
@@ -42,15 +55,16 @@ def ufs_root(fs: EmbeddedFileSystem) -> Path:
 def test_seed_scenario_with_failing_first_attempts(fs0: EmbeddedFileSystem) -> None:
     faults = inject_faults(fs0)
     faults.fail_next("open_write", 3, STAGING)  # the first three uploads fail
-    fs0.write_bytes("/A/B/01", b"payload")
-    fs0.rename("/A", "/C")
+    ok(fs0.write_bytes, "/A/B/01", b"payload")
+    ok(fs0.rename, "/A", "/C")
     fs0.wait_persisted(timeout=30)
     assert faults.injected == 3
     assert ufs_tree(ufs_root(fs0)) == {"C", "C/B", "C/B/01"}
     assert (ufs_root(fs0) / "C/B/01").read_bytes() == b"payload"
     with pytest.raises(FileNotFound):
-        fs0.delete("/A", recursive=True)
-    fs0.delete("/C", recursive=True)
+        ok(fs0.delete, "/A", recursive=True)
+    ok(fs0.delete, "/C", recursive=True)
+    fs0.wait_persisted(timeout=30)  # (rolls forward a UFS step deferred by UFS errors)
     assert ufs_tree(ufs_root(fs0)) == set()
     assert [i.path for i in fs0.ls("/")] == []
 
@@ -58,23 +72,24 @@ def test_seed_scenario_with_failing_first_attempts(fs0: EmbeddedFileSystem) -> N
 def test_rename_while_upload_in_flight(fs0: EmbeddedFileSystem) -> None:
     faults = inject_faults(fs0)
     gate = faults.block("open_write", STAGING)
-    fs0.write_bytes("/A/B/01", b"x" * 100_000)
+    ok(fs0.write_bytes, "/A/B/01", b"x" * 100_000)
     assert gate.wait_reached(10)
-    fs0.rename("/A", "/C")  # not blocked by the running upload (I4)
+    ok(fs0.rename, "/A", "/C")  # not blocked by the running upload (I4)
     gate.release()
     fs0.wait_persisted(timeout=30)
     assert ufs_tree(ufs_root(fs0)) == {"C", "C/B", "C/B/01"}
     assert fs0.stat("/C/B/01").persistence_state is PersistenceState.PERSISTED
-    fs0.delete("/C", recursive=True)
+    ok(fs0.delete, "/C", recursive=True)
+    fs0.wait_persisted(timeout=30)  # (rolls forward a UFS step deferred by UFS errors)
     assert ufs_tree(ufs_root(fs0)) == set()
 
 
 def test_delete_while_upload_in_flight(fs0: EmbeddedFileSystem) -> None:
     faults = inject_faults(fs0)
     gate = faults.block("open_write", STAGING)
-    fs0.write_bytes("/A/B/01", b"y" * 1000)
+    ok(fs0.write_bytes, "/A/B/01", b"y" * 1000)
     assert gate.wait_reached(10)
-    fs0.delete("/A", recursive=True)
+    ok(fs0.delete, "/A", recursive=True)
     gate.release()
     fs0.wait_persisted(timeout=30)  # also waits for the cancelled upload to clean up
     assert ufs_tree(ufs_root(fs0)) == set()
@@ -84,9 +99,9 @@ def test_delete_while_upload_in_flight(fs0: EmbeddedFileSystem) -> None:
 def test_overwrite_while_upload_in_flight(fs0: EmbeddedFileSystem) -> None:
     faults = inject_faults(fs0)
     gate = faults.block("open_write", STAGING)
-    fs0.write_bytes("/A/B/01", b"old bytes")
+    ok(fs0.write_bytes, "/A/B/01", b"old bytes")
     assert gate.wait_reached(10)
-    fs0.write_bytes("/A/B/01", b"new bytes, longer")
+    ok(fs0.write_bytes, "/A/B/01", b"new bytes, longer")
     gate.release()
     fs0.wait_persisted(timeout=30)
     assert (ufs_root(fs0) / "A/B/01").read_bytes() == b"new bytes, longer"
@@ -98,11 +113,12 @@ def test_rename_then_delete_old_name_never_sees_ghost(fs0: EmbeddedFileSystem) -
     faults = inject_faults(fs0)
     faults.fail_next("move", 2, STAGING)  # commit fails twice after the upload
     for i in range(5):
-        fs0.write_bytes(f"/A/B/{i:02d}", bytes([i]) * 10)
-    fs0.rename("/A", "/C")
-    fs0.mkdir("/A")  # a new, unrelated /A
+        ok(fs0.write_bytes, f"/A/B/{i:02d}", bytes([i]) * 10)
+    ok(fs0.rename, "/A", "/C")
+    ok(fs0.mkdir, "/A")  # a new, unrelated /A (refused while the UFS still holds the old)
     fs0.wait_persisted(timeout=30)
-    fs0.delete("/A", recursive=True)
+    ok(fs0.delete, "/A", recursive=True)
+    fs0.wait_persisted(timeout=30)
     assert ufs_tree(ufs_root(fs0)) == {"C", "C/B"} | {f"C/B/{i:02d}" for i in range(5)}
 
 

@@ -117,6 +117,33 @@ class IntentLog:
             self.pending = done < len(intents)
             return done
 
+    def settle(self, affected: tuple[str, ...]) -> None:
+        """Before a namespace change at *affected* paths: roll deferred UFS steps forward;
+        if one touching those paths still cannot be applied, refuse (UfsError) rather than
+        let the old step land on the new entry later."""
+        if not self.pending:
+            return
+        self.replay()
+        if not self.pending:
+            return
+        with self.ms.snapshot() as txn:
+            intents = txn.list_intents()
+        for intent in intents:
+            try:
+                mount, _ = self.mounts.by_id(intent.mount_id)
+            except MountError:
+                continue
+            touched = [intent.src] + ([intent.dst] if intent.dst is not None else [])
+            for rel in touched:
+                where = paths.join(mount.path, rel) if rel else mount.path
+                for path in affected:
+                    if paths.is_ancestor(where, path) or paths.is_ancestor(path, where):
+                        raise UfsError(
+                            f"an earlier {intent.kind} of {where} is not yet applied in the "
+                            "under-storage (it is unavailable); retry later",
+                            path=path,
+                        )
+
 
 def retrying(action: Callable[[], T], attempts: int = 5) -> T:
     """Run an idempotent UFS call, retrying transient UFS errors with backoff."""
