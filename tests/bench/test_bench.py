@@ -74,10 +74,33 @@ def test_list_unknown_and_planned_suites() -> None:
     assert listing.exit_code == 0
     for name in ("meta", "small", "writeback", "read", "remote-meta", "remote-read"):
         assert name in listing.stdout
+    assert "(planned)" not in listing.stdout  # the remote suites exist now
     unknown = runner.invoke(cli, ["bench", "nope"])
     assert unknown.exit_code == 2 and "unknown suite" in unknown.output
-    planned = runner.invoke(cli, ["bench", "remote-meta"])
-    assert planned.exit_code == 1 and "not available yet" in planned.output
+
+
+def test_quick_remote_suites_write_json(tmp_path: Path) -> None:
+    out = tmp_path / "results.json"
+    work = tmp_path / "work"
+    args = ["bench", "remote-meta", "remote-read", "--quick", "--rounds", "1"]
+    result = CliRunner().invoke(
+        cli, [*args, "--json", str(out), "--workdir", str(work)], catch_exceptions=False
+    )
+    assert result.exit_code == 0, result.output
+    doc = json.loads(out.read_text())
+    assert [s["name"] for s in doc["suites"]] == ["remote-meta", "remote-read"]
+    meta, read = doc["suites"]
+    assert meta["params"]["clients"] == 8
+    assert read["params"]["file_size"] == 32 * 1024 * 1024
+    assert read["params"]["short_circuit"] == "not implemented"
+    for suite, target in ((meta, 0.4), (read, 0.5)):
+        [fig] = suite["figures"]
+        assert set(fig) == FIGURE_KEYS
+        assert fig["suite"] == suite["name"] and fig["rounds"] == 1
+        assert fig["siltfs"] > 0 and fig["baseline"] > 0 and fig["baseline_label"]
+        assert fig["target_ratio"] == target and fig["met"] in (True, False)
+    assert [f["name"] for f in meta["figures"]] == ["stat, 8 concurrent clients"]
+    assert list(work.iterdir()) == []  # generated data removed, servers stopped
 
 
 def test_alternate_reverses_order_and_takes_medians() -> None:

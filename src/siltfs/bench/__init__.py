@@ -10,10 +10,13 @@ Suites (one module each; ``run(ctx) -> SuiteResult``):
   drain of the persist queue against what the UFS allows.
 - ``read``: sequential and random reads of a cached file against ``open().read()`` of
   the same bytes from the page cache.
+- ``remote-meta``: stat through a ``silt master`` subprocess with 8 concurrent remote
+  clients against raw HTTP ping-pong (``GET /health``) on the same server.
+- ``remote-read``: a sequential read through the remote client against a raw loopback
+  TCP transfer of the same bytes.
 
-Suites that need the siltfs server (``remote-meta``, ``remote-read``) are listed in
-:data:`PLANNED` until ``siltfs.server`` exists; adding one is a module here and a line in
-:data:`SUITES`.  See ``docs/BENCHMARKS.md`` for the method and the latest results.
+Suites not written yet are listed in :data:`PLANNED` (none at the moment); adding one is
+a module here and a line in :data:`SUITES`.  See ``docs/BENCHMARKS.md`` for the method and the latest results.
 """
 
 from __future__ import annotations
@@ -23,11 +26,10 @@ SUITES: dict[str, str] = {
     "small": "siltfs.bench.small:run",
     "writeback": "siltfs.bench.writeback:run",
     "read": "siltfs.bench.read:run",
+    "remote-meta": "siltfs.bench.remote_meta:run",
+    "remote-read": "siltfs.bench.remote_read:run",
 }
 
-PLANNED: dict[str, str] = {
-    "remote-meta": "metadata operations through the master's HTTP API (needs siltfs.server)",
-    "remote-read": "reads through the worker's data API (needs siltfs.server)",
-}
+PLANNED: dict[str, str] = {}
 
 __all__ = ["PLANNED", "SUITES"]
