@@ -105,13 +105,6 @@ CHILD = textwrap.dedent(
 )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="open bug: a CACHE_THROUGH/THROUGH overwrite moves the staged object over the "
-    "old UFS copy before its metastore commit; kill -9 in between leaves the old inode "
-    "with the new bytes in the UFS (the write never returned).  Fix planned: commit the "
-    "new inode as TO_BE_PERSISTED with a job that adopts the staged object first.",
-)
 def test_kill_9_inside_sync_overwrite(
     tmp_path: Path, make_fs: Callable[..., EmbeddedFileSystem]
 ) -> None:

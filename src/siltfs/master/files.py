@@ -59,10 +59,17 @@ def commit_file(ns: Namespace, new: NewFile) -> Inode:
             block_size=new.block_size, state=PersistenceState.NOT_PERSISTED, created_ms=stamp,
             mtime_ms=stamp, content_hash=new.content_hash,
         )  # fmt: skip
+        placed = None
         if wt.persists_sync:
             assert new.staging_rel is not None
             ns.persist_dirs(parent_path)
-            ufs.move(new.staging_rel, rel)
+            with ns.ms.transaction() as txn:  # if we stop between the move and the commit,
+                placed = txn.insert_intent("placed", mount.id, rel, None, stamp)  # re-read rel
+            try:
+                ufs.move(new.staging_rel, rel)
+            except BaseException:
+                ns.intents.settle_placed(placed)
+                raise
             ns.active_staging.discard(new.staging_rel.rsplit("-", 1)[-1])  # object is placed
             try:
                 st = retrying(lambda: ufs.status(rel))
@@ -82,6 +89,8 @@ def commit_file(ns: Namespace, new: NewFile) -> Inode:
             intent = (
                 txn.insert_intent("delete", mount.id, rel, None, stamp) if drop_old_ufs else None
             )
+            if placed is not None:
+                txn.delete_intent(placed)
         crashpoints.reach("write.after_commit")
         if existing is not None:
             ns.store.remove(existing.block_ids())

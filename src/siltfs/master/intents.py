@@ -105,6 +105,8 @@ class IntentLog:
                             mount.path if not intent.src else paths.join(mount.path, intent.src)
                         )
                         self._delete_unknown(ufs, intent.src, target)
+                    elif ufs is not None and intent.kind == "placed":
+                        self._resync_parent(mount.path, intent.src)
                     elif ufs is not None and intent.kind == "rename" and intent.dst is not None:
                         if ufs.status(intent.src) is not None:
                             merge_move(ufs, intent.src, intent.dst)
@@ -116,6 +118,31 @@ class IntentLog:
                 done += 1
             self.pending = done < len(intents)
             return done
+
+    def settle_placed(self, intent_id: int) -> None:
+        """A synchronous write failed around its move: whatever is at its path now is
+        re-read from the UFS on next access (metadata sync), and the intent is done."""
+        with self.ms.snapshot() as txn:
+            intent = next((i for i in txn.list_intents() if i.id == intent_id), None)
+        if intent is None:
+            return
+        mount, _ = self.mounts.by_id(intent.mount_id)
+        self._resync_parent(mount.path, intent.src)
+        with self.ms.transaction() as txn:
+            txn.delete_intent(intent_id)
+
+    def _resync_parent(self, mount_path: str, rel: str) -> None:
+        """Make the directory holding *rel* re-list itself: the listing then imports or
+        updates the entry (new fingerprint: cached blocks dropped)."""
+        parent_rel = rel.rpartition("/")[0]
+        parent = paths.join(mount_path, parent_rel) if parent_rel else mount_path
+        chain = self.ms.resolve_path(paths.components(parent))
+        if len(chain) == len(paths.components(parent)) + 1:
+            with self.ms.transaction() as txn:
+                node = txn.get_inode(chain[-1].id)
+                if node is not None:
+                    node.sync_ms = None
+                    txn.update_inode(node)
 
     def settle(self, affected: tuple[str, ...]) -> None:
         """Before a namespace change at *affected* paths: roll deferred UFS steps forward;
