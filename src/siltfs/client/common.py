@@ -8,7 +8,7 @@ import tempfile
 from collections.abc import Callable
 from typing import IO, Any
 
-from siltfs.errors import FileNotFound
+from siltfs.errors import FileNotFound, WrongType
 
 Progress = Callable[[int, int], None]
 CHUNK = 4 * 1024 * 1024
@@ -48,3 +48,20 @@ def save_to_local(
         except BaseException:
             os.unlink(tmp)
             raise
+
+
+def read_slice(
+    opener: Callable[[], IO[Any]], path: str, start: int | None, end: int | None
+) -> bytes:
+    """Bytes [start, end) of an open siltfs file; negative bounds count from the end."""
+    for name, value in (("start", start), ("end", end)):
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
+            raise WrongType(f"{name} must be an int or None, not {value!r}", path=str(path))
+    with opener() as f:
+        size = f.raw.size  # type: ignore[attr-defined]
+        s = 0 if start is None else (start if start >= 0 else max(0, size + start))
+        e = size if end is None else (end if end >= 0 else max(0, size + end))
+        if e <= s:
+            return b""
+        f.seek(s)
+        return f.read(e - s)  # type: ignore[no-any-return]

@@ -33,7 +33,7 @@ from typing import IO, Any, BinaryIO
 
 import httpx
 
-from siltfs.client.common import CHUNK, Progress, save_to_local, seek_position
+from siltfs.client.common import CHUNK, Progress, read_slice, save_to_local, seek_position
 from siltfs.errors import (
     FileNotFound,
     InvalidArgument,
@@ -489,17 +489,7 @@ class RemoteFileSystem:
         self, path: str, start: int | None = None, end: int | None = None, *,
         read_type: ReadType | str | None = None,
     ) -> bytes:  # fmt: skip
-        for name, value in (("start", start), ("end", end)):
-            if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
-                raise WrongType(f"{name} must be an int or None, not {value!r}", path=str(path))
-        with self.open(path, "rb", read_type=read_type) as f:
-            size = f.raw.size  # type: ignore[attr-defined]
-            s = 0 if start is None else (start if start >= 0 else max(0, size + start))
-            e = size if end is None else (end if end >= 0 else max(0, size + end))
-            if e <= s:
-                return b""
-            f.seek(s)
-            return f.read(e - s)  # type: ignore[no-any-return]
+        return read_slice(lambda: self.open(path, "rb", read_type=read_type), path, start, end)
 
     cat = read_bytes
 
