@@ -8,7 +8,7 @@ import tempfile
 from collections.abc import Callable
 from typing import IO, Any
 
-from siltfs.errors import FileNotFound, WrongType
+from siltfs.errors import FileNotFound, InvalidArgument, WrongType
 
 Progress = Callable[[int, int], None]
 CHUNK = 4 * 1024 * 1024
@@ -65,3 +65,61 @@ def read_slice(
             return b""
         f.seek(s)
         return f.read(e - s)  # type: ignore[no-any-return]
+
+
+def check_bool(value: object, name: str) -> bool:
+    if not isinstance(value, bool):
+        raise WrongType(f"{name} must be a bool, not {type(value).__name__}")
+    return value
+
+
+def check_interval(value: object) -> int | None:
+    if value is None:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool) or value < -1:
+        raise InvalidArgument(f"sync_interval_ms must be -1, 0 or positive ms, not {value!r}")
+    return value
+
+
+class PieceReader(io.RawIOBase):
+    """A seekable raw reader over fixed-size pieces of a file (cache blocks, HTTP ranges):
+    subclasses say how long the file is, how big a piece is, and how to get one."""
+
+    _pos = 0
+
+    def _total(self) -> int:
+        raise NotImplementedError
+
+    def _piece_size(self) -> int:
+        raise NotImplementedError
+
+    def _piece(self, idx: int) -> bytes:
+        raise NotImplementedError
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        self._pos = seek_position(self._pos, self._total(), offset, whence)
+        return self._pos
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        done = 0
+        total, piece_size = self._total(), self._piece_size()
+        while done < len(view) and self._pos < total:
+            idx, off = divmod(self._pos, piece_size)
+            data = self._piece(idx)
+            n = min(len(view) - done, len(data) - off)
+            if n <= 0:
+                break
+            view[done : done + n] = memoryview(data)[off : off + n]
+            done += n
+            self._pos += n
+        return done

@@ -7,7 +7,14 @@ import io
 import os
 from typing import IO, Any
 
-from siltfs.client.common import CHUNK, Progress, read_slice, save_to_local
+from siltfs.client.common import (
+    CHUNK,
+    Progress,
+    check_bool,
+    check_interval,
+    read_slice,
+    save_to_local,
+)
 from siltfs.client.streams import BlockReader, BlockWriter
 from siltfs.errors import InvalidArgument, IsADirectory, WrongType
 from siltfs.master.consistency import ConsistencyReport
@@ -16,20 +23,6 @@ from siltfs.master.queue import JobInfo
 from siltfs.model import paths
 from siltfs.model.enums import JobState, ReadType, TtlAction, WriteType
 from siltfs.model.inode import FileInfo, MountInfo
-
-
-def _bool(value: object, name: str) -> bool:
-    if not isinstance(value, bool):
-        raise WrongType(f"{name} must be a bool, not {type(value).__name__}")
-    return value
-
-
-def _interval(value: object) -> int | None:
-    if value is None:
-        return None
-    if not isinstance(value, int) or isinstance(value, bool) or value < -1:
-        raise InvalidArgument(f"sync_interval_ms must be -1, 0 or positive ms, not {value!r}")
-    return value
 
 
 class EmbeddedFileSystem:
@@ -58,7 +51,7 @@ class EmbeddedFileSystem:
     ) -> None:
         p = paths.validate(path)
         self.master.mkdir(
-            p, parents=_bool(parents, "parents"), exist_ok=_bool(exist_ok, "exist_ok"),
+            p, parents=check_bool(parents, "parents"), exist_ok=check_bool(exist_ok, "exist_ok"),
             write_type=self._wt(write_type),
         )  # fmt: skip
 
@@ -68,18 +61,19 @@ class EmbeddedFileSystem:
         self, path: str = "/", *, recursive: bool = False, sync_interval_ms: int | None = None
     ) -> list[FileInfo]:
         return self.master.ls(
-            paths.validate(path), recursive=_bool(recursive, "recursive"),
-            sync_interval_ms=_interval(sync_interval_ms),
+            paths.validate(path), recursive=check_bool(recursive, "recursive"),
+            sync_interval_ms=check_interval(sync_interval_ms),
         )  # fmt: skip
 
     def stat(self, path: str, *, sync_interval_ms: int | None = None) -> FileInfo:
-        return self.master.stat(paths.validate(path), _interval(sync_interval_ms))
+        return self.master.stat(paths.validate(path), check_interval(sync_interval_ms))
 
     def exists(self, path: str, *, sync_interval_ms: int | None = None) -> bool:
         p = paths.validate(path)
         try:
             return (
-                self.master.ns.lookup(p, sync_interval_ms=_interval(sync_interval_ms)) is not None
+                self.master.ns.lookup(p, sync_interval_ms=check_interval(sync_interval_ms))
+                is not None
             )
         except NotADirectoryError:
             return False
@@ -102,16 +96,16 @@ class EmbeddedFileSystem:
         """Delete *path*.  *unchecked* also removes UFS entries siltfs never knew;
         *namespace_only* removes the entry from the namespace and leaves the UFS as is."""
         self.master.delete(
-            paths.validate(path), recursive=_bool(recursive, "recursive"),
-            unchecked=_bool(unchecked, "unchecked"),
-            namespace_only=_bool(namespace_only, "namespace_only"),
+            paths.validate(path), recursive=check_bool(recursive, "recursive"),
+            unchecked=check_bool(unchecked, "unchecked"),
+            namespace_only=check_bool(namespace_only, "namespace_only"),
         )  # fmt: skip
 
     rm = delete
 
     def sync_metadata(self, path: str = "/", *, recursive: bool = False) -> None:
         p = paths.validate(path)
-        if _bool(recursive, "recursive"):
+        if check_bool(recursive, "recursive"):
             self.master.ls(p, recursive=True, sync_interval_ms=0)
         else:
             inode = self.master.ns.get(p, sync_interval_ms=0)
@@ -131,8 +125,8 @@ class EmbeddedFileSystem:
         if options is not None and not isinstance(options, dict):
             raise WrongType("mount options must be a dict")
         return self.master.mount(
-            paths.validate(path), uri, options=options, sync_interval_ms=_interval(sync_interval_ms),
-            read_only=_bool(read_only, "read_only"),
+            paths.validate(path), uri, options=options, sync_interval_ms=check_interval(sync_interval_ms),
+            read_only=check_bool(read_only, "read_only"),
         )  # fmt: skip
 
     def unmount(self, path: str) -> None:
@@ -165,7 +159,7 @@ class EmbeddedFileSystem:
         binary = "b" in mode
         if kind == "r":
             raw: io.RawIOBase = BlockReader(
-                self.master, p, self._rt(read_type), _interval(sync_interval_ms)
+                self.master, p, self._rt(read_type), check_interval(sync_interval_ms)
             )
             # small buffer: random reads copy little; large reads bypass it entirely
             buffered: IO[Any] = io.BufferedReader(raw, buffer_size=64 * 1024)  # type: ignore[arg-type]
@@ -269,7 +263,7 @@ class EmbeddedFileSystem:
         ttl_action: TtlAction | str | None = None,
     ) -> FileInfo:  # fmt: skip
         if pinned is not None:
-            _bool(pinned, "pinned")
+            check_bool(pinned, "pinned")
         action = None if ttl_action is None else TtlAction.parse(ttl_action)
         return self.master.set_attribute(
             paths.validate(path),
@@ -298,8 +292,8 @@ class EmbeddedFileSystem:
     ) -> ConsistencyReport:
         """Compare namespace and UFS under *path*; with *repair*, fix what is found."""
         return self.master.check_consistency(
-            paths.validate(path), repair=_bool(repair, "repair"),
-            remove_ghosts=_bool(remove_ghosts, "remove_ghosts"),
+            paths.validate(path), repair=check_bool(repair, "repair"),
+            remove_ghosts=check_bool(remove_ghosts, "remove_ghosts"),
         )  # fmt: skip
 
     def jobs(self, state: JobState | str | None = None) -> list[JobInfo]:

@@ -33,7 +33,15 @@ from typing import IO, Any, BinaryIO
 
 import httpx
 
-from siltfs.client.common import CHUNK, Progress, read_slice, save_to_local, seek_position
+from siltfs.client.common import (
+    CHUNK,
+    PieceReader,
+    Progress,
+    check_bool,
+    check_interval,
+    read_slice,
+    save_to_local,
+)
 from siltfs.errors import (
     FileNotFound,
     InvalidArgument,
@@ -55,18 +63,6 @@ _UNSET: Any = object()
 
 
 # arguments: checked here exactly as the embedded FileSystem checks them ------------
-def _bool(value: object, name: str) -> bool:
-    if not isinstance(value, bool):
-        raise WrongType(f"{name} must be a bool, not {type(value).__name__}")
-    return value
-
-
-def _interval(value: object) -> int | None:
-    if value is None:
-        return None
-    if not isinstance(value, int) or isinstance(value, bool) or value < -1:
-        raise InvalidArgument(f"sync_interval_ms must be -1, 0 or positive ms, not {value!r}")
-    return value
 
 
 def _enum(cls: Any, value: object) -> str | None:
@@ -147,7 +143,7 @@ class _Broken(Exception):
     """A transfer stopped early; safe to resume where it stopped."""
 
 
-class RemoteReader(io.RawIOBase):
+class RemoteReader(PieceReader):
     """A seekable reader of one version of a remote file, fetching ranges lazily."""
 
     def __init__(self, fs: RemoteFileSystem, path: str, params: dict[str, Any]) -> None:
@@ -162,30 +158,14 @@ class RemoteReader(io.RawIOBase):
         self._pos = 0
         self._cur: tuple[int, bytes] | None = None
 
-    def readable(self) -> bool:
-        return True
+    def _total(self) -> int:
+        return self.size
 
-    def seekable(self) -> bool:
-        return True
+    def _piece_size(self) -> int:
+        return CHUNK
 
-    def tell(self) -> int:
-        return self._pos
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        self._pos = seek_position(self._pos, self.size, offset, whence)
-        return self._pos
-
-    def readinto(self, buffer: Any) -> int:
-        view = memoryview(buffer).cast("B")
-        done = 0
-        while done < len(view) and self._pos < self.size:
-            idx, off = divmod(self._pos, CHUNK)
-            data = self._chunk(idx)
-            n = min(len(view) - done, len(data) - off)
-            view[done : done + n] = memoryview(data)[off : off + n]
-            done += n
-            self._pos += n
-        return done
+    def _piece(self, idx: int) -> bytes:
+        return self._chunk(idx)
 
     def _chunk(self, idx: int) -> bytes:
         if self._cur is None or self._cur[0] != idx:
@@ -361,8 +341,8 @@ class RemoteFileSystem:
         write_type: WriteType | str | None = None,
     ) -> None:  # fmt: skip
         self._post(
-            "/mkdir", path=paths.validate(path), parents=_bool(parents, "parents"),
-            exist_ok=_bool(exist_ok, "exist_ok"), write_type=_enum(WriteType, write_type),
+            "/mkdir", path=paths.validate(path), parents=check_bool(parents, "parents"),
+            exist_ok=check_bool(exist_ok, "exist_ok"), write_type=_enum(WriteType, write_type),
         )  # fmt: skip
 
     makedirs = mkdir
@@ -371,18 +351,20 @@ class RemoteFileSystem:
         self, path: str = "/", *, recursive: bool = False, sync_interval_ms: int | None = None
     ) -> list[FileInfo]:
         got = self._get(
-            "/ls", path=paths.validate(path), recursive=_bool(recursive, "recursive"),
-            sync_interval_ms=_interval(sync_interval_ms),
+            "/ls", path=paths.validate(path), recursive=check_bool(recursive, "recursive"),
+            sync_interval_ms=check_interval(sync_interval_ms),
         )  # fmt: skip
         return [file_info(d) for d in got]
 
     def stat(self, path: str, *, sync_interval_ms: int | None = None) -> FileInfo:
         p = paths.validate(path)
-        return file_info(self._get("/stat", path=p, sync_interval_ms=_interval(sync_interval_ms)))
+        return file_info(
+            self._get("/stat", path=p, sync_interval_ms=check_interval(sync_interval_ms))
+        )
 
     def exists(self, path: str, *, sync_interval_ms: int | None = None) -> bool:
         p = paths.validate(path)
-        got = self._get("/exists", path=p, sync_interval_ms=_interval(sync_interval_ms))
+        got = self._get("/exists", path=p, sync_interval_ms=check_interval(sync_interval_ms))
         return bool(got["exists"])
 
     def rename(self, src: str, dst: str) -> None:
@@ -400,16 +382,16 @@ class RemoteFileSystem:
         """Delete *path*.  *unchecked* also removes UFS entries siltfs never knew;
         *namespace_only* removes the entry from the namespace and leaves the UFS as is."""
         self._post(
-            "/delete", path=paths.validate(path), recursive=_bool(recursive, "recursive"),
-            unchecked=_bool(unchecked, "unchecked"),
-            namespace_only=_bool(namespace_only, "namespace_only"),
+            "/delete", path=paths.validate(path), recursive=check_bool(recursive, "recursive"),
+            unchecked=check_bool(unchecked, "unchecked"),
+            namespace_only=check_bool(namespace_only, "namespace_only"),
         )  # fmt: skip
 
     rm = delete
 
     def sync_metadata(self, path: str = "/", *, recursive: bool = False) -> None:
         p = paths.validate(path)
-        self._post("/sync_metadata", path=p, recursive=_bool(recursive, "recursive"))
+        self._post("/sync_metadata", path=p, recursive=check_bool(recursive, "recursive"))
 
     # mounts ---------------------------------------------------------------
     def mount(
@@ -420,8 +402,8 @@ class RemoteFileSystem:
             raise WrongType("mount options must be a dict")
         body = {
             "path": paths.validate(path), "uri": uri, "options": options,
-            "sync_interval_ms": _interval(sync_interval_ms),
-            "read_only": _bool(read_only, "read_only"),
+            "sync_interval_ms": check_interval(sync_interval_ms),
+            "read_only": check_bool(read_only, "read_only"),
         }  # fmt: skip
         try:
             content = json.dumps(body).encode()
@@ -454,7 +436,8 @@ class RemoteFileSystem:
         buffered: IO[Any]
         if kind == "r":
             params = _params(
-                read_type=_enum(ReadType, read_type), sync_interval_ms=_interval(sync_interval_ms)
+                read_type=_enum(ReadType, read_type),
+                sync_interval_ms=check_interval(sync_interval_ms),
             )
             raw: io.RawIOBase = RemoteReader(self, p, params)
             buffered = io.BufferedReader(raw, buffer_size=64 * 1024)  # type: ignore[arg-type]
@@ -554,7 +537,7 @@ class RemoteFileSystem:
         ttl_action: TtlAction | str | None = None,
     ) -> FileInfo:  # fmt: skip
         if pinned is not None:
-            _bool(pinned, "pinned")
+            check_bool(pinned, "pinned")
         got = self._post(
             "/set_attribute", path=paths.validate(path), pinned=pinned, ttl=ttl,
             ttl_action=_enum(TtlAction, ttl_action),
@@ -570,8 +553,8 @@ class RemoteFileSystem:
     ) -> ConsistencyReport:
         """Compare namespace and UFS under *path*; with *repair*, fix what is found."""
         body = {
-            "path": paths.validate(path), "repair": _bool(repair, "repair"),
-            "remove_ghosts": _bool(remove_ghosts, "remove_ghosts"),
+            "path": paths.validate(path), "repair": check_bool(repair, "repair"),
+            "remove_ghosts": check_bool(remove_ghosts, "remove_ghosts"),
         }  # fmt: skip
         return consistency_report(
             self._call("POST", "/check_consistency", json=body, timeout=self._unbounded())

@@ -8,7 +8,7 @@ import os
 import secrets
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from siltfs.client.common import seek_position
+from siltfs.client.common import PieceReader
 from siltfs.errors import FileLost, FileNotFound, ResourceExhausted, SiltError, UfsError
 from siltfs.master.files import NewFile
 from siltfs.master.persister import HOST_TAG
@@ -162,7 +162,7 @@ class BlockWriter(io.RawIOBase):
         super().close()
 
 
-class BlockReader(io.RawIOBase):
+class BlockReader(PieceReader):
     """Reads a file from the cache where blocks are cached and from the UFS elsewhere."""
 
     def __init__(
@@ -187,37 +187,18 @@ class BlockReader(io.RawIOBase):
         self._cur: tuple[int, bytes] | None = None
         self.bytes_from_ufs = 0
 
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._pos
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        self._pos = seek_position(self._pos, self.size, offset, whence)
-        return self._pos
-
     @property
     def size(self) -> int:
         return self.inode.length
 
-    def readinto(self, buffer: Any) -> int:
-        view = memoryview(buffer).cast("B")
-        done = 0
-        bs = self.inode.block_size
-        while done < len(view) and self._pos < self.inode.length:
-            idx, off = divmod(self._pos, bs)
-            data = self.block(idx)
-            n = min(len(view) - done, len(data) - off)
-            if n <= 0:
-                break
-            view[done : done + n] = memoryview(data)[off : off + n]
-            done += n
-            self._pos += n
-        return done
+    def _total(self) -> int:
+        return self.inode.length
+
+    def _piece_size(self) -> int:
+        return self.inode.block_size
+
+    def _piece(self, idx: int) -> bytes:
+        return self.block(idx)
 
     def block(self, idx: int) -> bytes:
         if self._cur is not None and self._cur[0] == idx:
