@@ -11,12 +11,13 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from siltfs.errors import FileExists, MountError
-from siltfs.metastore.abc import Metastore, Txn
+from siltfs.metastore.abc import Latch, Metastore, Txn
 from siltfs.model.enums import JobState, PersistenceState, TtlAction
 from siltfs.model.inode import ROOT_ID, Inode, MountInfo, PersistJob
 
@@ -474,6 +475,75 @@ class MetastoreConformance:
             txn.delete_intent(i1 + i2 + 100)  # unknown id: no error
         with store.snapshot() as txn:
             assert [i.id for i in txn.list_intents()] == [i2]
+
+    # commit latches -------------------------------------------------------------------
+    def test_latches_add_replace_remove_and_expire(self, store: Metastore) -> None:
+        with store.transaction() as txn:
+            assert txn.list_latches(NOW) == []
+            txn.add_latch(7, "/a/b", "host:1:x", NOW + 100)
+            txn.add_latch(3, "/c", "host:2:y", NOW + 1)
+        with store.snapshot() as txn:
+            assert txn.list_latches(NOW) == [
+                Latch(3, "/c", "host:2:y", NOW + 1),
+                Latch(7, "/a/b", "host:1:x", NOW + 100),
+            ]
+            assert txn.list_latches(NOW + 1) == [Latch(7, "/a/b", "host:1:x", NOW + 100)]
+            assert txn.list_latches(NOW + 100) == []  # expired ones are ignored
+        assert store.list_latches(NOW) == [
+            Latch(3, "/c", "host:2:y", NOW + 1),
+            Latch(7, "/a/b", "host:1:x", NOW + 100),
+        ]
+        with store.transaction() as txn:  # one latch per inode: a new one replaces it
+            txn.add_latch(7, "/moved", "host:3:z", NOW + 200)
+            txn.remove_latch(3)
+            txn.remove_latch(12345)  # unknown: no error
+        with store.snapshot() as txn:
+            assert txn.list_latches(NOW) == [Latch(7, "/moved", "host:3:z", NOW + 200)]
+
+    def test_latches_roll_back_with_their_transaction(self, store: Metastore) -> None:
+        with store.transaction() as txn:
+            txn.add_latch(1, "/kept", "o", NOW + 10)
+        with pytest.raises(RuntimeError):
+            with store.transaction() as txn:
+                txn.add_latch(2, "/gone", "o", NOW + 10)
+                txn.remove_latch(1)
+                raise RuntimeError("abort")
+        assert [latch.path for latch in store.list_latches(NOW)] == ["/kept"]
+
+    def test_latches_are_shared_by_every_handle(self, make_store: StoreFactory) -> None:
+        first, second = make_store(), make_store()
+        with first.transaction() as txn:
+            txn.add_latch(5, "/x/y", "owner-1", NOW + 10)
+        assert second.list_latches(NOW) == [Latch(5, "/x/y", "owner-1", NOW + 10)]
+        with second.transaction() as txn:
+            txn.remove_latch(5)
+        assert first.list_latches(NOW) == []
+
+    def test_namespace_lock_is_reentrant_and_excludes_other_threads(
+        self, store: Metastore, tmp_path: Path
+    ) -> None:
+        lock = store.namespace_lock(tmp_path)
+        order: list[str] = []
+        entered = threading.Event()
+
+        def other() -> None:
+            with lock:
+                order.append("other")
+                entered.set()
+
+        try:
+            with lock:
+                with lock:  # re-entrant within a thread
+                    t = threading.Thread(target=other)
+                    t.start()
+                    assert not entered.wait(0.1)
+                order.append("released")
+            t.join()
+            assert order == ["released", "other"]
+            with lock:  # usable again
+                pass
+        finally:
+            lock.close()
 
     # transactions ---------------------------------------------------------------------
     def test_rollback_on_exception_leaves_nothing(self, store: Metastore) -> None:

@@ -1,10 +1,16 @@
 """The metastore contract.
 
 A metastore holds inodes (keyed by id, unique on parent id + name), the mount table,
-persist jobs and UFS intents.  All work happens inside a :class:`Txn`; a transaction
-from :meth:`Metastore.transaction` is serialisable with every other writer, one from
-:meth:`Metastore.snapshot` is a consistent read.  Implementations must be safe to use
-from many threads at once.
+persist jobs, UFS intents and commit latches.  All work happens inside a :class:`Txn`;
+a transaction from :meth:`Metastore.transaction` is serialisable with every other
+writer (of every process using the store), one from :meth:`Metastore.snapshot` is a
+consistent read.  Implementations must be safe to use from many threads at once.
+
+Coordination between masters goes through the metastore too:
+:meth:`Metastore.namespace_lock` is the lock every namespace mutation holds, and latches
+(:meth:`Txn.add_latch`) mark paths whose persisted object is being moved into place in
+the UFS, so that several masters on one shared metastore (PostgreSQL) wait for each
+other's commits.
 """
 
 from __future__ import annotations
@@ -12,9 +18,22 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from pathlib import Path
 
+from siltfs.metastore.locks import NamespaceLock
 from siltfs.model.enums import JobState, PersistenceState
 from siltfs.model.inode import ROOT_ID, Inode, Intent, MountInfo, PersistJob
+
+
+@dataclass(frozen=True)
+class Latch:
+    """A path being committed to the UFS by *owner* (a runner identity) until *expires_ms*."""
+
+    inode_id: int
+    path: str
+    owner: str
+    expires_ms: int
 
 
 class Txn(ABC):
@@ -125,8 +144,25 @@ class Txn(ABC):
     @abstractmethod
     def list_intents(self) -> list[Intent]: ...
 
+    # commit latches -------------------------------------------------------
+    @abstractmethod
+    def add_latch(self, inode_id: int, path: str, owner: str, expires_ms: int) -> None:
+        """Latch *path* for *inode_id* (replacing that inode's previous latch)."""
+
+    @abstractmethod
+    def remove_latch(self, inode_id: int) -> None:
+        """Drop the latch of *inode_id* (no error if there is none)."""
+
+    @abstractmethod
+    def list_latches(self, now_ms: int) -> list[Latch]:
+        """Latches not yet expired at *now_ms* (``expires_ms > now_ms``), by inode id."""
+
 
 class Metastore(ABC):
+    #: True when other hosts may share it (PostgreSQL): another master's block store,
+    #: which this one cannot see, may hold data this one finds missing.
+    shared_across_hosts = False
+
     @abstractmethod
     def transaction(self) -> AbstractContextManager[Txn]:
         """A read-write transaction, committed on normal exit, rolled back on error."""
@@ -139,6 +175,17 @@ class Metastore(ABC):
         """:meth:`Txn.resolve_path` as one consistent read."""
         with self.snapshot() as txn:
             return txn.resolve_path(names)
+
+    def list_latches(self, now_ms: int) -> list[Latch]:
+        """:meth:`Txn.list_latches` as one consistent read."""
+        with self.snapshot() as txn:
+            return txn.list_latches(now_ms)
+
+    def namespace_lock(self, home: Path) -> NamespaceLock:
+        """The namespace lock of every master on this metastore: re-entrant within a
+        thread, exclusive across threads and processes.  Default: an flock on
+        ``<home>/namespace.lock`` (processes sharing one home on one host)."""
+        return NamespaceLock(home / "namespace.lock")
 
     @abstractmethod
     def close(self) -> None: ...

@@ -13,11 +13,19 @@ from pathlib import Path
 from typing import Any
 
 from siltfs.errors import FileExists, MountError, SiltError
-from siltfs.metastore.abc import Metastore, Txn
-from siltfs.model.enums import JobState, PersistenceState, TtlAction
+from siltfs.metastore.abc import Latch, Metastore, Txn
+from siltfs.metastore.rows import INODE_COL_NAMES
+from siltfs.metastore.rows import INODE_COLS as _INODE_COLS
+from siltfs.metastore.rows import JOB_COLS as _JOB_COLS
+from siltfs.metastore.rows import inode_from_row as _inode
+from siltfs.metastore.rows import inode_params as _inode_params
+from siltfs.metastore.rows import inodes_from_rows as _inodes
+from siltfs.metastore.rows import job_from_row as _job
+from siltfs.metastore.rows import mount_from_row as _mount
+from siltfs.model.enums import JobState, PersistenceState
 from siltfs.model.inode import ROOT_ID, Inode, Intent, MountInfo, PersistJob
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: latches
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -74,24 +82,15 @@ CREATE TABLE IF NOT EXISTS intents (
     dst TEXT,
     created_ms INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS latches (
+    inode_id INTEGER PRIMARY KEY,
+    path TEXT NOT NULL,
+    owner TEXT NOT NULL,
+    expires_ms INTEGER NOT NULL
+);
 """
 
-_INODE_COLS = (
-    "id, parent_id, name, is_dir, length, block_size, generation, state, created_ms, mtime_ms, "
-    "pinned, ttl_ms, ttl_action, mount_id, fingerprint, content_hash, sync_ms"
-)
-_JOB_COLS = (
-    "id, inode_id, generation, state, attempts, last_error, created_ms, updated_ms, "
-    "next_run_ms, lease_owner, lease_expires_ms, token"
-)
-
-
-_STATES = {s.value: s for s in PersistenceState}
-_ACTIONS = {a.value: a for a in TtlAction}
-_JOB_STATES = {s.value: s for s in JobState}
-
-
-_COLS = [c.strip() for c in _INODE_COLS.split(",")]
+_COLS = list(INODE_COL_NAMES)
 
 
 @functools.lru_cache(maxsize=64)
@@ -104,51 +103,6 @@ def _resolve_sql(depth: int) -> str:
         for i in range(1, depth + 1)
     )
     return f"SELECT {select} FROM inodes t0{joins} WHERE t0.id = ?"
-
-
-def _inode(row: Any) -> Inode:
-    return Inode(
-        id=row[0],
-        parent_id=row[1],
-        name=row[2],
-        is_dir=bool(row[3]),
-        length=row[4],
-        block_size=row[5],
-        generation=row[6],
-        state=_STATES[row[7]],
-        created_ms=row[8],
-        mtime_ms=row[9],
-        pinned=bool(row[10]),
-        ttl_ms=row[11],
-        ttl_action=_ACTIONS[row[12]],
-        mount_id=row[13],
-        fingerprint=row[14],
-        content_hash=row[15],
-        sync_ms=row[16],
-    )
-
-
-def _inode_params(i: Inode) -> tuple[Any, ...]:
-    return (
-        i.id, i.parent_id, i.name, int(i.is_dir), i.length, i.block_size, i.generation,
-        i.state.value, i.created_ms, i.mtime_ms, int(i.pinned), i.ttl_ms, i.ttl_action.value,
-        i.mount_id, i.fingerprint, i.content_hash, i.sync_ms,
-    )  # fmt: skip
-
-
-def _job(row: Any) -> PersistJob:
-    return PersistJob(
-        id=row[0], inode_id=row[1], generation=row[2], state=_JOB_STATES[row[3]], attempts=row[4],
-        last_error=row[5], created_ms=row[6], updated_ms=row[7], next_run_ms=row[8],
-        lease_owner=row[9], lease_expires_ms=row[10], token=row[11],
-    )  # fmt: skip
-
-
-def _mount(row: Any) -> MountInfo:
-    return MountInfo(
-        id=row[0], path=row[1], uri=row[2], options=json.loads(row[3]),
-        sync_interval_ms=row[4], read_only=bool(row[5]),
-    )  # fmt: skip
 
 
 class SqliteTxn(Txn):
@@ -166,11 +120,15 @@ class SqliteTxn(Txn):
         return _inode(row) if row else None
 
     def list_children(self, parent_id: int) -> list[Inode]:
-        rows = self.c.execute(
-            f"SELECT {_INODE_COLS} FROM inodes WHERE parent_id=? AND id != parent_id ORDER BY name",
-            (parent_id,),
-        ).fetchall()
-        return [_inode(r) for r in rows]
+        # rows straight from the cursor (no fetchall): each row tuple is freed as soon as
+        # its inode is made, so a large listing keeps half as many objects alive
+        return _inodes(
+            self.c.execute(
+                f"SELECT {_INODE_COLS} FROM inodes WHERE parent_id=? AND id != parent_id "
+                "ORDER BY name",
+                (parent_id,),
+            )
+        )
 
     def resolve_path(self, names: Sequence[str]) -> list[Inode]:
         if not names or len(names) > 32:
@@ -359,6 +317,23 @@ class SqliteTxn(Txn):
         ).fetchall()
         return [Intent(*r) for r in rows]
 
+    def add_latch(self, inode_id: int, path: str, owner: str, expires_ms: int) -> None:
+        self.c.execute(
+            "INSERT OR REPLACE INTO latches (inode_id, path, owner, expires_ms) VALUES (?,?,?,?)",
+            (inode_id, path, owner, expires_ms),
+        )
+
+    def remove_latch(self, inode_id: int) -> None:
+        self.c.execute("DELETE FROM latches WHERE inode_id=?", (inode_id,))
+
+    def list_latches(self, now_ms: int) -> list[Latch]:
+        rows = self.c.execute(
+            "SELECT inode_id, path, owner, expires_ms FROM latches WHERE expires_ms > ? "
+            "ORDER BY inode_id",
+            (now_ms,),
+        ).fetchall()
+        return [Latch(*r) for r in rows]
+
 
 class SqliteMetastore(Metastore):
     """Thread-safe: each thread gets its own connection; writers serialise on BEGIN IMMEDIATE."""
@@ -375,8 +350,9 @@ class SqliteMetastore(Metastore):
         with self.transaction() as txn:
             conn = txn.c  # type: ignore[attr-defined]
             conn.execute(
-                "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
-                (str(SCHEMA_VERSION),),
+                "INSERT INTO meta (key, value) VALUES ('schema_version', ?) ON CONFLICT (key) "
+                "DO UPDATE SET value=excluded.value WHERE CAST(value AS INTEGER) < ?",
+                (str(SCHEMA_VERSION), SCHEMA_VERSION),
             )
             conn.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('next_id', '2')")
             conn.execute(
@@ -428,6 +404,11 @@ class SqliteMetastore(Metastore):
         if getattr(self._local, "depth", 0):
             return super().resolve_path(names)
         return SqliteTxn(self._conn()).resolve_path(names)  # one SELECT: its own snapshot
+
+    def list_latches(self, now_ms: int) -> list[Latch]:
+        if getattr(self._local, "depth", 0):
+            return super().list_latches(now_ms)
+        return SqliteTxn(self._conn()).list_latches(now_ms)  # one SELECT: its own snapshot
 
     def transaction(self) -> Any:
         return self._txn("BEGIN IMMEDIATE")
