@@ -68,6 +68,10 @@ class UfsConformance:
         assert ufs.status("missing") is None
         assert ufs.status("missing/deeper") is None
 
+    def test_status_under_a_file_is_none(self, ufs: UnderFileSystem) -> None:
+        ufs.write("f", [b"x"])
+        assert ufs.status("f/below") is None  # a file has no children, not an error
+
     def test_mkdirs_creates_parents_and_is_idempotent(self, ufs: UnderFileSystem) -> None:
         ufs.mkdirs("a/b/c")
         ufs.mkdirs("a/b/c")

@@ -6,12 +6,12 @@ import fnmatch
 import random
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 from siltfs.errors import UfsError
-from siltfs.ufs.abc import UfsStatus, UnderFileSystem
+from siltfs.ufs.abc import IncompleteUpload, UfsStatus, UnderFileSystem
 
 OPS = ("status", "list", "mkdirs", "open_write", "read_range", "move", "delete")
 
@@ -162,6 +162,14 @@ class FaultInjectingUfs(UnderFileSystem):
     def delete(self, rel: str, *, recursive: bool = False) -> None:
         self._before("delete", rel)
         self.inner.delete(rel, recursive=recursive)
+
+    def abort_stale_uploads(
+        self,
+        prefix: str,
+        older_than_s: float,
+        keep: Callable[[IncompleteUpload], bool] | None = None,
+    ) -> int:  # (no faults: only sweeps call it, and they must not shift seeded runs)
+        return self.inner.abort_stale_uploads(prefix, older_than_s, keep)
 
     def close(self) -> None:
         self.inner.close()

@@ -9,7 +9,7 @@ raised as a :mod:`siltfs.errors` class (FileNotFound, UfsError, ...).
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -21,6 +21,14 @@ class UfsStatus:
     size: int
     mtime: float | None
     fingerprint: str  # changes whenever the content may have changed (size + etag/mtime)
+
+
+@dataclass(frozen=True)
+class IncompleteUpload:
+    """An upload an object store started and never completed (an S3 multipart upload)."""
+
+    rel: str  # where the object would appear, relative to the UFS root
+    initiated: float | None  # epoch seconds
 
 
 class UnderFileSystem(ABC):
@@ -63,6 +71,18 @@ class UnderFileSystem(ABC):
     @abstractmethod
     def delete(self, rel: str, *, recursive: bool = False) -> None:
         """Delete a file or directory; no error if it is already gone."""
+
+    def abort_stale_uploads(
+        self,
+        prefix: str,
+        older_than_s: float,
+        keep: Callable[[IncompleteUpload], bool] | None = None,
+    ) -> int:
+        """Abort incomplete uploads (left by a process that died mid-upload) whose object
+        would appear under the directory *prefix* ('' the root) and that started at least
+        *older_than_s* seconds ago, except those *keep* claims.  *keep* is called only after the uploads are listed.
+        Returns how many were aborted.  Stores without such uploads have none: 0."""
+        return 0
 
     def close(self) -> None:
         """Release resources."""

@@ -115,8 +115,8 @@ class FsspecUfs(UnderFileSystem):
         full = self._full(rel)
         try:
             info = self.fs.info(full)
-        except FileNotFoundError:
-            return None
+        except (FileNotFoundError, NotADirectoryError):
+            return None  # (a parent is a file: nothing can be at this path)
         except Exception as exc:  # noqa: BLE001 - translated at the boundary
             raise self._err(exc, rel, "status") from exc
         if self._escapes(info):
@@ -245,4 +245,8 @@ def open_ufs(uri: str, options: dict[str, Any] | None = None) -> UnderFileSystem
     scheme = urllib.parse.urlsplit(uri).scheme
     if not scheme:
         raise InvalidPath("mount URI has no scheme", path=uri)
+    if scheme.lower() in ("s3", "s3a"):
+        from siltfs.ufs.s3 import S3Ufs  # (s3fs is an optional dependency)
+
+        return S3Ufs(uri, options)
     return FsspecUfs(uri, options)
