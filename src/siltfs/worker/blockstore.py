@@ -148,6 +148,22 @@ class BlockStore:
                         break
             return total
 
+    def cached_bytes_many(self, block_id_lists: Iterable[Iterable[int]]) -> list[int]:
+        """:meth:`cached_bytes` of each list, under one lock (ls of a large directory)."""
+        out: list[int] = []
+        with self.lock:
+            sizes = [tier.sizes for tier in self.tiers]
+            for block_ids in block_id_lists:
+                total = 0
+                for bid in block_ids:
+                    for tier_sizes in sizes:
+                        size = tier_sizes.get(bid)
+                        if size is not None:
+                            total += size
+                            break
+                out.append(total)
+        return out
+
     def _drop(self, block_id: int) -> None:
         for tier in self.tiers:
             if block_id in tier or tier is self.ssd:
@@ -175,6 +191,16 @@ class BlockStore:
     def all_block_ids(self) -> set[int]:
         with self.lock:
             return set(self.mem.sizes) | set(self.ssd.sizes)
+
+    @property
+    def version(self) -> int:
+        """Changes whenever a block arrives or leaves (a cheap 'anything new?' check)."""
+        return self.mem.changes + self.ssd.changes
+
+    def block_sizes(self) -> dict[int, int]:
+        """Every cached block and its size."""
+        with self.lock:
+            return {**self.ssd.sizes, **self.mem.sizes}
 
     def usage(self) -> list[TierUsage]:
         with self.lock:

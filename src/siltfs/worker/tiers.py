@@ -18,6 +18,7 @@ class Tier:
         self.capacity = capacity
         self.sizes: OrderedDict[int, int] = OrderedDict()
         self.used = 0
+        self.changes = 0  # bumped whenever the set of blocks changes (heartbeats diff on it)
 
     def __contains__(self, block_id: int) -> bool:
         return block_id in self.sizes
@@ -43,11 +44,13 @@ class Tier:
             self.used -= old
         self.sizes[block_id] = size
         self.used += size
+        self.changes += 1
 
     def _unaccount(self, block_id: int) -> None:
         old = self.sizes.pop(block_id, None)
         if old is not None:
             self.used -= old
+            self.changes += 1
 
 
 class MemTier(Tier):

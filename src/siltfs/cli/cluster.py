@@ -1,0 +1,229 @@
+"""``silt worker`` (a block-store server that registers with masters) and ``silt up``
+(master + one worker + the persist runner on embedded defaults, in one command)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+from siltfs.cli.main import CliState, load_config
+from siltfs.cli.server import ensure_token
+
+
+def _home(ctx: click.Context, home_opt: Path | None) -> Path:
+    state = ctx.find_object(CliState) or CliState(home=None)
+    return home_opt or state.home or Path(os.environ.get("SILT_HOME") or Path.home() / ".silt")
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise click.ClickException(f"cannot listen on {host}:{port}: {exc}") from exc
+    return sock
+
+
+@click.command("worker")
+@click.option(
+    "--master",
+    "masters",
+    multiple=True,
+    envvar="SILT_MASTER",
+    help="Master URL to register with (repeat, or comma-separate, for several masters).",
+)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=0, show_default=True, type=click.IntRange(0, 65535),
+              help="Port (0: any free one).")  # fmt: skip
+@click.option("--advertise", default=None, help="URL the masters and clients use to reach it.")
+@click.option(
+    "--home",
+    "home_opt",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Worker home: its cache lives in <home>/cache (default <silt home>/worker).",
+)
+@click.option("--token-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="The cluster's token (default: $SILT_TOKEN, else <silt home>/token).")  # fmt: skip
+@click.option(
+    "--log-level",
+    default="info",
+    show_default=True,
+    type=click.Choice(["critical", "error", "warning", "info", "debug"]),
+)
+@click.pass_context
+def worker(
+    ctx: click.Context,
+    masters: tuple[str, ...],
+    host: str,
+    port: int,
+    advertise: str | None,
+    home_opt: Path | None,
+    token_file: Path | None,
+    log_level: str,
+) -> None:
+    """Serve a block store and register it with the master(s)."""
+    import uvicorn
+
+    from siltfs.server.worker_api import create_worker_app
+    from siltfs.worker.blockstore import BlockStore
+    from siltfs.worker.node import WorkerNode
+
+    urls = [u.strip().rstrip("/") for m in masters for u in m.split(",") if u.strip()]
+    if not urls:
+        raise click.UsageError("give --master URL (or set SILT_MASTER)")
+    for url in urls:
+        if not url.startswith(("http://", "https://")):
+            raise click.UsageError(f"master URL must be http(s)://host:port, not {url!r}")
+    silt_home = _home(ctx, None)
+    home = home_opt or silt_home / "worker"
+    if token_file is not None:
+        token: str | None = token_file.read_text().strip()
+    else:
+        token = os.environ.get("SILT_TOKEN") or None
+        if token is None and (silt_home / "token").is_file():
+            token = (silt_home / "token").read_text().strip()
+    cfg = load_config(home if (home / "silt.toml").is_file() else silt_home)
+    sock = _bind(host, port)
+    bound = sock.getsockname()[1]
+    url = advertise or f"http://{host}:{bound}"
+    store = BlockStore(cfg.cache.mem_capacity, cfg.cache.ssd_capacity, home / "cache" / "ssd")
+    node = WorkerNode(
+        store, home=home, url=url, masters=urls, token=token,
+        heartbeat_interval_s=cfg.cluster.heartbeat_interval_s,
+    )  # fmt: skip
+    app = create_worker_app(node, token)
+    server = uvicorn.Server(uvicorn.Config(app, log_level=log_level, timeout_graceful_shutdown=10))
+    click.echo(f"silt worker: {node.id} serving {home} on {url}", err=True)
+    click.echo(f"silt worker: registering with {', '.join(urls)}", err=True)
+    node.start()
+    try:
+        previous = {sig: signal.signal(sig, lambda *_: None) for sig in (2, 15)}
+        try:
+            server.run(sockets=[sock])
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+    finally:
+        node.close()
+        sock.close()
+    click.echo("silt worker: stopped", err=True)
+
+
+def _wait_healthy(
+    url: str, token: str, procs: list[subprocess.Popen[bytes]], timeout: float
+) -> None:
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if any(p.poll() is not None for p in procs):
+            raise click.ClickException("a component exited during start-up (see its log)")
+        try:
+            r = httpx.get(url + "/api/v1/health", headers={"Authorization": f"Bearer {token}"})
+            if r.status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise click.ClickException(f"{url} did not become healthy within {timeout:.0f} s")
+
+
+def _workers_registered(url: str, token: str) -> int:
+    import httpx
+
+    try:
+        r = httpx.get(url + "/api/v1/workers", headers={"Authorization": f"Bearer {token}"})
+        return sum(1 for w in r.json() if w["alive"] and w["id"] != "local")
+    except (httpx.HTTPError, ValueError, KeyError, TypeError):
+        return 0
+
+
+@click.command("up")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=19998, show_default=True, type=click.IntRange(1, 65535),
+              help="The master's port (the worker takes a free one).")  # fmt: skip
+@click.option(
+    "--home",
+    "home_opt",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Home (default: silt --home, $SILT_HOME, ~/.silt).",
+)
+@click.option("--timeout", default=60.0, show_default=True, help="Seconds to wait for start-up.")
+@click.pass_context
+def up(ctx: click.Context, host: str, port: int, home_opt: Path | None, timeout: float) -> None:
+    """Start a master (with the persist runner) and one worker; stop both on Ctrl-C."""
+    home = _home(ctx, home_opt)
+    token, token_path = ensure_token(home)
+    logs = home / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    url = f"http://{host}:{port}"
+    base = [sys.executable, "-m", "siltfs.cli.main", "--home", str(home)]
+    env = {**os.environ, "SILT_TOKEN": token}
+    env.pop("SILT_MASTER", None)
+    procs: list[subprocess.Popen[bytes]] = []
+    names: dict[int, str] = {}
+
+    def start(name: str, args: list[str]) -> subprocess.Popen[bytes]:
+        with open(logs / f"{name}.log", "ab") as log:
+            # own session: a terminal's Ctrl-C reaches `up` only, which stops them in order
+            proc = subprocess.Popen(base + args, stdout=log, stderr=subprocess.STDOUT, env=env,
+                                    start_new_session=True)  # fmt: skip
+        procs.append(proc)
+        names[proc.pid] = name
+        return proc
+
+    stopping = {"signal": 0}
+
+    def on_signal(signum: int, frame: Any) -> None:
+        stopping["signal"] = signum
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        start("master", ["master", "--host", host, "--port", str(port),
+                                  "--no-local-worker"])  # fmt: skip
+        _wait_healthy(url, token, procs, timeout)
+        worker_proc = start("worker", ["worker", "--master", url, "--host", host])
+        deadline = time.monotonic() + timeout
+        while _workers_registered(url, token) < 1:
+            if worker_proc.poll() is not None or time.monotonic() > deadline:
+                raise click.ClickException(f"the worker did not register; see {logs}/worker.log")
+            time.sleep(0.1)
+        click.echo(f"silt up: master     {url}   (API {url}/api/v1, docs {url}/docs)")
+        click.echo(f"silt up: worker     registered (log {logs / 'worker.log'})")
+        click.echo(f"silt up: dashboard  {url}/dashboard#token={token}")
+        click.echo(f"silt up: token      {token_path}   (export SILT_TOKEN=$(cat {token_path}))")
+        click.echo(f"silt up: use it     SILT_MASTER={url} silt fs ls /   (Ctrl-C stops)")
+        sys.stdout.flush()
+        while not stopping["signal"]:
+            if any(p.poll() is not None for p in procs):
+                dead = [names[p.pid] for p in procs if p.poll() is not None]
+                click.echo(f"silt up: {', '.join(dead)} exited; stopping", err=True)
+                break
+            time.sleep(0.2)
+    finally:
+        # the master first: its graceful shutdown commits in-flight persists, which read
+        # blocks from the worker; then the worker
+        for proc in procs:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+                try:
+                    proc.wait(timeout=120)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    click.echo("silt up: stopped", err=True)
+    if not stopping["signal"]:
+        raise SystemExit(1)

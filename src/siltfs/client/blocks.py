@@ -1,0 +1,175 @@
+"""Reading cached blocks straight from the workers that hold them (remote client).
+
+The master's ``/data/info`` lists, per cached block, the workers holding it.  A block
+on a worker of *this* host is read from the worker's block file directly -- Alluxio's
+short-circuit read: no HTTP, no copy through a server -- if the file is there and has
+the expected length; otherwise the block is fetched from the worker over HTTP.  Anything
+not cached (or a worker that fails) is left to the caller, who reads it through the
+master, where it is checked against the file version.
+
+Bytes go straight into the caller's buffer: ``os.preadv`` from the block file (kept
+open while the file is read, up to ``OPEN_FILES`` of them: a block file replaced or
+removed meanwhile does not change what an open descriptor reads), or ``recv_into`` from the worker's answer
+(:meth:`WorkerClient.open_block`), whose body is left streaming between reads so that a
+sequential reader costs one request per stretch, not one per ``read``.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections import OrderedDict
+from typing import Any
+
+from siltfs.errors import SiltError
+from siltfs.worker.client import BlockStream, WorkerClient
+from siltfs.worker.hostid import HOST_ID
+
+OPEN_FILES = 16  # block files an open file keeps open (the most recently read ones)
+
+
+class BlockSource:
+    """The workers of one remote client (their connections), shared by its open files."""
+
+    def __init__(self, token: str | None, *, short_circuit: bool = True, timeout: float = 30.0):
+        self.token = token
+        self.short_circuit = short_circuit
+        self.timeout = timeout
+        self._workers: dict[str, WorkerClient] = {}
+        self._lock = threading.Lock()
+        # bytes served per route, for tests, benchmarks and curious users
+        self.stats = {"short_circuit": 0, "worker": 0}
+
+    def _client(self, url: str) -> WorkerClient:
+        with self._lock:
+            client = self._workers.get(url)
+            if client is None:
+                client = self._workers[url] = WorkerClient(url, self.token, timeout=self.timeout)
+            return client
+
+    def cursor(self) -> BlockCursor:
+        """Per-open-file state: open block files, the worker answer being read."""
+        return BlockCursor(self)
+
+    def _count(self, route: str, n: int) -> None:
+        with self._lock:
+            self.stats[route] += n
+
+    def close(self) -> None:
+        with self._lock:
+            for client in self._workers.values():
+                client.close()
+            self._workers.clear()
+
+
+class BlockCursor:
+    """Reads parts of located blocks for one open file (not thread-safe, like the file)."""
+
+    def __init__(self, source: BlockSource) -> None:
+        self.source = source
+        # block id -> open block file (None: not usable), the most recently used last
+        self._files: OrderedDict[int, int | None] = OrderedDict()
+        self._stream: BlockStream | None = None
+
+    def __enter__(self) -> BlockCursor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def readinto(
+        self, block: dict[str, Any], length: int, offset: int, out: memoryview, ahead: int
+    ) -> int:
+        """Read block bytes from *offset* into *out* (``offset + len(out) <= length``);
+        the number read, 0 if no location can serve them.  *ahead*: how far into the
+        block (an offset) a new request to a worker may ask for, so the next reads
+        continue the same answer."""
+        bid = block["id"]
+        for where in block.get("locations", ()):
+            if self.source.short_circuit and where.get("host_id") == HOST_ID:
+                n = self._local(bid, where, length, offset, out)
+                if n:
+                    return n
+            if where.get("url"):
+                n = self._remote(bid, where["url"], offset, out, max(ahead, offset + len(out)))
+                if n:
+                    return n
+        return 0
+
+    # short-circuit ------------------------------------------------------------
+    def _fd(self, bid: int, where: dict[str, Any], length: int) -> int | None:
+        if bid in self._files:
+            self._files.move_to_end(bid)
+            return self._files[bid]
+        while len(self._files) >= OPEN_FILES:
+            _, old = self._files.popitem(last=False)
+            if old is not None:
+                os.close(old)
+        fd: int | None = None
+        if where.get("block_dir"):
+            try:
+                fd = os.open(os.path.join(where["block_dir"], str(bid)), os.O_RDONLY)
+            except OSError:
+                fd = None
+            if fd is not None and os.fstat(fd).st_size != length:
+                os.close(fd)
+                fd = None
+        self._files[bid] = fd
+        return fd
+
+    def _local(
+        self, bid: int, where: dict[str, Any], length: int, offset: int, out: memoryview
+    ) -> int:
+        fd = self._fd(bid, where, length)
+        if fd is None:
+            return 0
+        done = 0
+        try:
+            while done < len(out):
+                n = os.preadv(fd, [out[done:]], offset + done)
+                if n <= 0:
+                    break
+                done += n
+        except OSError:
+            pass
+        if done < len(out):  # cannot happen to a block file of the right length
+            os.close(fd)
+            self._files[bid] = None
+        self.source._count("short_circuit", done)
+        return done
+
+    # over HTTP ----------------------------------------------------------------
+    def _remote(self, bid: int, url: str, offset: int, out: memoryview, ahead: int) -> int:
+        stream = self._stream
+        if stream is not None and not (stream.block_id == bid and stream.pos == offset):
+            self._end_stream()
+        done = 0
+        try:
+            while done < len(out):
+                if self._stream is None:  # a new request, up to *ahead*
+                    self._stream = self.source._client(url).open_block(bid, offset + done, ahead)
+                    if self._stream is None:
+                        break  # not (or no longer) on that worker
+                stream = self._stream
+                try:
+                    stream.readinto(out[done:])
+                finally:
+                    done = stream.pos - offset
+                if stream.remaining == 0:
+                    self._end_stream()
+        except SiltError:
+            self._end_stream()  # what arrived is good; the rest comes from elsewhere
+        self.source._count("worker", done)
+        return done
+
+    def _end_stream(self) -> None:
+        if self._stream is not None:
+            self._stream.close()
+            self._stream = None
+
+    def close(self) -> None:
+        self._end_stream()
+        files, self._files = self._files, OrderedDict()
+        for fd in files.values():
+            if fd is not None:
+                os.close(fd)

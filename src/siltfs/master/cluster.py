@@ -1,0 +1,486 @@
+"""The master's view of where blocks live: its own block store (if it keeps one) and
+the workers that registered by heartbeat.
+
+:class:`Cluster` offers the :class:`~siltfs.worker.blockstore.BlockStore` methods the
+master and the embedded streams use (put/get/pin/unpin/free/remove/contains/
+cached_bytes/usage), so the namespace, the persister and the readers/writers do not
+care whether a block is in this process or on a worker across the network.
+
+- Placement is capacity-aware: a block goes to the member with the most free room in
+  the tier it needs; ``replicas=n`` puts it on *n* distinct members (ASYNC_THROUGH data
+  that must survive the loss of a worker) or fails with ResourceExhausted.
+- Locations come from the puts this master made and from each worker's heartbeat (its
+  full block map whenever it changed), so several masters sharing workers all know.
+- A worker silent for ``worker_timeout_s`` is dead: :meth:`reap` forgets its blocks and
+  says which; the master then marks unpersisted files whose only copy was there LOST.
+- Right after the master starts, workers have not reported yet: reads that find no
+  copy wait for them (until ``worker_timeout_s`` after start) before calling it a miss.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from siltfs.config import ClusterConfig
+from siltfs.errors import ResourceExhausted, SiltError, Unavailable
+from siltfs.worker.blockstore import BlockStore, TierUsage
+from siltfs.worker.client import WorkerClient
+from siltfs.worker.hostid import HOST_ID
+
+log = logging.getLogger("siltfs.cluster")
+LOCAL = "local"
+
+
+@dataclass
+class WorkerRecord:
+    id: str
+    url: str
+    host_id: str
+    block_dir: str
+    boot_id: str
+    client: WorkerClient
+    last_seen: float = field(default_factory=time.monotonic)
+    alive: bool = True
+    tiers: list[TierUsage] = field(default_factory=list)
+    hits: dict[str, int] = field(default_factory=dict)
+    misses: int = 0
+    evictions: int = 0
+    blocks: dict[int, int] = field(default_factory=dict)  # block id -> size
+    # blocks this master put there, with the worker's block-set version right after: a
+    # heartbeat with an older version was taken before the put and must not drop them
+    put_versions: dict[int, int] = field(default_factory=dict)
+
+    def free_room(self, ssd_only: bool) -> int:
+        return sum(
+            t.capacity - t.used for t in self.tiers if t.tier == "SSD" or not ssd_only
+        )  # fmt: skip
+
+
+class Cluster:
+    def __init__(
+        self,
+        local: BlockStore | None,
+        config: ClusterConfig,
+        token: str | None = None,
+        *,
+        is_needed: Callable[[list[int]], tuple[set[int], set[int]]] | None = None,
+        expect_workers: bool = False,
+    ) -> None:
+        self.local = local
+        self.config = config
+        self.token = token
+        self.workers: dict[str, WorkerRecord] = {}
+        self.where: dict[int, set[str]] = {}  # block id -> remote worker ids
+        self.pinned: set[int] = set()
+        self._misses = 0
+        self._lock = threading.RLock()
+        self._changed = threading.Condition(self._lock)
+        self._started = time.monotonic()
+        # given block ids a worker reported: (those to pin, those that are orphans)
+        self.is_needed = is_needed
+        self.expect_workers = expect_workers or local is None
+
+    def sees_everything(self, shared_metastore: bool) -> bool:
+        """Whether a block no member holds is really gone.  Not so when other masters
+        sharing the metastore keep block stores of their own, which this one cannot see
+        (run such masters with ``--no-local-worker`` and shared workers)."""
+        return not (shared_metastore and self.local is not None)
+
+    # membership -----------------------------------------------------------
+    def settled(self) -> bool:
+        """True once the cached blocks are known: at once without external workers,
+        else when workers had ``worker_timeout_s`` after this master started to report."""
+        if not self.expect_workers:
+            return True
+        return time.monotonic() - self._started >= self.config.worker_timeout_s
+
+    def alive(self) -> list[WorkerRecord]:
+        with self._lock:
+            return [w for w in self.workers.values() if w.alive]
+
+    def heartbeat(self, report: dict[str, Any]) -> dict[str, Any]:
+        """Record a worker's heartbeat; the answer tells it what to pin and drop."""
+        wid = str(report["id"])
+        answer: dict[str, Any] = {"resync": False, "pin": [], "remove": []}
+        with self._lock:
+            w = self.workers.get(wid)
+            rebooted = w is None or w.boot_id != report["boot_id"] or not w.alive
+            if w is None or w.url != report["url"]:
+                if w is not None:
+                    w.client.close()
+                w = WorkerRecord(
+                    wid, str(report["url"]), str(report["host_id"]), str(report["block_dir"]),
+                    str(report["boot_id"]), WorkerClient(str(report["url"]), self.token),
+                )  # fmt: skip
+                self.workers[wid] = w
+                log.info("worker %s registered at %s", wid, w.url)
+            elif not w.alive:
+                log.warning("worker %s is back at %s", wid, w.url)
+            if w.boot_id != report["boot_id"]:
+                w.put_versions.clear()  # versions count again from 0 after a restart
+            w.boot_id = str(report["boot_id"])
+            w.last_seen = time.monotonic()
+            w.alive = True
+            w.tiers = [
+                TierUsage(t["tier"], int(t["capacity"]), int(t["used"]), int(t["blocks"]))
+                for t in report.get("tiers", [])
+            ]
+            w.hits = {str(k): int(v) for k, v in report.get("hits", {}).items()}
+            w.misses = int(report.get("misses", 0))
+            w.evictions = int(report.get("evictions", 0))
+            blocks = report.get("blocks")
+            if blocks is None:
+                if rebooted:
+                    answer["resync"] = True  # we need its full block map
+            else:
+                blocks_now = {int(k): int(v) for k, v in blocks.items()}
+                self._replace_blocks(w, blocks_now, int(report.get("version", 0)))
+                if rebooted and self.is_needed is not None:
+                    ids = list(w.blocks)
+                    pins, orphans = self.is_needed(ids)
+                    orphans -= self.pinned  # a write in flight pinned them first
+                    answer["pin"] = sorted(pins | (self.pinned & set(ids)))
+                    answer["remove"] = sorted(orphans)
+                    for bid in orphans:
+                        self._forget(w, bid)
+            self._changed.notify_all()
+        return answer
+
+    def _replace_blocks(self, w: WorkerRecord, blocks: dict[int, int], version: int) -> None:
+        newer = {b: w.blocks[b] for b, v in w.put_versions.items() if v > version and b in w.blocks}
+        for bid in set(w.blocks) - set(blocks) - set(newer):
+            self._forget(w, bid)
+        for bid in blocks:
+            self.where.setdefault(bid, set()).add(w.id)
+        w.blocks = {**blocks, **newer}
+        w.put_versions = {b: v for b, v in w.put_versions.items() if v > version}
+
+    def _forget(self, w: WorkerRecord, bid: int) -> None:
+        w.blocks.pop(bid, None)
+        w.put_versions.pop(bid, None)
+        holders = self.where.get(bid)
+        if holders is not None:
+            holders.discard(w.id)
+            if not holders:
+                del self.where[bid]
+
+    def reap(self) -> list[tuple[WorkerRecord, set[int]]]:
+        """Workers silent for longer than the timeout: marked dead, their blocks
+        forgotten.  Returns each with the block ids it held."""
+        now = time.monotonic()
+        dead: list[tuple[WorkerRecord, set[int]]] = []
+        with self._lock:
+            for w in self.workers.values():
+                if w.alive and now - w.last_seen > self.config.worker_timeout_s:
+                    w.alive = False
+                    held = set(w.blocks)
+                    for bid in held:
+                        self._forget(w, bid)
+                    dead.append((w, held))
+                    log.error(
+                        "worker %s at %s stopped heartbeating (%.1f s): %d cached block(s) gone",
+                        w.id, w.url, now - w.last_seen, len(held),
+                    )  # fmt: skip
+        return dead
+
+    def mark_unreachable(self, w: WorkerRecord) -> None:
+        """A call to *w* failed: stop sending it work until it heartbeats again."""
+        with self._lock:
+            w.last_seen = min(w.last_seen, time.monotonic() - self.config.worker_timeout_s)
+
+    # placement ------------------------------------------------------------
+    def _holders(self, bid: int) -> list[WorkerRecord]:
+        with self._lock:
+            return [self.workers[i] for i in self.where.get(bid, ()) if self.workers[i].alive]
+
+    def put(
+        self, block_id: int, data: bytes | memoryview, *, durable: bool = False,
+        ssd: bool = False, replicas: int = 1,
+    ) -> str:  # fmt: skip
+        """Store a block on *replicas* distinct members; returns the first one's tier."""
+        if not self.workers and replicas <= 1:
+            if self.local is None:
+                raise ResourceExhausted(
+                    "no worker has registered with this master yet", path=f"block {block_id}"
+                )
+            return self.local.put(block_id, data, durable=durable, ssd=ssd)
+        ssd_only = durable or ssd
+        candidates: list[tuple[int, BlockStore | WorkerRecord]] = []
+        if self.local is not None:
+            room = sum(
+                u.capacity - u.used for u in self.local.usage() if u.tier == "SSD" or not ssd_only
+            )  # fmt: skip
+            candidates.append((room, self.local))
+        candidates += [(w.free_room(ssd_only), w) for w in self.alive()]
+        candidates.sort(key=lambda c: -c[0])
+        placed: list[str] = []
+        last: SiltError | None = None
+        pin = block_id in self.pinned
+        for _, member in candidates:
+            if len(placed) >= replicas:
+                break
+            try:
+                if isinstance(member, BlockStore):
+                    placed.append(member.put(block_id, data, durable=durable, ssd=ssd))
+                    continue
+                tier, version = member.client.put(block_id, data, durable=durable, ssd=ssd, pin=pin)
+                placed.append(tier)
+                with self._lock:
+                    member.blocks[block_id] = len(data)
+                    member.put_versions[block_id] = version
+                    self.where.setdefault(block_id, set()).add(member.id)
+            except Unavailable as exc:
+                self.mark_unreachable(member)  # type: ignore[arg-type]
+                last = exc
+            except ResourceExhausted as exc:
+                last = exc
+        if len(placed) < replicas:
+            self.remove([block_id])
+            have = len(candidates)
+            raise ResourceExhausted(
+                f"block needs {replicas} cop{'y' if replicas == 1 else 'ies'} on distinct "
+                f"workers; {have} member(s) known, {len(placed)} could take it"
+                + (f" (last error: {last})" if last else ""),
+                path=f"block {block_id}",
+            )
+        return placed[0]
+
+    # access ---------------------------------------------------------------
+    def get(self, block_id: int, *, promote: bool = False, wait: bool = False) -> bytes | None:
+        """The block from whichever member holds it; None on a miss.  *wait*: if this
+        master just started, give workers their first heartbeat to report the block
+        (for data that has no other copy)."""
+        local = self.local
+        if local is not None and (local.contains(block_id) or not self.expect_workers):
+            data = local.get(block_id, promote=promote)
+            if data is not None or not self.workers:
+                return data
+        deadline = self._started + self.config.worker_timeout_s
+        while True:
+            tried = False
+            for w in self._holders(block_id):
+                tried = True
+                try:
+                    data = w.client.get(block_id, promote=promote)
+                except Unavailable:
+                    self.mark_unreachable(w)
+                    continue
+                if data is not None:
+                    return data
+                with self._lock:
+                    self._forget(w, block_id)
+            if wait and not tried:
+                data = self._probe(block_id, promote)
+                if data is not None:
+                    return data
+            with self._lock:
+                early = wait and self.expect_workers and time.monotonic() < deadline
+                if tried or not early:
+                    self._misses += 1
+                    return None
+                # just started: the workers may not have reported this block yet
+                self._changed.wait(min(0.2, max(0.0, deadline - time.monotonic())))
+
+    def _probe(self, block_id: int, promote: bool) -> bytes | None:
+        """Ask every live worker directly: for data with no other copy, a location this
+        master has not heard of yet (another master put it; the heartbeat is on its way)
+        must not pass for a loss."""
+        for w in self.alive():
+            try:
+                data = w.client.get(block_id, promote=promote)
+            except Unavailable:
+                self.mark_unreachable(w)
+                continue
+            if data is not None:
+                with self._lock:
+                    w.blocks[block_id] = len(data)
+                    self.where.setdefault(block_id, set()).add(w.id)
+                return data
+        return None
+
+    def contains(self, block_id: int) -> bool:
+        if self.local is not None and self.local.contains(block_id):
+            return True
+        return bool(self._holders(block_id))
+
+    def tier_of(self, block_id: int) -> str | None:
+        if self.local is not None and self.local.contains(block_id):
+            return self.local.tier_of(block_id)
+        return "REMOTE" if self._holders(block_id) else None
+
+    def ssd_path(self, block_id: int) -> Any:
+        return self.local.ssd_path(block_id) if self.local is not None else None
+
+    def cached_bytes(self, block_ids: Iterable[int]) -> int:
+        if not self.workers:
+            return self.local.cached_bytes(block_ids) if self.local is not None else 0
+        ids = list(block_ids)
+        total = self.local.cached_bytes(ids) if self.local is not None else 0
+        with self._lock:
+            for bid in ids:
+                if self.local is not None and self.local.contains(bid):
+                    continue
+                for wid in self.where.get(bid, ()):
+                    w = self.workers[wid]
+                    if w.alive:
+                        total += w.blocks.get(bid, 0)
+                        break
+        return total
+
+    def cached_bytes_many(self, lists: list[list[int]]) -> list[int]:
+        """:meth:`cached_bytes` of several block lists (one ``ls``), in one go."""
+        if not self.workers and self.local is not None:
+            return self.local.cached_bytes_many(lists)
+        return [self.cached_bytes(ids) for ids in lists]
+
+    def locate(self, block_id: int) -> list[dict[str, Any]]:
+        """Where a client may read a block: workers holding it, local ones first."""
+        out: list[dict[str, Any]] = [
+            {"worker": w.id, "url": w.url, "host_id": w.host_id, "block_dir": w.block_dir}
+            for w in self._holders(block_id)
+        ]
+        if self.local is not None and self.local.tier_of(block_id) == "SSD":
+            out.append({"worker": LOCAL, "url": None, "host_id": HOST_ID,
+                        "block_dir": str(self.local.ssd.dir.resolve())})  # fmt: skip
+        out.sort(key=lambda d: d["host_id"] != HOST_ID)
+        return out
+
+    # pinning and dropping ---------------------------------------------------
+    def _by_worker(self, block_ids: Iterable[int]) -> dict[str, list[int]]:
+        groups: dict[str, list[int]] = {}
+        with self._lock:
+            for bid in block_ids:
+                for wid in self.where.get(bid, ()):
+                    groups.setdefault(wid, []).append(bid)
+        return groups
+
+    def _fan_out(self, action: str, block_ids: list[int]) -> int:
+        done = 0
+        for wid, ids in self._by_worker(block_ids).items():
+            w = self.workers[wid]
+            if not w.alive:
+                continue
+            try:
+                result = getattr(w.client, action)(ids)
+                done += result if isinstance(result, int) else 0
+            except Unavailable:
+                self.mark_unreachable(w)
+            except SiltError as exc:
+                log.warning("%s of %d block(s) on worker %s failed: %s", action, len(ids), wid, exc)
+        return done
+
+    def pin(self, block_ids: Iterable[int]) -> None:
+        ids = list(block_ids)
+        with self._lock:
+            self.pinned.update(ids)
+        if self.local is not None:
+            self.local.pin(ids)
+        if self.workers:
+            self._fan_out("pin", ids)
+
+    def unpin(self, block_ids: Iterable[int]) -> None:
+        ids = list(block_ids)
+        with self._lock:
+            self.pinned.difference_update(ids)
+        if self.local is not None:
+            self.local.unpin(ids)
+        if self.workers:
+            self._fan_out("unpin", ids)
+
+    def free(self, block_ids: Iterable[int]) -> int:
+        ids = [b for b in block_ids if b not in self.pinned]
+        n = self.local.free(ids) if self.local is not None else 0
+        if self.workers:
+            n += self._fan_out("free", ids)
+            with self._lock:
+                for wid, group in self._by_worker(ids).items():
+                    for bid in group:
+                        self._forget(self.workers[wid], bid)
+        return n
+
+    def remove(self, block_ids: Iterable[int]) -> None:
+        ids = list(block_ids)
+        with self._lock:
+            self.pinned.difference_update(ids)
+        if self.local is not None:
+            self.local.remove(ids)
+        if self.workers:
+            groups = self._by_worker(ids)
+            self._fan_out("remove", ids)
+            with self._lock:
+                for wid, group in groups.items():
+                    for bid in group:
+                        self._forget(self.workers[wid], bid)
+
+    def all_block_ids(self) -> set[int]:
+        ids = self.local.all_block_ids() if self.local is not None else set()
+        with self._lock:
+            return ids | set(self.where)
+
+    # statistics -------------------------------------------------------------
+    @property
+    def hits(self) -> dict[str, int]:
+        total = dict(self.local.hits) if self.local is not None else {}
+        for w in self.alive():
+            for tier, n in w.hits.items():
+                total[tier] = total.get(tier, 0) + n
+        return total
+
+    @property
+    def misses(self) -> int:
+        local = self.local.misses if self.local is not None else 0
+        return local + self._misses
+
+    @property
+    def evictions(self) -> int:
+        local = self.local.evictions if self.local is not None else 0
+        return local + sum(w.evictions for w in self.alive())
+
+    def usage(self) -> list[TierUsage]:
+        """Capacity and use per tier, summed over the live members."""
+        sums: dict[str, list[int]] = {}
+        members = [self.local.usage()] if self.local is not None else []
+        members += [w.tiers for w in self.alive()]
+        for tiers in members:
+            for u in tiers:
+                acc = sums.setdefault(u.tier, [0, 0, 0])
+                acc[0] += u.capacity
+                acc[1] += u.used
+                acc[2] += u.blocks
+        if not sums:
+            sums = {"MEM": [0, 0, 0], "SSD": [0, 0, 0]}
+        return [TierUsage(t, c, u, b) for t, (c, u, b) in sums.items()]
+
+    def overview(self) -> list[dict[str, Any]]:
+        """One entry per member (the dashboard's worker table)."""
+        now = time.monotonic()
+
+        def tiers(usage: Iterable[TierUsage]) -> list[dict[str, Any]]:
+            return [{"tier": u.tier, "used_bytes": u.used, "capacity_bytes": u.capacity,
+                     "blocks": u.blocks} for u in usage]  # fmt: skip
+
+        out: list[dict[str, Any]] = []
+        if self.local is not None:
+            out.append({"id": LOCAL, "address": "(in the master)", "host": HOST_ID,
+                        "alive": True, "last_heartbeat_age_s": 0.0,
+                        "tiers": tiers(self.local.usage())})  # fmt: skip
+        with self._lock:
+            for w in self.workers.values():
+                out.append({"id": w.id, "address": w.url, "host": w.host_id, "alive": w.alive,
+                            "last_heartbeat_age_s": round(now - w.last_seen, 3),
+                            "tiers": tiers(w.tiers)})  # fmt: skip
+        return out
+
+    def flush_mem(self) -> None:
+        if self.local is not None:
+            self.local.flush_mem()
+
+    def close(self) -> None:
+        with self._lock:
+            for w in self.workers.values():
+                w.client.close()

@@ -1,0 +1,133 @@
+"""A worker process's state: its block store, its identity, and the heartbeat that
+registers it with every master and keeps them told which blocks it holds.
+
+Heartbeat payload (``POST <master>/api/v1/workers/heartbeat``): id, url, host_id,
+block_dir (for short-circuit reads), boot_id (new on every start), tier usage and
+counters, and -- when its block set changed since that master last acknowledged, or the
+master asks for it -- the full ``{block_id: size}`` map.  The master answers with blocks
+to pin (unpersisted data, after a restart) and blocks to drop (orphans of files that no
+longer exist), which the worker applies.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import threading
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from siltfs.worker.blockstore import BlockStore
+from siltfs.worker.hostid import HOST_ID
+
+log = logging.getLogger("siltfs.worker")
+HEARTBEAT = "/api/v1/workers/heartbeat"
+
+
+def worker_id(home: Path) -> str:
+    """A stable id kept in ``<home>/worker-id`` (made on first start)."""
+    path = home / "worker-id"
+    try:
+        value = path.read_text().strip()
+        if value:
+            return value
+    except FileNotFoundError:
+        pass
+    value = f"w-{uuid.uuid4().hex[:12]}"
+    home.mkdir(parents=True, exist_ok=True)
+    path.write_text(value + "\n")
+    return value
+
+
+@dataclass
+class _MasterLink:
+    url: str
+    acked_version: int | None = None  # the block-set version this master has seen
+    reachable: bool = False
+
+
+class WorkerNode:
+    def __init__(
+        self,
+        store: BlockStore,
+        *,
+        home: Path,
+        url: str,
+        masters: Sequence[str],
+        token: str | None,
+        heartbeat_interval_s: float = 1.0,
+    ) -> None:
+        self.store = store
+        self.id = worker_id(home)
+        self.url = url.rstrip("/")
+        self.boot_id = secrets.token_hex(8)
+        self.block_dir = str(store.ssd.dir.resolve())
+        self.interval = heartbeat_interval_s
+        self._links = [_MasterLink(m.rstrip("/")) for m in masters]
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self._http = httpx.Client(headers=headers, timeout=max(2.0, 3 * heartbeat_interval_s))
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # reports --------------------------------------------------------------
+    def describe(self) -> dict[str, Any]:
+        s = self.store
+        return {
+            "id": self.id, "url": self.url, "host_id": HOST_ID, "block_dir": self.block_dir,
+            "boot_id": self.boot_id,
+            "tiers": [{"tier": u.tier, "capacity": u.capacity, "used": u.used,
+                       "blocks": u.blocks} for u in s.usage()],
+            "hits": dict(s.hits), "misses": s.misses, "evictions": s.evictions,
+            "pinned": len(s.pinned),
+        }  # fmt: skip
+
+    def beat(self, link: _MasterLink) -> None:
+        version = self.store.version
+        payload = self.describe()
+        payload["version"] = version
+        if link.acked_version != version:
+            payload["blocks"] = {str(k): v for k, v in self.store.block_sizes().items()}
+        r = self._http.post(link.url + HEARTBEAT, json=payload)
+        r.raise_for_status()
+        answer = r.json()
+        if answer.get("pin"):
+            self.store.pin(int(b) for b in answer["pin"])
+        if answer.get("remove"):
+            self.store.remove(int(b) for b in answer["remove"])
+        link.acked_version = None if answer.get("resync") else version
+        if not link.reachable:
+            log.info("registered with master %s as %s", link.url, self.id)
+        link.reachable = True
+
+    def beat_all(self) -> None:
+        for link in self._links:
+            try:
+                self.beat(link)
+            except (httpx.HTTPError, ValueError) as exc:
+                if link.reachable:
+                    log.warning("heartbeat to %s failed: %s", link.url, exc)
+                link.reachable = False
+                link.acked_version = None  # tell it everything when it is back
+
+    # lifecycle ------------------------------------------------------------
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="silt-heartbeat", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            self.beat_all()
+            if self._stop.wait(self.interval):
+                return
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+        self.store.flush_mem()
+        self._http.close()
