@@ -12,6 +12,9 @@ from pathlib import Path
 import pytest
 from fsspec.implementations.memory import MemoryFileSystem
 
+from tests.pgserver import postgres_database, postgres_dsn, postgres_server  # noqa: F401
+from tests.s3server import s3_bucket, s3_endpoint  # noqa: F401 - S3 (moto server) fixtures
+
 
 @pytest.fixture
 def tmp_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:

@@ -33,7 +33,7 @@ __all__ = [
 
 
 def connect(
-    home: str | os.PathLike[str] | None = None,
+    home: str | os.PathLike[str] | list[str] | None = None,
     *,
     ufs: str | None = None,
     ufs_options: dict[str, Any] | None = None,
@@ -44,19 +44,21 @@ def connect(
 
     ``home``: a directory (embedded: metastore, cache and root UFS live there; default
     ``$SILT_HOME`` or ``~/.silt``) or a master URL ``http://host:port`` (remote client;
-    ``token`` or ``$SILT_TOKEN``).  ``ufs``: a URI mounted at ``/`` instead of
+    ``token`` or ``$SILT_TOKEN``) -- or several (a list, or comma-separated) of masters
+    sharing one metastore, tried in turn when one cannot be reached.  ``ufs``: a URI mounted at ``/`` instead of
     ``<home>/ufs`` (any fsspec URL).  ``config``: a :class:`SiltConfig`.
     """
     from siltfs.errors import InvalidArgument
 
-    if isinstance(home, str) and home.startswith(("http://", "https://")):
+    remote = isinstance(home, str) and home.startswith(("http://", "https://"))
+    if remote or isinstance(home, (list, tuple)):
         if ufs is not None or config is not None or ufs_options is not None:
             raise InvalidArgument(
-                "ufs/config apply to an embedded home, not a master URL", path=home
+                "ufs/config apply to an embedded home, not a master URL", path=str(home)
             )
         from siltfs.client.remote import RemoteFileSystem
 
-        return RemoteFileSystem(home, token=token)
+        return RemoteFileSystem(home, token=token)  # type: ignore[arg-type]
     return open_embedded(home, ufs=ufs, ufs_options=ufs_options, config=config)
 
 
@@ -66,12 +68,19 @@ def open_embedded(
     ufs: str | None = None,
     ufs_options: dict[str, Any] | None = None,
     config: SiltConfig | None = None,
+    token: str | None = None,
+    expect_workers: bool = False,
 ) -> EmbeddedFileSystem:
-    """The embedded file system on *home* (see :func:`connect`)."""
+    """The embedded file system on *home* (see :func:`connect`).
+
+    For servers (``silt master``): *token* is the one workers are called with;
+    *expect_workers* says workers will register by heartbeat.  With
+    ``config.cluster.local_worker`` false the master keeps no block store of its own.
+    """
     from siltfs.client.embedded import EmbeddedFileSystem
     from siltfs.errors import WrongType
     from siltfs.master.master import Master
-    from siltfs.metastore.sqlite import SqliteMetastore
+    from siltfs.metastore import open_metastore
     from siltfs.worker.blockstore import BlockStore
 
     if config is not None and not isinstance(config, SiltConfig):
@@ -90,10 +99,15 @@ def open_embedded(
         root_uri = "file://" + str(cfg.root_ufs_dir.resolve())
     else:
         root_uri = ufs
-    metastore = SqliteMetastore(cfg.metastore_path)
-    store = BlockStore(cfg.cache.mem_capacity, cfg.cache.ssd_capacity, cfg.ssd_dir)
+    metastore = open_metastore(cfg.metastore_uri)
+    store = None
+    if cfg.cluster.local_worker:
+        store = BlockStore(cfg.cache.mem_capacity, cfg.cache.ssd_capacity, cfg.ssd_dir)
     try:
-        master = Master(cfg, metastore, store, root_uri=root_uri, root_options=ufs_options)
+        master = Master(
+            cfg, metastore, store, root_uri=root_uri, root_options=ufs_options, token=token,
+            expect_workers=expect_workers,
+        )  # fmt: skip
     except BaseException:
         metastore.close()
         raise

@@ -11,6 +11,7 @@ from siltfs.errors import InvalidArgument, WrongType
 from siltfs.model.enums import ReadType, WriteType
 
 MiB = 1024 * 1024
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 GiB = 1024 * MiB
 
 
@@ -39,6 +40,16 @@ class PersistConfig:
 
 
 @dataclass(frozen=True)
+class ClusterConfig:
+    """Workers: how often they report, when the master gives up on one, replication."""
+
+    local_worker: bool = True  # the master keeps a block store of its own
+    heartbeat_interval_s: float = 1.0
+    worker_timeout_s: float = 10.0  # no heartbeat for this long: the worker is dead
+    replicas: int = 1  # copies of each unpersisted ASYNC_THROUGH block, on distinct workers
+
+
+@dataclass(frozen=True)
 class SiltConfig:
     """Everything an embedded siltfs needs.  ``home`` holds metastore, cache and root UFS."""
 
@@ -50,6 +61,10 @@ class SiltConfig:
     consistency_check_interval_s: float = 0.0  # periodic check_consistency("/"); 0 = off
     cache: CacheConfig = field(default_factory=CacheConfig)
     persist: PersistConfig = field(default_factory=PersistConfig)
+    cluster: ClusterConfig = field(default_factory=ClusterConfig)
+    # None: SQLite in <home>/metastore.db; "postgresql://..." (or "postgres://..."): a
+    # database shared by several masters; otherwise a SQLite file (relative to home)
+    metastore: str | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.home, str):
@@ -58,6 +73,15 @@ class SiltConfig:
     @property
     def metastore_path(self) -> Path:
         return self.home / "metastore.db"
+
+    @property
+    def metastore_uri(self) -> str | Path:
+        """What :func:`siltfs.metastore.open_metastore` opens: a PostgreSQL URI or a path."""
+        if self.metastore is None:
+            return self.metastore_path
+        if self.metastore.startswith(POSTGRES_SCHEMES):
+            return self.metastore
+        return self.home / Path(self.metastore).expanduser()
 
     @property
     def ssd_dir(self) -> Path:
@@ -85,6 +109,22 @@ class SiltConfig:
             raise InvalidArgument("persist.max_attempts must be at least 1")
         if self.persist.concurrency < 1:
             raise InvalidArgument("persist.concurrency must be at least 1")
+        if self.cluster.replicas < 1:
+            raise InvalidArgument("cluster.replicas must be at least 1")
+        if self.cluster.heartbeat_interval_s <= 0 or self.cluster.worker_timeout_s <= 0:
+            raise InvalidArgument("cluster heartbeat interval and worker timeout must be positive")
+        if self.metastore is not None:
+            if not isinstance(self.metastore, str):
+                raise WrongType(
+                    f"metastore must be a postgresql:// URI or a path, not {self.metastore!r}"
+                )
+            if not self.metastore.strip():
+                raise InvalidArgument("metastore must not be empty (leave it out for the default)")
+            if "://" in self.metastore and not self.metastore.startswith(POSTGRES_SCHEMES):
+                scheme = self.metastore.split("://", 1)[0]
+                raise InvalidArgument(
+                    f"metastore: unsupported scheme {scheme!r} (postgresql:// or a file path)"
+                )
         if self.sync_interval_ms < -1:
             raise InvalidArgument(
                 f"sync_interval_ms must be -1, 0 or positive, got {self.sync_interval_ms}"
@@ -109,6 +149,15 @@ def config_from_dict(data: dict[str, Any], base: SiltConfig | None = None) -> Si
             top[key] = replace(cfg.cache, **_checked(CacheConfig, value))
         elif key == "persist":
             top[key] = replace(cfg.persist, **_checked(PersistConfig, value))
+        elif key == "cluster":
+            top[key] = replace(cfg.cluster, **_checked(ClusterConfig, value))
+        elif key == "metastore":
+            if value is not None and not isinstance(value, str):
+                raise WrongType(
+                    f"configuration key 'metastore' must be a postgresql:// URI or a path, "
+                    f"not {value!r}"
+                )
+            top[key] = value
         elif key == "home":
             if not isinstance(value, (str, os.PathLike)):
                 raise WrongType(f"configuration key 'home' must be a path, not {value!r}")

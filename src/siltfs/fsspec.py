@@ -8,8 +8,10 @@
 Storage options: ``home`` (embedded home directory), ``ufs`` / ``ufs_options`` (what is
 mounted at ``/``), ``config`` (a :class:`siltfs.SiltConfig`), ``write_type`` and
 ``read_type`` (defaults for every file opened through this instance) or ``fs`` (an open
-siltfs client to wrap; it is never closed by this class).  ``master`` (a remote master
-URL) is reserved for the remote client.
+siltfs client, embedded or remote, to wrap; it is never closed by this class).
+Remote: ``master`` (``http://host:port``, or a list of URLs to fail over between) and
+``token`` (default ``$SILT_TOKEN``), e.g.
+``fsspec.filesystem("silt", master="http://127.0.0.1:19998", token=...)``.
 
 One process holds at most one embedded siltfs per home: fsspec instances with the same
 options are the same object (fsspec's instance cache), and instances that differ only in
@@ -35,6 +37,7 @@ from fsspec.spec import AbstractFileSystem
 from fsspec.utils import isfilelike, other_paths, stringify_path, tokenize
 
 from siltfs.client.embedded import EmbeddedFileSystem
+from siltfs.client.remote import RemoteFileSystem, master_urls
 from siltfs.config import SiltConfig
 from siltfs.errors import (
     FileExists,
@@ -324,18 +327,14 @@ class SiltFileSystem(AbstractFileSystem):  # type: ignore[misc]
         config: SiltConfig | None = None,
         write_type: WriteType | str | None = None,
         read_type: ReadType | str | None = None,
-        fs: EmbeddedFileSystem | None = None,
-        master: str | None = None,
+        fs: EmbeddedFileSystem | RemoteFileSystem | None = None,
+        master: str | list[str] | None = None,
+        token: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self._closed = True  # until a client is attached
-        if master is not None:
-            raise InvalidArgument(
-                "remote masters (master=...) are not supported by the fsspec binding yet; "
-                "use home= for an embedded siltfs or fs= to wrap an open client",
-                path=str(master),
-            )
+        self._owns_remote = False
         self.write_type: WriteType | None = (
             None if write_type is None else WriteType.parse(write_type)  # type: ignore[assignment]
         )
@@ -343,10 +342,19 @@ class SiltFileSystem(AbstractFileSystem):  # type: ignore[misc]
             None if read_type is None else ReadType.parse(read_type)  # type: ignore[assignment]
         )
         self._key: Path | None = None
-        if fs is not None:
-            if home is not None or ufs is not None or ufs_options is not None or config is not None:
+        self.client: EmbeddedFileSystem | RemoteFileSystem
+        embedded_opts = (home, ufs, ufs_options, config)
+        if master is not None:
+            if fs is not None or any(o is not None for o in embedded_opts):
+                raise InvalidArgument(
+                    "master= is a remote siltfs; home=/ufs=/ufs_options=/config=/fs= do not apply"
+                )
+            self.client = RemoteFileSystem(master_urls(master), token)
+            self._owns_remote = True
+        elif fs is not None:
+            if any(o is not None for o in embedded_opts):
                 raise InvalidArgument("give either fs= or home=/ufs=/ufs_options=/config=")
-            if not isinstance(fs, EmbeddedFileSystem):
+            if not isinstance(fs, (EmbeddedFileSystem, RemoteFileSystem)):
                 raise WrongType(f"fs must be a siltfs FileSystem, not {type(fs).__name__}")
             self.client = fs
         else:
@@ -370,7 +378,10 @@ class SiltFileSystem(AbstractFileSystem):  # type: ignore[misc]
         for token in [t for t, inst in list(cache.items()) if inst is self]:
             cache.pop(token, None)
         if self._key is not None:
+            assert isinstance(self.client, EmbeddedFileSystem)
             _release(self._key, self.client)
+        elif self._owns_remote:
+            self.client.close()
 
     def __enter__(self) -> SiltFileSystem:
         return self
@@ -379,13 +390,15 @@ class SiltFileSystem(AbstractFileSystem):  # type: ignore[misc]
         self.close()
 
     @property
-    def _c(self) -> EmbeddedFileSystem:
+    def _c(self) -> EmbeddedFileSystem | RemoteFileSystem:
         if self._closed:
             raise Unavailable("this SiltFileSystem is closed")
         return self.client
 
     @property
     def fsid(self) -> str:
+        if isinstance(self.client, RemoteFileSystem):
+            return f"{PROTOCOL}:{self.client.url}"
         return f"{PROTOCOL}:{self.client.config.home}"
 
     # paths ----------------------------------------------------------------
@@ -468,7 +481,10 @@ class SiltFileSystem(AbstractFileSystem):  # type: ignore[misc]
 
     def created(self, path: str) -> datetime.datetime:
         p = self._strip_protocol(path)
-        inode = self._c.master.ns.lookup(p)
+        client = self._c
+        if not isinstance(client, EmbeddedFileSystem):
+            raise NotImplementedError("creation times are not served by the remote API")
+        inode = client.master.ns.lookup(p)
         if inode is None:
             raise FileNotFound("no such file or directory", path=p)
         return datetime.datetime.fromtimestamp(inode.created_ms / 1000, tz=datetime.UTC)

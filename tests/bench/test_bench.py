@@ -92,14 +92,21 @@ def test_quick_remote_suites_write_json(tmp_path: Path) -> None:
     meta, read = doc["suites"]
     assert meta["params"]["clients"] == 8
     assert read["params"]["file_size"] == 32 * 1024 * 1024
-    assert read["params"]["short_circuit"] == "not implemented"
-    for suite, target in ((meta, 0.4), (read, 0.5)):
-        [fig] = suite["figures"]
-        assert set(fig) == FIGURE_KEYS
-        assert fig["suite"] == suite["name"] and fig["rounds"] == 1
-        assert fig["siltfs"] > 0 and fig["baseline"] > 0 and fig["baseline_label"]
-        assert fig["target_ratio"] == target and fig["met"] in (True, False)
+    assert read["params"]["block_size"] == 64 * 1024 * 1024
+    targets = {"stat, 8 concurrent clients": 0.4,
+               "sequential read 32 MiB, remote over HTTP": 0.5,
+               "sequential read 32 MiB, remote short-circuit": 0.8,
+               "random 4 KiB reads, remote short-circuit": None,
+               "random 4 KiB reads, remote over HTTP": None}  # fmt: skip
+    for suite in (meta, read):
+        for fig in suite["figures"]:
+            assert set(fig) == FIGURE_KEYS
+            assert fig["suite"] == suite["name"] and fig["rounds"] == 1
+            assert fig["siltfs"] > 0 and fig["baseline"] > 0 and fig["baseline_label"]
+            assert fig["target_ratio"] == targets[fig["name"]]
+            assert fig["met"] in ((True, False) if fig["target_ratio"] else (None,))
     assert [f["name"] for f in meta["figures"]] == ["stat, 8 concurrent clients"]
+    assert [f["name"] for f in read["figures"]] == list(targets)[1:]
     assert list(work.iterdir()) == []  # generated data removed, servers stopped
 
 

@@ -23,15 +23,29 @@ def fast_config(home: Path, **kwargs: Any) -> SiltConfig:
 
 
 @pytest.fixture
-def make_fs(tmp_path: Path) -> Iterator[Callable[..., EmbeddedFileSystem]]:
+def metastore_uri() -> str | None:
+    """The metastore of ``make_fs``'s file systems: None is SQLite in the home; a module
+    overrides it to run its tests on PostgreSQL (see test_on_postgres.py)."""
+    return None
+
+
+@pytest.fixture
+def make_fs(
+    tmp_path: Path, metastore_uri: str | None
+) -> Iterator[Callable[..., EmbeddedFileSystem]]:
     """``make_fs(**config_overrides)`` opens an embedded FileSystem; all closed at the end."""
     opened: list[EmbeddedFileSystem] = []
 
     def factory(
-        home: Path | None = None, ufs: str | None = None, **kwargs: Any
+        home: Path | None = None,
+        ufs: str | None = None,
+        ufs_options: dict[str, Any] | None = None,
+        **kwargs: Any,
     ) -> EmbeddedFileSystem:
+        if metastore_uri is not None:
+            kwargs.setdefault("metastore", metastore_uri)
         cfg = fast_config(home or tmp_path / "home", **kwargs)
-        fs = siltfs.connect(config=cfg, ufs=ufs)
+        fs = siltfs.connect(config=cfg, ufs=ufs, ufs_options=ufs_options)
         opened.append(fs)
         return fs
 

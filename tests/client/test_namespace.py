@@ -219,6 +219,26 @@ def test_ls_missing(fs: EmbeddedFileSystem) -> None:
         fs.ls("/missing")
 
 
+def test_ls_entries_equal_stat(fs: EmbeddedFileSystem, tmp_path: Path) -> None:
+    """ls builds its entries in one pass (batched cached bytes): each must equal stat."""
+    fs.mkdir("/d/sub", parents=True, write_type="MUST_CACHE")
+    fs.write_bytes("/d/empty", b"", write_type="MUST_CACHE")
+    fs.write_bytes("/d/cached", b"c" * (2 * BS + 5), write_type="CACHE_THROUGH")
+    fs.write_bytes("/d/half", b"h" * (2 * BS), write_type="CACHE_THROUGH")
+    fs.write_bytes("/d/cold", b"x" * 10, write_type="THROUGH")
+    fs.write_bytes("/d/sub/deep", b"y" * 3, write_type="MUST_CACHE")
+    fs.master.store.free(fs.stat("/d/half").block_ids[:1])
+    (tmp_path / "lake").mkdir()
+    fs.mount("/d/lake", (tmp_path / "lake").as_uri())
+    fs.set_attribute("/d/cached", pinned=True, ttl=60_000)
+    listed = fs.ls("/d")
+    assert [i.name for i in listed] == ["cached", "cold", "empty", "half", "lake", "sub"]
+    assert [i.to_dict() for i in listed] == [fs.stat(i.path).to_dict() for i in listed]
+    assert [i.cached_percent for i in listed] == [100, 0, 100, 50, 0, 0]
+    deep = fs.ls("/", recursive=True)
+    assert [i.to_dict() for i in deep] == [fs.stat(i.path).to_dict() for i in deep]
+
+
 # stat ---------------------------------------------------------------------------
 @pytest.mark.parametrize("length", [0, 1, BS, BS + 1, 2 * BS + 5])
 def test_stat_fields_of_a_file(fs: EmbeddedFileSystem, length: int) -> None:

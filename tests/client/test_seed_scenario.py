@@ -2,12 +2,14 @@
 
 write /A/B/01 (ASYNC_THROUGH) -> rename /A /C -> persist retries -> delete /A must not
 meet a ghost /A in the UFS, and the UFS must end with exactly what the namespace says.
+Every variant runs with the root mounted on a local directory and on S3 (a moto server,
+``s3://<bucket>/root``), where the UFS tree is what the bucket's keys make of it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import pytest
@@ -16,6 +18,7 @@ from siltfs.client.embedded import EmbeddedFileSystem
 from siltfs.errors import FileNotFound, UfsError
 from siltfs.model.enums import PersistenceState
 from siltfs.testing import inject_faults
+from tests.s3server import S3Bucket
 
 from .conftest import ufs_tree
 
@@ -34,42 +37,74 @@ def ok(action: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     return action(*args, **kwargs)
 
 
+@dataclass
+class Backend:
+    """Where the root mount lives, and the UFS as seen from outside siltfs."""
+
+    bucket: S3Bucket | None = None  # None: the local directory <home>/ufs
+    prefix: str = "root"
+
+    def connect_args(self) -> dict[str, Any]:
+        if self.bucket is None:
+            return {}
+        return {"ufs": self.bucket.uri(self.prefix), "ufs_options": self.bucket.options}
+
+    def tree(self, fs: EmbeddedFileSystem) -> set[str]:
+        """Every file and directory in the root UFS, as relative paths."""
+        if self.bucket is None:
+            return ufs_tree(fs.config.root_ufs_dir)
+        return self.bucket.tree(self.prefix)
+
+    def read(self, fs: EmbeddedFileSystem, rel: str) -> bytes:
+        if self.bucket is None:
+            return (fs.config.root_ufs_dir / rel).read_bytes()
+        return self.bucket.read(f"{self.prefix}/{rel}")
+
+
+@pytest.fixture(params=["local", "s3"])
+def backend(request: pytest.FixtureRequest) -> Backend:
+    """(Requested before ``make_fs``, so the bucket outlives the file systems using it.)"""
+    if request.param == "s3":
+        return Backend(request.getfixturevalue("s3_bucket"))
+    return Backend()
+
+
 @pytest.fixture(params=[0.0, 0.3], ids=["no-faults", "30pct-ufs-errors"])
 def fs0(
-    make_fs: Callable[..., EmbeddedFileSystem], request: pytest.FixtureRequest
+    backend: Backend, make_fs: Callable[..., EmbeddedFileSystem], request: pytest.FixtureRequest
 ) -> EmbeddedFileSystem:
     """Metadata sync ALWAYS, as in the original report; once on a healthy UFS and once
     with 30% of all UFS calls failing (seeded) underneath whatever the test injects."""
     from .conftest import with_persist
 
-    fs = make_fs(sync_interval_ms=0, persist=with_persist(max_attempts=100))
+    fs = make_fs(
+        sync_interval_ms=0, persist=with_persist(max_attempts=100), **backend.connect_args()
+    )
     if request.param:
         inject_faults(fs, seed=7).set_error_rate(request.param)
     return fs
 
 
-def ufs_root(fs: EmbeddedFileSystem) -> Path:
-    return fs.config.root_ufs_dir
-
-
-def test_seed_scenario_with_failing_first_attempts(fs0: EmbeddedFileSystem) -> None:
+def test_seed_scenario_with_failing_first_attempts(
+    fs0: EmbeddedFileSystem, backend: Backend
+) -> None:
     faults = inject_faults(fs0)
     faults.fail_next("open_write", 3, STAGING)  # the first three uploads fail
     ok(fs0.write_bytes, "/A/B/01", b"payload")
     ok(fs0.rename, "/A", "/C")
     fs0.wait_persisted(timeout=30)
     assert faults.injected == 3
-    assert ufs_tree(ufs_root(fs0)) == {"C", "C/B", "C/B/01"}
-    assert (ufs_root(fs0) / "C/B/01").read_bytes() == b"payload"
+    assert backend.tree(fs0) == {"C", "C/B", "C/B/01"}
+    assert backend.read(fs0, "C/B/01") == b"payload"
     with pytest.raises(FileNotFound):
         ok(fs0.delete, "/A", recursive=True)
     ok(fs0.delete, "/C", recursive=True)
     fs0.wait_persisted(timeout=30)  # (rolls forward a UFS step deferred by UFS errors)
-    assert ufs_tree(ufs_root(fs0)) == set()
+    assert backend.tree(fs0) == set()
     assert [i.path for i in fs0.ls("/")] == []
 
 
-def test_rename_while_upload_in_flight(fs0: EmbeddedFileSystem) -> None:
+def test_rename_while_upload_in_flight(fs0: EmbeddedFileSystem, backend: Backend) -> None:
     faults = inject_faults(fs0)
     gate = faults.block("open_write", STAGING)
     ok(fs0.write_bytes, "/A/B/01", b"x" * 100_000)
@@ -77,14 +112,14 @@ def test_rename_while_upload_in_flight(fs0: EmbeddedFileSystem) -> None:
     ok(fs0.rename, "/A", "/C")  # not blocked by the running upload (I4)
     gate.release()
     fs0.wait_persisted(timeout=30)
-    assert ufs_tree(ufs_root(fs0)) == {"C", "C/B", "C/B/01"}
+    assert backend.tree(fs0) == {"C", "C/B", "C/B/01"}
     assert fs0.stat("/C/B/01").persistence_state is PersistenceState.PERSISTED
     ok(fs0.delete, "/C", recursive=True)
     fs0.wait_persisted(timeout=30)  # (rolls forward a UFS step deferred by UFS errors)
-    assert ufs_tree(ufs_root(fs0)) == set()
+    assert backend.tree(fs0) == set()
 
 
-def test_delete_while_upload_in_flight(fs0: EmbeddedFileSystem) -> None:
+def test_delete_while_upload_in_flight(fs0: EmbeddedFileSystem, backend: Backend) -> None:
     faults = inject_faults(fs0)
     gate = faults.block("open_write", STAGING)
     ok(fs0.write_bytes, "/A/B/01", b"y" * 1000)
@@ -92,11 +127,11 @@ def test_delete_while_upload_in_flight(fs0: EmbeddedFileSystem) -> None:
     ok(fs0.delete, "/A", recursive=True)
     gate.release()
     fs0.wait_persisted(timeout=30)  # also waits for the cancelled upload to clean up
-    assert ufs_tree(ufs_root(fs0)) == set()
+    assert backend.tree(fs0) == set()
     assert not fs0.exists("/A")
 
 
-def test_overwrite_while_upload_in_flight(fs0: EmbeddedFileSystem) -> None:
+def test_overwrite_while_upload_in_flight(fs0: EmbeddedFileSystem, backend: Backend) -> None:
     faults = inject_faults(fs0)
     gate = faults.block("open_write", STAGING)
     ok(fs0.write_bytes, "/A/B/01", b"old bytes")
@@ -104,12 +139,14 @@ def test_overwrite_while_upload_in_flight(fs0: EmbeddedFileSystem) -> None:
     ok(fs0.write_bytes, "/A/B/01", b"new bytes, longer")
     gate.release()
     fs0.wait_persisted(timeout=30)
-    assert (ufs_root(fs0) / "A/B/01").read_bytes() == b"new bytes, longer"
-    assert ufs_tree(ufs_root(fs0)) == {"A", "A/B", "A/B/01"}
+    assert backend.read(fs0, "A/B/01") == b"new bytes, longer"
+    assert backend.tree(fs0) == {"A", "A/B", "A/B/01"}
     assert fs0.read_bytes("/A/B/01") == b"new bytes, longer"
 
 
-def test_rename_then_delete_old_name_never_sees_ghost(fs0: EmbeddedFileSystem) -> None:
+def test_rename_then_delete_old_name_never_sees_ghost(
+    fs0: EmbeddedFileSystem, backend: Backend
+) -> None:
     faults = inject_faults(fs0)
     faults.fail_next("move", 2, STAGING)  # commit fails twice after the upload
     for i in range(5):
@@ -119,15 +156,17 @@ def test_rename_then_delete_old_name_never_sees_ghost(fs0: EmbeddedFileSystem) -
     fs0.wait_persisted(timeout=30)
     ok(fs0.delete, "/A", recursive=True)
     fs0.wait_persisted(timeout=30)
-    assert ufs_tree(ufs_root(fs0)) == {"C", "C/B"} | {f"C/B/{i:02d}" for i in range(5)}
+    assert backend.tree(fs0) == {"C", "C/B"} | {f"C/B/{i:02d}" for i in range(5)}
 
 
-def test_failed_after_max_attempts_keeps_data(make_fs: Callable[..., EmbeddedFileSystem]) -> None:
+def test_failed_after_max_attempts_keeps_data(
+    backend: Backend, make_fs: Callable[..., EmbeddedFileSystem]
+) -> None:
     from siltfs.errors import PersistFailed
 
     from .conftest import with_persist
 
-    fs = make_fs(persist=with_persist(max_attempts=2))
+    fs = make_fs(persist=with_persist(max_attempts=2), **backend.connect_args())
     faults = inject_faults(fs)
     faults.fail_next("open_write", 100, STAGING)
     fs.write_bytes("/f", b"keep me")
@@ -140,17 +179,23 @@ def test_failed_after_max_attempts_keeps_data(make_fs: Callable[..., EmbeddedFil
     faults.clear()
     assert fs.persist("/f") == 1  # retry a FAILED job
     fs.wait_persisted(timeout=30)
-    assert (ufs_root(fs) / "f").read_bytes() == b"keep me"
-    assert ufs_tree(ufs_root(fs)) == {"f"}
+    assert backend.read(fs, "f") == b"keep me"
+    assert backend.tree(fs) == {"f"}
 
 
-@pytest.mark.parametrize("seed", range(5))
+@pytest.mark.parametrize(
+    ("backend", "seed"),
+    [("local", seed) for seed in range(5)] + [("s3", seed) for seed in range(2)],
+    indirect=["backend"],
+)
 def test_seed_scenario_under_30_percent_ufs_errors(
-    make_fs: Callable[..., EmbeddedFileSystem], seed: int
+    backend: Backend, make_fs: Callable[..., EmbeddedFileSystem], seed: int
 ) -> None:
     from .conftest import with_persist
 
-    fs = make_fs(sync_interval_ms=0, persist=with_persist(max_attempts=100))
+    fs = make_fs(
+        sync_interval_ms=0, persist=with_persist(max_attempts=100), **backend.connect_args()
+    )
     faults = inject_faults(fs, seed=seed)
     faults.set_error_rate(0.3)  # every UFS operation, user-facing ones included
     fs.write_bytes("/A/B/01", b"payload")
@@ -161,7 +206,7 @@ def test_seed_scenario_under_30_percent_ufs_errors(
     faults.clear()
     assert faults.injected > 0
     expected = {"C", "C/B"} | {f"C/B/{i:02d}" for i in range(1, 12)}
-    assert ufs_tree(ufs_root(fs)) == expected
+    assert backend.tree(fs) == expected
     assert fs.check_consistency("/").divergences == []
     faults.set_error_rate(0.3)
     with pytest.raises(FileNotFound):
@@ -170,5 +215,5 @@ def test_seed_scenario_under_30_percent_ufs_errors(
     fs.master.ns.replay_intents()  # in case the UFS step was deferred past its retries
     faults.clear()
     fs.master.ns.replay_intents()
-    assert ufs_tree(ufs_root(fs)) == set()
+    assert backend.tree(fs) == set()
     print(f"seed {seed}: longest pending {fs.master.persister.max_pending_s:.2f}s")

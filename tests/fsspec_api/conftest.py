@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from siltfs.fsspec import SiltFileSystem
+from tests.servers import MasterProcess, start_cluster
 
 
 @pytest.fixture(autouse=True)
@@ -30,3 +31,12 @@ def silt_fs(silt_home: Path) -> Iterator[SiltFileSystem]:
         yield fs
     finally:
         fs.close()
+
+
+@pytest.fixture(scope="session")
+def silt_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MasterProcess]:
+    """A real master (no block store of its own) and one worker, for silt:// over HTTP."""
+    master, worker = start_cluster(tmp_path_factory.mktemp("fsspec-cluster"))
+    yield master
+    master.stop()
+    worker.stop()

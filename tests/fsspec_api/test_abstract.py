@@ -4,12 +4,14 @@ Every class the installed fsspec ships in ``fsspec.tests.abstract`` is subclasse
 (fsspec 2026.9 has copy, get, put, open and pipe; ``mv.py`` holds only LocalFileSystem
 tests, so moves are covered by ``test_mv.py``).  The suite runs once per write type: the
 default ASYNC_THROUGH (renames and deletes racing background persists) and the three
-synchronous ones.
+synchronous ones -- and once more over HTTP (``master=``) against a real master and worker
+process, each test under its own fresh directory there.
 """
 
 from __future__ import annotations
 
 import posixpath
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -27,10 +29,17 @@ from siltfs.fsspec import SiltFileSystem
 
 
 class SiltFixtures(AbstractFixtures):  # type: ignore[misc]
-    @pytest.fixture(params=["ASYNC_THROUGH", "CACHE_THROUGH", "THROUGH", "MUST_CACHE"])
+    @pytest.fixture(
+        params=["ASYNC_THROUGH", "CACHE_THROUGH", "THROUGH", "MUST_CACHE", "remote:ASYNC_THROUGH"]
+    )
     def fs(self, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SiltFileSystem]:
-        home = tmp_path / "silt-home"
-        fs = SiltFileSystem(home=str(home), write_type=request.param)
+        if request.param.startswith("remote:"):
+            master = request.getfixturevalue("silt_cluster")
+            fs = SiltFileSystem(
+                master=master.url, token=master.token, write_type=request.param.split(":")[1]
+            )
+        else:
+            fs = SiltFileSystem(home=str(tmp_path / "silt-home"), write_type=request.param)
         try:
             yield fs
         finally:
@@ -41,7 +50,11 @@ class SiltFixtures(AbstractFixtures):  # type: ignore[misc]
         return posixpath.join
 
     @pytest.fixture
-    def fs_path(self) -> str:
+    def fs_path(self, fs: SiltFileSystem) -> str:
+        if fs.fsid.startswith("silt:http"):  # a shared master: a fresh directory per test
+            path = f"/t-{uuid.uuid4().hex[:12]}"
+            fs.mkdir(path)
+            return path
         return "/"
 
 

@@ -29,9 +29,13 @@ def _frame(rows: int, seed: int) -> pd.DataFrame:
     )
 
 
-@pytest.fixture(params=["ASYNC_THROUGH", "THROUGH"])
+@pytest.fixture(params=["ASYNC_THROUGH", "THROUGH", "remote"])
 def options(request: pytest.FixtureRequest, silt_home: Path) -> Iterator[dict[str, str]]:
-    opts = {"home": str(silt_home), "write_type": request.param}
+    if request.param == "remote":  # a real master + worker; each test in its own directory
+        master = request.getfixturevalue("silt_cluster")
+        opts = {"master": master.url, "token": master.token}
+    else:
+        opts = {"home": str(silt_home), "write_type": request.param}
     yield opts
     SiltFileSystem(**opts).close()  # the cached instance the URLs used
 

@@ -107,9 +107,15 @@ def test_wrap_an_open_client(silt_home: Path) -> None:
         SiltFileSystem(fs=object())  # type: ignore[arg-type]
 
 
-def test_master_is_not_supported_yet(silt_home: Path) -> None:
+def test_remote_options_are_checked(silt_home: Path) -> None:
     with pytest.raises(InvalidArgument, match="master"):
-        fsspec.filesystem("silt", master="http://localhost:19999")
+        SiltFileSystem(master="http://127.0.0.1:9", home=str(silt_home))
+    with pytest.raises(InvalidArgument, match="URL"):
+        SiltFileSystem(master="localhost:19999")
+    nobody = fsspec.filesystem("silt", master="http://127.0.0.1:9", token="t")
+    with pytest.raises(Unavailable):  # nothing listens there: a clear error, not a hang
+        nobody.ls("/")
+    nobody.close()
     with pytest.raises(InvalidArgument):
         SiltFileSystem(home=str(silt_home), write_type="SOMETIMES")
 

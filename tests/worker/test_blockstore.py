@@ -49,6 +49,18 @@ def test_put_get_in_mem(ssd_dir: Path) -> None:
     assert store.all_block_ids() == {1, 2}
 
 
+def test_cached_bytes_many_matches_cached_bytes(ssd_dir: Path) -> None:
+    store = BlockStore(30, 100, ssd_dir)
+    for bid in range(1, 6):  # 10 bytes each: three stay in MEM, the rest go to SSD
+        store.put(bid, data(bid))
+    store.put(6, data(6, 7), ssd=True)
+    assert {store.tier_of(b) for b in range(1, 7)} == {"MEM", "SSD"}
+    lists = [[], [1], [1, 2, 3], [4, 5, 6], [6, 99], [99], list(range(1, 8))]
+    assert store.cached_bytes_many(lists) == [store.cached_bytes(ids) for ids in lists]
+    assert store.cached_bytes_many(lists) == [0, 10, 30, 27, 7, 0, 57]
+    assert store.cached_bytes_many([]) == []
+
+
 def test_overwrite_same_block_is_accounted_once(ssd_dir: Path) -> None:
     store = BlockStore(100, 100, ssd_dir)
     store.put(1, data(1, 10))

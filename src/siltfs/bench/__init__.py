@@ -14,6 +14,8 @@ Suites (one module each; ``run(ctx) -> SuiteResult``):
   clients against raw HTTP ping-pong (``GET /health``) on the same server.
 - ``remote-read``: a sequential read through the remote client against a raw loopback
   TCP transfer of the same bytes.
+- ``scale``: remote create and stat on SQLite against PostgreSQL with one and with two
+  masters (a throwaway PostgreSQL cluster is started).
 
 Suites not written yet are listed in :data:`PLANNED` (none at the moment); adding one is
 a module here and a line in :data:`SUITES`.  See ``docs/BENCHMARKS.md`` for the method and the latest results.
@@ -28,6 +30,7 @@ SUITES: dict[str, str] = {
     "read": "siltfs.bench.read:run",
     "remote-meta": "siltfs.bench.remote_meta:run",
     "remote-read": "siltfs.bench.remote_read:run",
+    "scale": "siltfs.bench.scale:run",
 }
 
 PLANNED: dict[str, str] = {}

@@ -45,8 +45,8 @@ class Master:
     home: Path
     process: subprocess.Popen[bytes]
 
-    def client(self) -> RemoteFileSystem:
-        return RemoteFileSystem(self.url, token=self.token)
+    def client(self, *, short_circuit: bool = True) -> RemoteFileSystem:
+        return RemoteFileSystem(self.url, token=self.token, short_circuit=short_circuit)
 
     def http(self) -> httpx.Client:
         return httpx.Client(
@@ -62,15 +62,18 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_master(home: Path, log: Callable[[str], None] = print) -> Iterator[Master]:
-    """Start ``silt master`` on *home* and a free port; stop it (SIGTERM, wait) on exit."""
+def running_master(
+    home: Path, log: Callable[[str], None] = print, *, args: Sequence[str] = ()
+) -> Iterator[Master]:
+    """Start ``silt master`` (with *args*) on *home* and a free port; stop it (SIGTERM,
+    wait) on exit."""
     home.mkdir(parents=True, exist_ok=True)
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     cmd = [
         sys.executable, "-m", "siltfs.cli.main", "--home", str(home), "master",
         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
-        "--graceful-timeout", "5",
+        "--graceful-timeout", "5", *args,
     ]  # fmt: skip
     stderr_path = home.parent / f"master-{port}.log"
     with open(stderr_path, "wb") as err:
@@ -80,14 +83,88 @@ def running_master(home: Path, log: Callable[[str], None] = print) -> Iterator[M
         token = _wait_ready(proc, home / "token", url, stderr_path)
         yield Master(url=url, token=token, home=home, process=proc)
     finally:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        _stop(proc)
         log(f"silt master stopped (exit status {proc.returncode})")
+
+
+@dataclass
+class Cluster:
+    """A running ``silt master --no-local-worker`` and one ``silt worker`` (subprocesses)."""
+
+    master: Master
+    worker_url: str
+    worker_home: Path
+    worker_id: str
+    worker: subprocess.Popen[bytes]
+
+
+@contextmanager
+def running_cluster(
+    root: Path, log: Callable[[str], None] = print, *, toml: str = ""
+) -> Iterator[Cluster]:
+    """A master keeping no blocks (home ``root/master``) and one worker (home
+    ``root/worker``) registered with it, both configured by *toml* (their ``silt.toml``);
+    the worker is stopped before the master (SIGTERM, wait)."""
+    homes = {name: root / name for name in ("master", "worker")}
+    for home in homes.values():
+        home.mkdir(parents=True, exist_ok=True)
+        (home / "silt.toml").write_text(toml, encoding="utf-8")
+    with running_master(homes["master"], log, args=("--no-local-worker",)) as master:
+        home = homes["worker"]
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        cmd = [
+            sys.executable, "-m", "siltfs.cli.main", "worker", "--master", master.url,
+            "--home", str(home), "--host", "127.0.0.1", "--port", str(port),
+            "--log-level", "warning",
+        ]  # fmt: skip
+        env = {**os.environ, "SILT_TOKEN": master.token}
+        env.pop("SILT_MASTER", None)
+        stderr_path = root / f"worker-{port}.log"
+        with open(stderr_path, "wb") as err:
+            proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err, env=env)
+        try:
+            log(f"started silt worker (pid {proc.pid}) on {url}")
+            wid = _wait_registered(proc, master, home / "worker-id", stderr_path)
+            yield Cluster(master, url, home, wid, proc)
+        finally:
+            _stop(proc)
+            log(f"silt worker stopped (exit status {proc.returncode})")
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def _wait_registered(
+    proc: subprocess.Popen[bytes], master: Master, id_path: Path, log: Path
+) -> str:
+    deadline = time.monotonic() + START_TIMEOUT
+    with master.http() as http:
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise RuntimeError(
+                    f"silt worker exited with status {proc.returncode}: "
+                    f"{log.read_text(errors='replace')[-2000:]}"
+                )
+            wid = id_path.read_text(encoding="utf-8").strip() if id_path.exists() else ""
+            if wid:
+                try:
+                    r = http.get(API + "/workers")
+                    if r.status_code == 200 and any(
+                        w["id"] == wid and w["alive"] for w in r.json()
+                    ):
+                        return wid
+                except httpx.TransportError:
+                    pass
+            time.sleep(0.05)
+    raise RuntimeError(f"silt worker not registered after {START_TIMEOUT:.0f}s")
 
 
 def _wait_ready(proc: subprocess.Popen[bytes], token_path: Path, url: str, log: Path) -> str:

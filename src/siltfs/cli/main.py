@@ -32,6 +32,8 @@ COMMAND_GROUPS: dict[str, str] = {
     "bench": "siltfs.cli.bench:bench",
     "jobs": "siltfs.cli.jobs:jobs",
     "master": "siltfs.cli.server:master",
+    "worker": "siltfs.cli.cluster:worker",
+    "up": "siltfs.cli.cluster:up",
 }
 
 _FS_META_KEY = "siltfs.cli.fs"

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from siltfs.model.inode import is_secret_option
+
 if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
 
@@ -19,7 +21,6 @@ if TYPE_CHECKING:
 
 MiB = 1024 * 1024
 PROGRESS_THRESHOLD = 8 * MiB  # transfers up to this size never show a progress bar
-_SECRET_WORDS = ("secret", "password", "token", "credential", "key")
 
 
 def plain(value: Any) -> Any:
@@ -90,7 +91,7 @@ def du_line(usage: dict[str, Any]) -> str:
 
 
 def _mask(key: str, value: Any) -> str:
-    return "***" if any(word in key.lower() for word in _SECRET_WORDS) else str(value)
+    return "***" if is_secret_option(key) else str(value)
 
 
 def mount_line(mount: MountInfo) -> str:
@@ -98,7 +99,7 @@ def mount_line(mount: MountInfo) -> str:
     if mount.sync_interval_ms is not None:
         flags.append(f"sync={mount.sync_interval_ms}ms")
     flags.extend(f"{k}={_mask(k, v)}" for k, v in sorted(mount.options.items()))
-    return f"{mount.path:<24}  {mount.uri}  ({', '.join(flags)})"
+    return f"{mount.path:<24}  {mount.to_dict()['uri']}  ({', '.join(flags)})"
 
 
 def show_progress(as_json: bool = False) -> bool:

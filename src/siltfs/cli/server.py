@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import secrets
 import signal
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +64,27 @@ def ensure_token(home: Path) -> tuple[str, Path]:
     show_default=True,
     type=click.Choice(["critical", "error", "warning", "info", "debug"]),
 )
+@click.option(
+    "--metastore",
+    "metastore_uri",
+    default=None,
+    metavar="URI",
+    help="postgresql://... (a database shared by several masters) or a SQLite file "
+    "(default: the metastore key of silt.toml, else <home>/metastore.db).",
+)
+@click.option(
+    "--ufs",
+    "ufs_uri",
+    default=None,
+    metavar="URI",
+    help="What is mounted at / (any fsspec URI; default <home>/ufs).  Masters sharing a "
+    "metastore must all be given the same one.",
+)
+@click.option(
+    "--local-worker/--no-local-worker",
+    default=None,
+    help="Keep a block store in the master process too (default: cluster.local_worker).",
+)
 @click.pass_context
 def master(
     ctx: click.Context,
@@ -71,6 +93,9 @@ def master(
     home_opt: Path | None,
     graceful_timeout: int,
     log_level: str,
+    local_worker: bool | None,
+    metastore_uri: str | None,
+    ufs_uri: str | None,
 ) -> None:
     """Serve the siltfs API over HTTP (http://HOST:PORT/api/v1, docs at /docs)."""
     import uvicorn
@@ -81,7 +106,12 @@ def master(
     state = ctx.find_object(CliState) or CliState(home=None)
     home = home_opt or state.home or Path.home() / ".silt"
     token, token_path = ensure_token(home)
-    fs = siltfs.open_embedded(config=load_config(home))
+    cfg = load_config(home)
+    if metastore_uri is not None:
+        cfg = replace(cfg, metastore=metastore_uri).validate()
+    if local_worker is not None:
+        cfg = replace(cfg, cluster=replace(cfg.cluster, local_worker=local_worker))
+    fs = siltfs.open_embedded(config=cfg, ufs=ufs_uri, token=token, expect_workers=True)
     try:
         app = create_app(fs, token)
         config = uvicorn.Config(
@@ -94,17 +124,23 @@ def master(
         server = uvicorn.Server(config)
         click.echo(f"silt master: serving {home} on http://{host}:{port}", err=True)
         click.echo(f"silt master: bearer token in {token_path}", err=True)
-        # uvicorn re-raises the signal that stopped it once it is done; with these
-        # handlers that is a no-op, so the file system below is closed cleanly.
-        previous = {sig: signal.signal(sig, _ignore) for sig in (signal.SIGINT, signal.SIGTERM)}
-        try:
-            server.run()
-        finally:
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
+        click.echo(f"silt master: dashboard http://{host}:{port}/dashboard#token=<token>", err=True)
+        serve_until_signalled(server)
     finally:
         fs.close()
     click.echo("silt master: stopped", err=True)
+
+
+def serve_until_signalled(server: Any) -> None:
+    """Run a uvicorn server until SIGTERM/SIGINT; it stops accepting and lets running
+    requests finish.  uvicorn re-raises the signal that stopped it once it is done; with
+    these handlers that is a no-op, so the caller closes the file system cleanly."""
+    previous = {sig: signal.signal(sig, _ignore) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        server.run()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _ignore(signum: int, frame: Any) -> None:

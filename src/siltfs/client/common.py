@@ -83,7 +83,8 @@ def check_interval(value: object) -> int | None:
 
 class PieceReader(io.RawIOBase):
     """A seekable raw reader over fixed-size pieces of a file (cache blocks, HTTP ranges):
-    subclasses say how long the file is, how big a piece is, and how to get one."""
+    subclasses say how long the file is, how big a piece is, and how to get one -- whole
+    (``_piece``), or part of one straight into the caller's buffer (``_piece_into``)."""
 
     _pos = 0
 
@@ -95,6 +96,14 @@ class PieceReader(io.RawIOBase):
 
     def _piece(self, idx: int) -> bytes:
         raise NotImplementedError
+
+    def _piece_into(self, idx: int, offset: int, out: memoryview) -> int:
+        """Bytes of piece *idx* from *offset* into *out* (never past the piece's end);
+        how many.  By default copied from ``_piece``."""
+        data = self._piece(idx)
+        n = max(0, min(len(out), len(data) - offset))
+        out[:n] = memoryview(data)[offset : offset + n]
+        return n
 
     def readable(self) -> bool:
         return True
@@ -115,11 +124,10 @@ class PieceReader(io.RawIOBase):
         total, piece_size = self._total(), self._piece_size()
         while done < len(view) and self._pos < total:
             idx, off = divmod(self._pos, piece_size)
-            data = self._piece(idx)
-            n = min(len(view) - done, len(data) - off)
+            want = min(len(view) - done, piece_size - off, total - self._pos)
+            n = self._piece_into(idx, off, view[done : done + want])
             if n <= 0:
                 break
-            view[done : done + n] = memoryview(data)[off : off + n]
             done += n
             self._pos += n
         return done

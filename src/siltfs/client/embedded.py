@@ -16,7 +16,7 @@ from siltfs.client.common import (
     save_to_local,
 )
 from siltfs.client.streams import BlockReader, BlockWriter
-from siltfs.errors import InvalidArgument, IsADirectory, WrongType
+from siltfs.errors import InvalidArgument, IsADirectory, Unavailable, WrongType
 from siltfs.master.consistency import ConsistencyReport
 from siltfs.master.master import Master
 from siltfs.master.queue import JobInfo
@@ -29,9 +29,15 @@ class EmbeddedFileSystem:
     """Alluxio's FileSystem API in snake_case.  Paths are absolute namespace paths."""
 
     def __init__(self, master: Master) -> None:
-        self.master = master
+        self._master = master
         self.config = master.config
         self._closed = False
+
+    @property
+    def master(self) -> Master:
+        if self._closed:
+            raise Unavailable("this file system is closed", path=str(self.config.home))
+        return self._master
 
     # types ----------------------------------------------------------------
     def _wt(self, write_type: WriteType | str | None) -> WriteType:
@@ -146,7 +152,10 @@ class EmbeddedFileSystem:
         block_size: int | None = None,
         sync_interval_ms: int | None = None,
         encoding: str | None = None,
+        replicas: int | None = None,
     ) -> IO[Any]:
+        """``replicas``: copies of each block of an unpersisted write (MUST_CACHE,
+        ASYNC_THROUGH) on distinct workers (default ``config.cluster.replicas``)."""
         p = paths.validate(path)
         if not isinstance(mode, str):
             raise WrongType(f"mode must be a str, not {type(mode).__name__}", path=p)
@@ -167,7 +176,10 @@ class EmbeddedFileSystem:
             bs = self.config.cache.block_size if block_size is None else block_size
             if not isinstance(bs, int) or isinstance(bs, bool) or bs <= 0:
                 raise InvalidArgument(f"block_size must be a positive int, not {bs!r}", path=p)
-            raw = BlockWriter(self.master, p, self._wt(write_type), kind == "x", bs)
+            n = self.config.cluster.replicas if replicas is None else replicas
+            if not isinstance(n, int) or isinstance(n, bool) or n < 1:
+                raise InvalidArgument(f"replicas must be a positive int, not {n!r}", path=p)
+            raw = BlockWriter(self.master, p, self._wt(write_type), kind == "x", bs, n)
             buffered = io.BufferedWriter(raw, buffer_size=1024 * 1024)  # type: ignore[arg-type]
         else:
             raise InvalidArgument(
@@ -199,12 +211,13 @@ class EmbeddedFileSystem:
 
     def touch(self, path: str, *, write_type: WriteType | str | None = None) -> FileInfo:
         p = paths.validate(path)
+        wt = self._wt(write_type)  # a bad write type is refused even with nothing to write
         if self.master.ns.lookup(p) is not None:
             info = self.stat(p)
             if info.is_dir:
                 raise IsADirectory("is a directory", path=p)
             return info
-        return self.write_bytes(p, b"", write_type=write_type)
+        return self.write_bytes(p, b"", write_type=wt)
 
     def put(
         self, local_path: str | os.PathLike[str], path: str, *,
@@ -329,9 +342,9 @@ class EmbeddedFileSystem:
         if self._closed:
             return
         self._closed = True
-        self.master.close()
-        self.master.store.flush_mem()
-        self.master.ms.close()
+        self._master.close()
+        self._master.store.flush_mem()
+        self._master.ms.close()
 
     def __enter__(self) -> EmbeddedFileSystem:
         return self

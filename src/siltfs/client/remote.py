@@ -11,7 +11,10 @@ error) is retried; calls that only read (stat, ls, exists, mounts, jobs, du, rea
 data) are also retried after the connection broke mid-call; every other call fails at
 once with :class:`~siltfs.errors.Unavailable` -- it may or may not have happened.
 
-Files: ``open(path, "rb")`` is seekable and fetches 4 MiB ranges lazily, each checked
+Files: ``open(path, "rb")`` is seekable.  Cached blocks are read straight from the
+worker holding them (from its block file when the worker is on this host: a
+short-circuit read; ``short_circuit=False`` turns that off); the rest comes from the
+master in ranges (a block, or 4 MiB if nothing is cached), each checked
 against the version (ETag) it opened and the ``Content-Range`` it asked for; a broken
 transfer resumes where it stopped (also across a restart of the master), and a file
 replaced or deleted meanwhile raises FileNotFound -- never bytes of two versions.
@@ -27,12 +30,13 @@ import json
 import os
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import fields
 from typing import IO, Any, BinaryIO
 
 import httpx
 
+from siltfs.client.blocks import BlockSource
 from siltfs.client.common import (
     CHUNK,
     PieceReader,
@@ -140,11 +144,20 @@ def _content_range(value: str | None) -> tuple[int, int, int] | None:
 
 
 class _Broken(Exception):
-    """A transfer stopped early; safe to resume where it stopped."""
+    """A transfer stopped early (message, bytes received); safe to resume there."""
 
 
 class RemoteReader(PieceReader):
-    """A seekable reader of one version of a remote file, fetching ranges lazily."""
+    """A seekable reader of one version of a remote file, fetching ranges lazily.
+
+    Bytes go straight into the caller's buffer (``read(n)`` of a ``BufferedReader``
+    hands large reads down unbuffered): a cached block from the worker's block file or
+    the worker's answer (:class:`~siltfs.client.blocks.BlockCursor`), the rest from the
+    master in ranges checked against the version.  A read that goes on where the last
+    one stopped asks a worker for the rest of the block at once (one request per block
+    for a sequential reader); any other read asks for what it needs.  Small reads from
+    the master fetch the whole piece and keep it, as before.
+    """
 
     def __init__(self, fs: RemoteFileSystem, path: str, params: dict[str, Any]) -> None:
         super().__init__()
@@ -155,42 +168,84 @@ class RemoteReader(PieceReader):
         self.size: int = meta["length"]
         self.etag: str = meta["etag"]
         self.generation: int = meta["generation"]
+        self.inode_id: int = meta["inode_id"]
         self._pos = 0
         self._cur: tuple[int, bytes] | None = None
+        # cached blocks and where they are: read from the worker (or its block file)
+        self._blocks = {b["index"]: b for b in meta.get("blocks", ())}
+        self._piece_len = int(meta.get("block_size") or CHUNK) if self._blocks else CHUNK
+        self._cursor = fs.blocks.cursor() if self._blocks else None
+        self._next = -1  # where the last read stopped
 
     def _total(self) -> int:
         return self.size
 
     def _piece_size(self) -> int:
-        return CHUNK
+        return self._piece_len
 
     def _piece(self, idx: int) -> bytes:
         return self._chunk(idx)
 
+    def _piece_into(self, idx: int, offset: int, out: memoryview) -> int:
+        pos = idx * self._piece_len + offset
+        sequential = pos == self._next
+        n = self._read_piece(idx, offset, out, sequential)
+        self._next = pos + n
+        return n
+
+    def _read_piece(self, idx: int, offset: int, out: memoryview, sequential: bool) -> int:
+        cur = self._cur
+        if cur is not None and cur[0] == idx:
+            n = max(0, min(len(out), len(cur[1]) - offset))
+            out[:n] = memoryview(cur[1])[offset : offset + n]
+            return n
+        start = idx * self._piece_len
+        length = min(self.size, start + self._piece_len) - start
+        block = self._blocks.get(idx)
+        if block is not None and self._cursor is not None:
+            ahead = length if sequential else offset + len(out)
+            n = self._cursor.readinto(block, length, offset, out, ahead)
+            if n:
+                return n
+            del self._blocks[idx]  # no location serves it: the master will
+        if offset + len(out) < length and len(out) < CHUNK // 4:
+            return super()._piece_into(idx, offset, out)  # small: keep the whole piece
+        self.fetch_into(out, start + offset)
+        return len(out)
+
     def _chunk(self, idx: int) -> bytes:
         if self._cur is None or self._cur[0] != idx:
-            start = idx * CHUNK
-            self._cur = (idx, self.fetch(start, min(self.size, start + CHUNK)))
+            start = idx * self._piece_len
+            self._cur = (idx, self.fetch(start, min(self.size, start + self._piece_len)))
         return self._cur[1]
 
     def fetch(self, start: int, end: int) -> bytes:
         """Bytes [start, end) of this version, resuming a broken transfer."""
-        out = bytearray()
-        failures = 0
-        while start + len(out) < end:
-            before = len(out)
-            try:
-                self._fetch_into(out, start + len(out), end)
-            except _Broken as exc:
-                failures = 0 if len(out) > before else failures + 1
-                if failures > self._fs.retries:
-                    raise Unavailable(f"reading failed: {exc}", path=self.path) from exc
-                time.sleep(self._fs._backoff(failures))
+        out = bytearray(end - start)
+        self.fetch_into(memoryview(out), start)
         return bytes(out)
 
-    def _fetch_into(self, out: bytearray, pos: int, end: int) -> None:
+    def fetch_into(self, out: memoryview, start: int) -> None:
+        """Fill *out* with the bytes from *start* of this version, resuming a broken
+        transfer."""
+        done = 0
+        failures = 0
+        while done < len(out):
+            before = done
+            try:
+                done += self._fetch_into(out[done:], start + done)
+            except _Broken as exc:
+                done += exc.args[1]
+                failures = 0 if done > before else failures + 1
+                if failures > self._fs.retries:
+                    raise Unavailable(f"reading failed: {exc.args[0]}", path=self.path) from exc
+                time.sleep(self._fs._backoff(failures))
+
+    def _fetch_into(self, out: memoryview, pos: int) -> int:
+        end = pos + len(out)
         headers = {"Range": f"bytes={pos}-{end - 1}", "If-Match": self.etag}
-        params = {"path": self.path, **self._params}
+        params = {"path": self.path, "inode": self.inode_id, **self._params}
+        got = 0
         try:
             with self._fs._http.stream("GET", API + "/data", params=params, headers=headers) as r:
                 if r.status_code != 206:
@@ -206,16 +261,21 @@ class RemoteReader(PieceReader):
                         f"asked for bytes {pos}-{end - 1}/{self.size}, the master sent "
                         f"{r.headers.get('content-range')}", path=self.path,
                     )  # fmt: skip
-                got = 0
                 for piece in r.iter_bytes():
                     if got + len(piece) > end - pos:
                         raise SiltError("the master sent more bytes than asked", path=self.path)
-                    out += piece
+                    out[got : got + len(piece)] = piece
                     got += len(piece)
                 if got != end - pos:
-                    raise _Broken(f"transfer ended after {got} of {end - pos} bytes")
+                    raise _Broken(f"transfer ended after {got} of {end - pos} bytes", got)
         except (httpx.TransportError, httpx.StreamError) as exc:
-            raise _Broken(f"{type(exc).__name__}: {exc}") from exc
+            raise _Broken(f"{type(exc).__name__}: {exc}", got) from exc
+        return got
+
+    def close(self) -> None:
+        if self._cursor is not None:
+            self._cursor.close()
+        super().close()
 
 
 class RemoteWriter(io.RawIOBase):
@@ -263,32 +323,71 @@ class RemoteWriter(io.RawIOBase):
         self.close()
 
 
+def master_urls(url: object) -> list[str]:
+    """One or several master URLs (a list, or comma-separated), checked."""
+    items = url.split(",") if isinstance(url, str) else url
+    if not isinstance(items, (list, tuple)) or not items:
+        raise InvalidArgument(f"master URL must be http(s)://host:port, not {url!r}")
+    out = []
+    for item in items:
+        u = item.strip() if isinstance(item, str) else item
+        if not isinstance(u, str) or not u.startswith(("http://", "https://")):
+            raise InvalidArgument(f"master URL must be http(s)://host:port, not {item!r}")
+        out.append(u.rstrip("/"))
+    return out
+
+
 class RemoteFileSystem:
-    """The FileSystem API of a siltfs master at *url* (``http://host:port``)."""
+    """The FileSystem API of a siltfs master at *url* (``http://host:port``).
+
+    *url* may name several masters (a list, or comma-separated) serving one namespace:
+    a call that cannot reach the current one moves on to the next.
+    """
 
     def __init__(
-        self, url: str, token: str | None = None, *, timeout: float = 30.0, retries: int = 3,
-        transport: httpx.BaseTransport | None = None,
+        self, url: str | Sequence[str], token: str | None = None, *, timeout: float = 30.0,
+        retries: int = 3, transport: httpx.BaseTransport | None = None,
+        short_circuit: bool = True,
     ) -> None:  # fmt: skip
-        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
-            raise InvalidArgument(f"master URL must be http(s)://host:port, not {url!r}")
+        urls = master_urls(url)
         token = token if token is not None else (os.environ.get("SILT_TOKEN") or None)
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        self.url = url.rstrip("/")
+        self.urls = urls
+        self._current = 0
         self.timeout = timeout
-        self.retries = retries
-        self._http = httpx.Client(
-            base_url=self.url, headers=headers, timeout=timeout, transport=transport
-        )
+        self.retries = max(retries, len(urls) - 1)
+        self._clients = [
+            httpx.Client(base_url=u, headers=headers, timeout=timeout, transport=transport)
+            for u in urls
+        ]
         self._closed = False
+        self.blocks = BlockSource(token, short_circuit=short_circuit, timeout=timeout)
 
     def __repr__(self) -> str:
         return f"RemoteFileSystem({self.url!r})"
+
+    @property
+    def url(self) -> str:
+        """The master currently in use."""
+        return self.urls[self._current]
+
+    @property
+    def _http(self) -> httpx.Client:
+        return self._clients[self._current]
+
+    def _fail_over(self) -> None:
+        if len(self.urls) > 1:
+            self._current = (self._current + 1) % len(self.urls)
 
     # transport ------------------------------------------------------------
     def _unbounded(self) -> httpx.Timeout:
         """For server-side work of unbounded length (load, check_consistency)."""
         return httpx.Timeout(self.timeout, read=None)
+
+    def _check_open(self) -> None:
+        """After close() every call fails with Unavailable, as the embedded one's do."""
+        if self._closed:
+            raise Unavailable("this file system is closed", path=self.url)
 
     def _backoff(self, attempt: int) -> float:
         return float(min(2.0, 0.1 * 2**attempt))
@@ -298,6 +397,7 @@ class RemoteFileSystem:
         json: Any = None, content: Body | None = None, headers: dict[str, str] | None = None,
         idempotent: bool = False, timeout: Any = _UNSET,
     ) -> httpx.Response:  # fmt: skip
+        self._check_open()
         attempt = 0
         while True:
             body = content() if callable(content) else content
@@ -315,7 +415,9 @@ class RemoteFileSystem:
                 raise Unavailable(f"no answer from the master at {self.url}: {exc!r}") from exc
             if not retry or attempt >= self.retries:
                 raise Unavailable(f"master at {self.url} unreachable: {error!r}") from error
-            time.sleep(self._backoff(attempt))
+            self._fail_over()
+            if self._current == 0 or len(self.urls) == 1:
+                time.sleep(self._backoff(attempt))  # every master tried: wait, go round again
             attempt += 1
 
     def _call(self, method: str, route: str, **kwargs: Any) -> Any:
@@ -401,8 +503,10 @@ class RemoteFileSystem:
         if options is not None and not isinstance(options, dict):
             raise WrongType("mount options must be a dict")
         body = {
-            "path": paths.validate(path), "uri": uri, "options": options,
-            "sync_interval_ms": check_interval(sync_interval_ms),
+            # a URI that is no str is refused by the master as the embedded mount() refuses
+            # it (InvalidArgument naming the path); None stands for any of them
+            "path": paths.validate(path), "uri": uri if isinstance(uri, str) else None,
+            "options": options, "sync_interval_ms": check_interval(sync_interval_ms),
             "read_only": check_bool(read_only, "read_only"),
         }  # fmt: skip
         try:
@@ -423,6 +527,7 @@ class RemoteFileSystem:
         self, path: str, mode: str = "rb", *, write_type: WriteType | str | None = None,
         read_type: ReadType | str | None = None, block_size: int | None = None,
         sync_interval_ms: int | None = None, encoding: str | None = None,
+        replicas: int | None = None,
     ) -> IO[Any]:  # fmt: skip
         p = paths.validate(path)
         if not isinstance(mode, str):
@@ -445,10 +550,14 @@ class RemoteFileSystem:
             bs = block_size
             if bs is not None and (not isinstance(bs, int) or isinstance(bs, bool) or bs <= 0):
                 raise InvalidArgument(f"block_size must be a positive int, not {bs!r}", path=p)
+            n = replicas
+            if n is not None and (not isinstance(n, int) or isinstance(n, bool) or n < 1):
+                raise InvalidArgument(f"replicas must be a positive int, not {n!r}", path=p)
+            params = _params(  # arguments first, then the target: the embedded order
+                write_type=_enum(WriteType, write_type), exclusive=kind == "x", block_size=bs,
+                replicas=n,
+            )  # fmt: skip
             self._post("/data/check", path=p, exclusive=kind == "x")  # fail early, as embedded
-            params = _params(
-                write_type=_enum(WriteType, write_type), exclusive=kind == "x", block_size=bs
-            )
             raw = RemoteWriter(self, p, params)
             buffered = io.BufferedWriter(raw, buffer_size=1024 * 1024)  # type: ignore[arg-type]
         else:
@@ -489,6 +598,7 @@ class RemoteFileSystem:
             raise IsADirectory("is a local directory; put files one by one", path=local)
         total = os.path.getsize(local)
         p = paths.validate(path)
+        params = _params(write_type=_enum(WriteType, write_type))  # before the target's checks
         self._post("/data/check", path=p, exclusive=False)
 
         def chunks() -> Iterator[bytes]:
@@ -500,7 +610,7 @@ class RemoteFileSystem:
                     if progress:
                         progress(done, total)
 
-        return self._upload(p, _params(write_type=_enum(WriteType, write_type)), chunks, total)
+        return self._upload(p, params, chunks, total)
 
     def get(
         self, path: str, local_path: str | os.PathLike[str], *,
@@ -517,8 +627,9 @@ class RemoteFileSystem:
         p = paths.ROOT if path is None else paths.validate(path)
         if timeout is not None and (not isinstance(timeout, (int, float)) or timeout < 0):
             raise InvalidArgument(f"timeout must be a non-negative number, not {timeout!r}", path=p)
-        wait = httpx.Timeout(self.timeout, read=None if timeout is None else timeout + self.timeout)
-        self._call("POST", "/wait_persisted", json={"path": p, "timeout": timeout}, timeout=wait)
+        seconds = None if timeout is None else float(timeout)  # a bool is an int, as embedded
+        wait = httpx.Timeout(self.timeout, read=None if seconds is None else seconds + self.timeout)
+        self._call("POST", "/wait_persisted", json={"path": p, "timeout": seconds}, timeout=wait)
 
     def free(self, path: str) -> int:
         return int(self._post("/free", path=paths.validate(path))["freed"])
@@ -581,6 +692,7 @@ class RemoteFileSystem:
 
     def metrics_text(self) -> str:
         """The master's metrics in Prometheus text format."""
+        self._check_open()
         try:
             response = self._http.get("/metrics")
         except httpx.TransportError as exc:
@@ -593,7 +705,9 @@ class RemoteFileSystem:
     def close(self) -> None:
         if not self._closed:
             self._closed = True
-            self._http.close()
+            for client in self._clients:
+                client.close()
+            self.blocks.close()
 
     def __enter__(self) -> RemoteFileSystem:
         return self

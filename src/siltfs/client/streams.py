@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 from siltfs.client.common import PieceReader
 from siltfs.errors import FileLost, FileNotFound, ResourceExhausted, SiltError, UfsError
 from siltfs.master.files import NewFile
-from siltfs.master.persister import HOST_TAG
+from siltfs.master.persister import HOST_TAG, STAGING_ATTEMPTS
 from siltfs.model.enums import PersistenceState, ReadType, WriteType
 from siltfs.model.inode import Inode, block_id
 from siltfs.ufs.abc import UnderFileSystem
@@ -30,10 +30,12 @@ class BlockWriter(io.RawIOBase):
     """Writes a new file block by block; the file appears only when close() succeeds."""
 
     def __init__(
-        self, master: Master, path: str, write_type: WriteType, exclusive: bool, block_size: int
-    ) -> None:
+        self, master: Master, path: str, write_type: WriteType, exclusive: bool, block_size: int,
+        replicas: int = 1,
+    ) -> None:  # fmt: skip
         super().__init__()
         master.check_write(path, exclusive)
+        self.replicas = replicas
         self.master = master
         self.store = master.store
         self.path = path
@@ -65,11 +67,12 @@ class BlockWriter(io.RawIOBase):
 
     def _open_staging(self, ufs: UnderFileSystem, staging_dir: str) -> BinaryIO:
         assert self._staging is not None
-        try:
-            return ufs.open_write(self._staging)
-        except FileNotFound:  # no staging directory, or a tidy-up removed it just now
-            ufs.mkdirs(staging_dir)
-            return ufs.open_write(self._staging)
+        for _ in range(STAGING_ATTEMPTS - 1):
+            try:
+                return ufs.open_write(self._staging)
+            except FileNotFound:  # no staging directory, or a tidy-up (of this or another
+                ufs.mkdirs(staging_dir)  # master) removed it just now
+        return ufs.open_write(self._staging)
 
     def writable(self) -> bool:
         return True
@@ -96,7 +99,9 @@ class BlockWriter(io.RawIOBase):
         if wt in (WriteType.MUST_CACHE, WriteType.ASYNC_THROUGH):
             self.store.pin([bid])
             self._written.append(bid)
-            self.store.put(bid, data, durable=wt is WriteType.ASYNC_THROUGH, ssd=True)
+            self.store.put(
+                bid, data, durable=wt is WriteType.ASYNC_THROUGH, ssd=True, replicas=self.replicas
+            )
         elif wt is WriteType.CACHE_THROUGH:
             self._written.append(bid)
             try:
@@ -204,7 +209,11 @@ class BlockReader(PieceReader):
         if self._cur is not None and self._cur[0] == idx:
             return self._cur[1]
         bid = block_id(self.inode.id, idx)
-        data = self.store.get(bid, promote=self.read_type is ReadType.CACHE_PROMOTE)
+        data = self.store.get(
+            bid,
+            promote=self.read_type is ReadType.CACHE_PROMOTE,
+            wait=self.inode.state is not PersistenceState.PERSISTED,
+        )
         if data is None:
             data = self._from_ufs(idx)
             if self.read_type is not ReadType.NO_CACHE:
@@ -217,6 +226,7 @@ class BlockReader(PieceReader):
 
     def _from_ufs(self, idx: int) -> bytes:
         if self.inode.state is not PersistenceState.PERSISTED:
+            self._check_version()
             raise FileLost(
                 f"block {idx} is not cached and the file is not persisted ({self.inode.state.value})",
                 path=self.path,
@@ -229,7 +239,8 @@ class BlockReader(PieceReader):
         except FileNotFound:
             self._relocate()
             data = self._ufs.read_range(self._rel, start, end)
-        if len(data) != end - start:
+        if len(data) != end - start or not self._same_object():
+            self._check_version()
             raise UfsError(
                 "the file changed in the under-storage since its metadata was loaded; "
                 "sync metadata and retry",
@@ -237,6 +248,29 @@ class BlockReader(PieceReader):
             )
         self.bytes_from_ufs += len(data)
         return data
+
+    def _check_version(self) -> None:
+        """FileNotFound if the version this reader opened is gone (overwritten, deleted):
+        a reader never returns bytes of two versions."""
+        with self.master.ms.snapshot() as txn:
+            fresh = txn.get_inode(self.inode.id)
+        if fresh is None or fresh.generation != self.inode.generation:
+            raise FileNotFound("changed since it was opened (that version is gone)", path=self.path)
+
+    def _same_object(self) -> bool:
+        """Whether the UFS object just read is still the one this version recorded (read
+        first, then check: an object replaced before the read shows here)."""
+        if self.inode.fingerprint is None:
+            return True
+        st = self._ufs.status(self._rel)
+        if st is not None and st.fingerprint == self.inode.fingerprint:
+            return True
+        with self.master.ms.snapshot() as txn:  # recorded anew since (a rename, a sync)?
+            fresh = txn.get_inode(self.inode.id)
+        if fresh is None or fresh.generation != self.inode.generation:
+            return False
+        self.inode = fresh
+        return st is not None and (fresh.fingerprint is None or st.fingerprint == fresh.fingerprint)
 
     def _relocate(self) -> None:
         """The file moved (renamed) while open: find its current path by inode id."""

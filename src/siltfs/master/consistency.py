@@ -112,6 +112,7 @@ class Checker:
         children: dict[int, dict[str, Inode]] = {}
         for node in subtree[1:]:
             children.setdefault(node.parent_id, {})[node.name] = node
+        listed: list[tuple[Inode, str]] = []
         for node in subtree:
             node_path = paths_by_id.get(node.id)
             if node_path is None:
@@ -119,7 +120,11 @@ class Checker:
             report.checked_entries += 1
             self._check_entry(report, node, node_path, jobs)
             if node.is_dir and node.state is PERSISTED and node.sync_ms is not None:
-                self._check_listing(report, node, node_path, children.get(node.id, {}))
+                listed.append((node, node_path))
+        # listings last: importing a ghost re-syncs its directory, which would drop a
+        # PERSISTED entry missing from the UFS before its repair re-persists it
+        for node, node_path in listed:
+            self._check_listing(report, node, node_path, children.get(node.id, {}))
         self._check_jobs(report, path, jobs)
         self._check_staging(report, path)
         report.finished_ms = now_ms()

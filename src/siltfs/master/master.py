@@ -11,9 +11,9 @@ from typing import Any
 from siltfs.config import SiltConfig
 from siltfs.errors import InvalidArgument, SiltError
 from siltfs.jobs.runner import PersistRunner, owner_is_dead
+from siltfs.master.cluster import Cluster
 from siltfs.master.consistency import Checker, ConsistencyReport
 from siltfs.master.files import NewFile, check_writable_target, commit_file
-from siltfs.master.locks import NamespaceLock
 from siltfs.master.metrics import exposition, registry_for
 from siltfs.master.mounting import ensure_root_mount, mount, unmount
 from siltfs.master.mounts import MountTable
@@ -35,17 +35,25 @@ class Master:
         self,
         config: SiltConfig,
         metastore: Metastore,
-        store: BlockStore,
+        store: BlockStore | None,
         *,
         root_uri: str,
         root_options: dict[str, Any] | None = None,
+        token: str | None = None,
+        expect_workers: bool = False,
     ) -> None:
+        """*store*: this process's own block store (None: blocks live on workers only).
+        *expect_workers*: workers will register by heartbeat (a served master)."""
         self.config = config
         self.ms = metastore
-        self.store = store
-        self.lock = NamespaceLock(config.home / "namespace.lock")
+        self.store = Cluster(
+            store, config.cluster, token, is_needed=self._needed_blocks,
+            expect_workers=expect_workers,
+        )  # fmt: skip
+        self._lost_checked = False
+        self.lock = metastore.namespace_lock(config.home)
         self.mounts = MountTable(open_ufs)
-        self.ns = Namespace(config, metastore, self.mounts, store, self.lock)
+        self.ns = Namespace(config, metastore, self.mounts, self.store, self.lock)
         ensure_root_mount(self.ns, root_uri, root_options)
         self.persister = Persister(self.ns)
         self.runner = PersistRunner(metastore, config.persist, self.persister.run_job)
@@ -54,6 +62,8 @@ class Master:
         self.registry = registry_for(self)
         self._stop = threading.Event()
         self._maintenance: threading.Thread | None = None
+        self.lost_files = 0
+        self.op_metrics: Any = None  # request counters of a server on this master
         self.recover()
 
     # lifecycle ------------------------------------------------------------
@@ -72,6 +82,7 @@ class Master:
         if self.config.persist.enabled:
             self.runner.stop(wait=True)
         self.mounts.close()
+        self.store.close()
         self.lock.close()
 
     def recover(self) -> dict[str, int]:
@@ -92,25 +103,99 @@ class Master:
             pinned = txn.pinned_inodes()
         for inode in unpersisted + pinned:
             self.store.pin(inode.block_ids())
+        if self.store.settled():
+            report["lost"] = self.mark_lost("cached blocks lost before the file was persisted")
+        report["orphans"] = self._drop_orphan_blocks()
+        report["staging"] = self.persister.sweep_staging()
+        return report
+
+    def mark_lost(self, reason: str) -> int:
+        """Unpersisted files with a block no member holds any more become LOST, their
+        jobs FAILED with *reason*: a loss is always reported, never silent."""
+        self._lost_checked = True
+        if not self.store.sees_everything(self.ms.shared_across_hosts):
+            return 0  # other masters' own stores may hold what this one does not see
+        with self.ms.snapshot() as txn:
+            unpersisted = txn.inodes_in_state(PersistenceState.NOT_PERSISTED)
+            unpersisted += txn.inodes_in_state(PersistenceState.TO_BE_PERSISTED)
         lost = [
             i for i in unpersisted
             if not i.is_dir and any(not self.store.contains(b) for b in i.block_ids())
         ]  # fmt: skip
-        if lost:
-            with self.ms.transaction() as txn:
-                for inode in lost:
-                    inode.state = PersistenceState.LOST
-                    txn.update_inode(inode)
-                    lost_job = txn.job_for_inode(inode.id)
-                    if lost_job is not None:
-                        lost_job.state = JobState.FAILED
-                        lost_job.last_error = "cached blocks lost before the file was persisted"
-                        txn.update_job(lost_job)
-            report["lost"] = len(lost)
-            log.error("%d unpersisted file(s) lost their cached blocks", len(lost))
-        report["orphans"] = self._drop_orphan_blocks()
-        report["staging"] = self.persister.sweep_staging()
-        return report
+        if not lost:
+            return 0
+        with self.ms.transaction() as txn:
+            for stale in lost:
+                inode = txn.get_inode(stale.id)
+                if inode is None or inode.state not in (
+                    PersistenceState.NOT_PERSISTED,
+                    PersistenceState.TO_BE_PERSISTED,
+                ):
+                    continue
+                inode.state = PersistenceState.LOST
+                txn.update_inode(inode)
+                lost_job = txn.job_for_inode(inode.id)
+                if lost_job is not None:
+                    lost_job.state = JobState.FAILED
+                    lost_job.last_error = reason
+                    txn.update_job(lost_job)
+        log.error("%d unpersisted file(s) lost their cached blocks: %s", len(lost), reason)
+        self.lost_files += len(lost)
+        return len(lost)
+
+    def _needed_blocks(self, block_ids: list[int]) -> tuple[set[int], set[int]]:
+        """Of blocks a (re)started worker holds: those to pin (data not yet persisted,
+        pinned files) and orphans (their file is gone or was overwritten).  A LOST file
+        whose blocks are all back (a worker that was only unreachable) is revived."""
+        by_inode: dict[int, list[int]] = {}
+        for bid in block_ids:
+            by_inode.setdefault(bid >> 24, []).append(bid)
+        pins: set[int] = set()
+        orphans: set[int] = set()
+        back: list[Inode] = []
+        with self.ms.snapshot() as txn:
+            for inode_id, bids in by_inode.items():
+                inode = txn.get_inode(inode_id)
+                valid = set(inode.block_ids()) if inode is not None else set()
+                orphans.update(b for b in bids if b not in valid)
+                if inode is not None and (inode.pinned or inode.state is not PERSISTED):
+                    pins.update(b for b in bids if b in valid)
+                if inode is not None and inode.state is PersistenceState.LOST:
+                    back.append(inode)
+        self._revive([i for i in back if all(self.store.contains(b) for b in i.block_ids())])
+        return pins, orphans
+
+    def _revive(self, inodes: list[Inode]) -> None:
+        if not inodes:
+            return
+        with self.ms.transaction() as txn:
+            for stale in inodes:
+                inode = txn.get_inode(stale.id)
+                if inode is None or inode.state is not PersistenceState.LOST:
+                    continue
+                job = txn.job_for_inode(inode.id)
+                inode.state = PersistenceState.NOT_PERSISTED
+                if job is not None:  # it was on its way to the UFS: back in the queue
+                    inode.state = PersistenceState.TO_BE_PERSISTED
+                    job.state = JobState.PENDING
+                    job.attempts = 0
+                    job.last_error = None
+                    job.next_run_ms = now_ms()
+                    txn.update_job(job)
+                txn.update_inode(inode)
+        log.warning("%d LOST file(s) have all their blocks back; revived", len(inodes))
+        self.runner.wake()
+
+    def check_workers(self) -> int:
+        """Reap workers that stopped heartbeating; report files whose only copy died.
+        Returns how many files were marked LOST."""
+        dead = self.store.reap()
+        if dead:
+            names = ", ".join(f"{w.id} ({w.url})" for w, _ in dead)
+            return self.mark_lost(f"worker {names} stopped heartbeating; it held the only copy")
+        if not self._lost_checked and self.store.settled():
+            return self.mark_lost("cached blocks lost before the file was persisted")
+        return 0
 
     def _drop_orphan_blocks(self) -> int:
         by_inode: dict[int, list[int]] = {}
@@ -125,6 +210,21 @@ class Master:
         self.store.remove(orphans)
         return len(orphans)
 
+    def follow_other_masters(self) -> None:
+        """Pick up what other masters sharing this metastore changed: the mount table,
+        and UFS steps (intents) one of them recorded and did not finish (it may have
+        died).  Cheap reads; a no-op when nothing changed."""
+        stale_before = now_ms() - int(self.config.persist.lease_s * 1000)
+        with self.ms.snapshot() as txn:
+            mounts = txn.list_mounts()
+            # young intents belong to a step some master is carrying out right now
+            intents = any(i.created_ms < stale_before for i in txn.list_intents())
+        key = sorted((m.id, m.path, m.uri, repr(m.options)) for m in mounts)
+        if key != sorted((m.id, m.path, m.uri, repr(m.options)) for m in self.mounts.all()):
+            self.mounts.load(mounts)
+        if intents and not self.ns.pending_intents:
+            self.ns.intents.pending = True  # replayed below by maintenance
+
     def metrics_text(self) -> str:
         """Prometheus exposition of this master's metrics."""
         return exposition(self.registry)
@@ -133,8 +233,11 @@ class Master:
         last_sweep = last_check = time.monotonic()
         check_every = self.config.consistency_check_interval_s
         tick = min(self.config.ttl_check_interval_s, check_every or float("inf"))
+        tick = min(tick, self.config.cluster.heartbeat_interval_s)
         while not self._stop.wait(tick):
             try:
+                self.follow_other_masters()
+                self.check_workers()
                 if self.ns.pending_intents:
                     self.ns.replay_intents()
                 self.check_ttl()
@@ -165,6 +268,25 @@ class Master:
             inode.mount_id is not None or root, inode.fingerprint,
         )  # fmt: skip
 
+    def _infos(self, kids: list[Inode], parent: str) -> list[FileInfo]:
+        """:meth:`info` of each child of the directory at *parent*, in one pass (hot in
+        ls): no call per entry, and the cached bytes of all of them in one block-store
+        call.  Whatever changes in :meth:`info` changes here too."""
+        prefix = "/" if parent == paths.ROOT else parent + "/"
+        ids = [k.block_ids() if k.length else [] for k in kids]
+        sized = [b for k, b in zip(kids, ids, strict=True) if k.length]
+        cached = iter(self.store.cached_bytes_many(sized) if sized else ())
+        return [
+            FileInfo(
+                prefix + k.name, k.name, k.id, k.is_dir, k.length, k.mtime_ms / 1000,
+                k.block_size, b, k.state,
+                next(cached) * 100 // k.length if k.length else (0 if k.is_dir else 100),
+                k.pinned, k.ttl_ms, k.ttl_action, k.generation, k.mount_id is not None,
+                k.fingerprint,
+            )
+            for k, b in zip(kids, ids, strict=True)
+        ]  # fmt: skip
+
     def stat(self, path: str, sync_interval_ms: int | None = None) -> FileInfo:
         return self.info(self.ns.get(path, sync_interval_ms=sync_interval_ms), path)
 
@@ -178,11 +300,11 @@ class Master:
         stack = [(inode, path)]
         while stack:
             node, node_path = stack.pop()
-            for kid in self.ns.children(node, node_path, sync_interval_ms):
-                kid_path = paths.join(node_path, kid.name)
-                out.append(self.info(kid, kid_path))
-                if recursive and kid.is_dir:
-                    stack.append((kid, kid_path))
+            kids = self.ns.children(node, node_path, sync_interval_ms)
+            infos = self._infos(kids, node_path)
+            out.extend(infos)
+            if recursive:
+                stack.extend((k, i.path) for k, i in zip(kids, infos, strict=True) if k.is_dir)
         if recursive:
             out.sort(key=lambda i: i.path)
         return out

@@ -10,6 +10,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from siltfs.master.consistency import KINDS
+from siltfs.worker.metrics import CacheCollector
 
 if TYPE_CHECKING:
     from siltfs.master.master import Master
@@ -48,29 +49,13 @@ class MasterCollector(Collector):
         yield CounterMetricFamily(
             "silt_ufs_errors", "UFS operations that raised during persists", value=p["ufs_errors"]
         )
-        store = m.store
-        hits = CounterMetricFamily(
-            "silt_cache_hits", "Block reads served by a tier", labels=["tier"]
-        )
-        used = GaugeMetricFamily("silt_cache_used_bytes", "Bytes held per tier", labels=["tier"])
-        cap = GaugeMetricFamily("silt_cache_capacity_bytes", "Capacity per tier", labels=["tier"])
-        blocks = GaugeMetricFamily("silt_cache_blocks", "Blocks held per tier", labels=["tier"])
-        for usage in store.usage():
-            hits.add_metric([usage.tier], store.hits.get(usage.tier, 0))
-            used.add_metric([usage.tier], usage.used)
-            cap.add_metric([usage.tier], usage.capacity)
-            blocks.add_metric([usage.tier], usage.blocks)
-        yield from (hits, used, cap, blocks)
+        yield from CacheCollector(m.store).collect()
         yield CounterMetricFamily(
-            "silt_cache_misses", "Block reads not found in any tier", value=store.misses
-        )
-        yield CounterMetricFamily(
-            "silt_cache_evictions", "Blocks dropped to make room", value=store.evictions
-        )
-        yield GaugeMetricFamily(
-            "silt_cache_pinned_blocks", "Blocks that may not be evicted (pinned or unpersisted)",
-            value=len(store.pinned),
+            "silt_lost_files", "Unpersisted files whose only cached copy was lost",
+            value=m.lost_files,
         )  # fmt: skip
+        alive = sum(1 for w in m.store.overview() if w["alive"])
+        yield GaugeMetricFamily("silt_workers_alive", "Live block-store members", value=alive)
         div = GaugeMetricFamily(
             "silt_consistency_divergences",
             "Divergences found by the last consistency check, by kind",

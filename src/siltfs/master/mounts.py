@@ -16,13 +16,18 @@ from siltfs.ufs.abc import UnderFileSystem
 UfsOpener = Callable[[str, dict[str, Any]], UnderFileSystem]
 
 
+SCHEME_ALIASES = {"s3a": "s3"}  # other spellings of the same store
+
+
 def normalise_uri(uri: str) -> str:
-    """A canonical spelling for overlap checks: local paths resolved (symlinks, '..')."""
+    """A canonical spelling for overlap checks: local paths resolved (symlinks, '..'),
+    scheme aliases unified (``s3a://b/p`` is ``s3://b/p``)."""
     if "://" not in uri or uri.startswith("file://"):
         local = uri[len("file://") :] if uri.startswith("file://") else uri
         return "file://" + os.path.realpath(os.path.abspath(local)).rstrip("/") + "/"
     scheme, _, rest = uri.partition("://")
-    return f"{scheme.lower()}://{posixpath.normpath('/' + rest).lstrip('/').rstrip('/')}/"
+    scheme = SCHEME_ALIASES.get(scheme.lower(), scheme.lower())
+    return f"{scheme}://{posixpath.normpath('/' + rest).lstrip('/').rstrip('/')}/"
 
 
 class MountTable:

@@ -27,8 +27,11 @@ from siltfs.errors import (
     MountError,
     NotADirectory,
     PermissionDenied,
+    SiltError,
     UfsError,
 )
+from siltfs.jobs.runner import owner_is_dead, runner_identity
+from siltfs.master.cluster import Cluster
 from siltfs.master.intents import IntentLog, merge_move, retrying
 from siltfs.master.locks import NamespaceLock
 from siltfs.master.mounts import MountTable
@@ -38,7 +41,6 @@ from siltfs.model import paths
 from siltfs.model.enums import PersistenceState, WriteType
 from siltfs.model.inode import ROOT_ID, Inode, MountInfo
 from siltfs.ufs.abc import UfsStatus, UnderFileSystem
-from siltfs.worker.blockstore import BlockStore
 
 log = logging.getLogger("siltfs.namespace")
 T = TypeVar("T")
@@ -65,7 +67,7 @@ class Namespace:
         config: SiltConfig,
         metastore: Metastore,
         mounts: MountTable,
-        store: BlockStore,
+        store: Cluster,
         lock: NamespaceLock,
     ) -> None:
         self.config = config
@@ -142,32 +144,83 @@ class Namespace:
             return fresh
 
     # commit latches --------------------------------------------------------
+    # A latch marks a path whose persisted object is being moved into place in the UFS
+    # (outside the namespace lock).  Latches live in the metastore, so every master on
+    # it waits for the moves of the others.  This process's own latches are also kept in
+    # ``_latched`` (authoritative here, whatever the clock says) and ``_latch_cv`` wakes
+    # a waiter of this process at once; latches of other processes are polled every
+    # LATCH_POLL_S, expire after ``persist.lease_s`` and are ignored at once if their
+    # owner is a dead process of this host.
+    LATCH_POLL_S = 0.05
+
+    @property
+    def latch_owner(self) -> str:
+        """This namespace's identity on its latches (a runner identity: host:pid:nonce)."""
+        owner: str | None = self.__dict__.get("_latch_owner")
+        if owner is None:  # setdefault: threads racing here agree on the first
+            owner = self.__dict__.setdefault("_latch_owner", runner_identity())
+        return owner
+
     def latch(self, inode_id: int, path: str) -> None:
         """Mark *path* as being committed to the UFS (call under the lock)."""
+        expires = now_ms() + int(self.config.persist.lease_s * 1000)
         with self._latch_cv:
             self._latched[inode_id] = path
+        try:
+            with self.ms.transaction() as txn:
+                txn.add_latch(inode_id, path, self.latch_owner, expires)
+        except BaseException:
+            with self._latch_cv:
+                self._latched.pop(inode_id, None)
+                self._latch_cv.notify_all()
+            raise
 
     def unlatch(self, inode_id: int) -> None:
-        with self._latch_cv:
-            self._latched.pop(inode_id, None)
-            self._latch_cv.notify_all()
+        try:
+            with self.ms.transaction() as txn:
+                txn.remove_latch(inode_id)
+        except SiltError as exc:  # it expires by itself; this process ignores it already
+            log.warning("could not remove the commit latch of inode %s: %s", inode_id, exc)
+        finally:
+            with self._latch_cv:
+                self._latched.pop(inode_id, None)
+                self._latch_cv.notify_all()
 
     def _conflicts(self, affected: tuple[str, ...]) -> bool:
+        """A latch of this process at or under an *affected* path (call under _latch_cv)."""
         return any(paths.is_ancestor(a, p) for a in affected for p in self._latched.values())
+
+    def _remote_conflicts(self, affected: tuple[str, ...]) -> bool:
+        """A live latch of another process at or under an *affected* path."""
+        return any(
+            latch.owner != self.latch_owner
+            and any(paths.is_ancestor(a, latch.path) for a in affected)
+            and not owner_is_dead(latch.owner)
+            for latch in self.ms.list_latches(now_ms())
+        )
 
     @contextmanager
     def exclusive(self, *affected: str) -> Iterator[None]:
-        """The namespace lock, taken once no commit in flight writes at or under an
-        *affected* path.  Commits move their object into place outside the lock; a
-        rename, delete or overwrite of that path waits for the move instead."""
+        """The namespace lock, taken once no commit in flight (of any master on the
+        metastore) writes at or under an *affected* path.  Commits move their object
+        into place outside the lock; a rename, delete or overwrite of that path waits
+        for the move instead."""
         while True:
             self.lock.__enter__()
-            with self._latch_cv:
-                if not self._conflicts(affected):
-                    break
+            try:
+                with self._latch_cv:
+                    local = self._conflicts(affected)
+                remote = not local and self._remote_conflicts(affected)
+            except BaseException:
+                self.lock.__exit__(None, None, None)
+                raise
+            if not (local or remote):
+                break
             self.lock.__exit__(None, None, None)
             with self._latch_cv:
-                if self._conflicts(affected):
+                if remote:
+                    self._latch_cv.wait(self.LATCH_POLL_S)
+                elif self._conflicts(affected):
                     self._latch_cv.wait(0.1)
         try:
             self.intents.settle(affected)
@@ -473,12 +526,16 @@ class Namespace:
         while pending:
             node, node_rel = pending.pop()
             if not node.is_dir:
-                st = ufs.status(node_rel)
-                if st is not None and st.fingerprint != node.fingerprint:
+                try:
+                    st = retrying(lambda: ufs.status(node_rel))  # noqa: B023 - called at once
+                    fingerprint = st.fingerprint if st is not None else node.fingerprint
+                except UfsError:  # the rename is done: unknown, learned at the next sync
+                    fingerprint = None
+                if fingerprint != node.fingerprint:
                     with self.ms.transaction() as txn:
                         fresh = txn.get_inode(node.id)
                         if fresh is not None:
-                            fresh.fingerprint = st.fingerprint
+                            fresh.fingerprint = fingerprint
                             txn.update_inode(fresh)
                 continue
             with self.ms.snapshot() as txn:

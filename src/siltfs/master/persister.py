@@ -23,7 +23,7 @@ from siltfs.master.namespace import PERSISTED, Namespace, now_ms
 from siltfs.model import paths
 from siltfs.model.enums import JobState, PersistenceState
 from siltfs.model.inode import Inode, PersistJob
-from siltfs.ufs.abc import UnderFileSystem
+from siltfs.ufs.abc import IncompleteUpload, UnderFileSystem
 
 log = logging.getLogger("siltfs.persist")
 HOST_TAG = hashlib.sha1(socket.gethostname().encode()).hexdigest()[:6]
@@ -39,6 +39,7 @@ def writer_is_dead(token: str) -> bool:
 
 
 TO_BE_PERSISTED = PersistenceState.TO_BE_PERSISTED
+STAGING_ATTEMPTS = 5  # mkdirs + open of a staging object, against concurrent tidy-ups
 
 
 class Persister:
@@ -137,13 +138,13 @@ class Persister:
         """Stream the inode's cached blocks to *staging*; returns their sha256."""
         digest = hashlib.sha256()
         store = self.ns.store
-        for attempt in (1, 2):
+        for attempt in range(1, STAGING_ATTEMPTS + 1):
             try:
-                if attempt == 2:  # usually the staging directory is there already
+                if attempt > 1:  # usually the staging directory is there already
                     ufs.mkdirs(self.config.staging_dir)
                 with ufs.open_write(staging) as f:
                     for bid in inode.block_ids():
-                        data = store.get(bid)
+                        data = store.get(bid, wait=True)
                         if data is None:
                             raise FileLost(
                                 f"cached block {bid} is missing", path=f"inode {inode.id}"
@@ -152,9 +153,11 @@ class Persister:
                         f.write(data)
                 return digest.hexdigest()
             except FileNotFoundError:
-                if attempt == 2:
+                if attempt == STAGING_ATTEMPTS:
                     raise
-                digest = hashlib.sha256()  # no staging directory (yet): create it, retry
+                # no staging directory (yet), or another master tidied it away between
+                # our mkdirs and open: create it, retry
+                digest = hashlib.sha256()
         raise AssertionError("unreachable")
 
     def commit(self, job: PersistJob, mount_id: int, staging: str, digest: str) -> None:
@@ -214,7 +217,9 @@ class Persister:
 
     def fail(self, job: PersistJob, exc: BaseException) -> None:
         message = f"{type(exc).__name__}: {exc}"
-        lost = isinstance(exc, FileLost)
+        lost = isinstance(exc, FileLost) and self.ns.store.sees_everything(
+            self.ns.ms.shared_across_hosts
+        )  # else another master's own store may hold the blocks: just retry later
         self.stats["failures"] += 1
         if isinstance(exc, UfsError):
             self.stats["ufs_errors"] += 1
@@ -264,23 +269,41 @@ class Persister:
             entries = retrying(lambda: ufs.list(self.config.staging_dir))
         except Exception:  # noqa: BLE001 - no staging dir
             return []
+        live = self._live_tokens()
+        return [st.name for st in entries if not self._owned(st.name, st.mtime, live)]
+
+    def _live_tokens(self) -> set[str]:
+        """Tokens of running jobs whose lease has not expired."""
         now = now_ms()
         with self.ns.ms.snapshot() as txn:
             running = txn.list_jobs(JobState.RUNNING)
-        live = {j.token for j in running if j.lease_expires_ms > now and j.token}
-        orphans = []
-        for st in entries:
-            token = st.name.rsplit("-", 1)[-1]
-            if token in live or token in self.ns.active_staging:
-                continue
-            young = st.mtime is not None and now / 1000 - st.mtime < self.config.lease_s
-            if st.name.startswith("w") and young and not writer_is_dead(token):
-                continue  # a synchronous write of another process may still own it
-            orphans.append(st.name)
-        return orphans
+        return {j.token for j in running if j.lease_expires_ms > now and j.token}
+
+    def _owned(self, name: str, mtime: float | None, live: set[str]) -> bool:
+        """Whether a live job or write owns the staging object *name* (started at *mtime*)."""
+        token = name.rsplit("-", 1)[-1]
+        if token in live or token in self.ns.active_staging:
+            return True
+        young = mtime is not None and time.time() - mtime < self.config.lease_s
+        # a synchronous write of another process may still own it
+        return name.startswith("w") and young and not writer_is_dead(token)
+
+    def abort_orphaned_uploads(self, ufs: UnderFileSystem) -> int:
+        """Abort incomplete (multipart) uploads to staging that no live job or write owns:
+        what an upload killed mid-way leaves in an object store.  Returns how many."""
+        live: set[str] | None = None
+
+        def keep(upload: IncompleteUpload) -> bool:
+            nonlocal live
+            if live is None:  # read after the listing, as in orphaned_staging
+                live = self._live_tokens()
+            return self._owned(upload.rel.rpartition("/")[2], upload.initiated, live)
+
+        return ufs.abort_stale_uploads(self.config.staging_dir, 0.0, keep)
 
     def sweep_staging(self) -> int:
-        """Remove staging objects no live job or write owns.  Returns how many."""
+        """Remove staging objects and abort incomplete staging uploads that no live job or
+        write owns.  Returns how many."""
         removed = 0
         for mount in self.ns.mounts.all():
             _, ufs = self.ns.mounts.by_id(mount.id)
@@ -288,6 +311,10 @@ class Persister:
                 target = f"{self.config.staging_dir}/{name}"
                 retrying(lambda: ufs.delete(target, recursive=True))  # noqa: B023
                 removed += 1
+            try:
+                removed += retrying(lambda: self.abort_orphaned_uploads(ufs))  # noqa: B023
+            except Exception as exc:  # noqa: BLE001 - the next sweep retries
+                log.warning("aborting stale uploads in %s failed: %s", mount.uri, exc)
             self.remove_staging_dir_if_empty(ufs)
         return removed
 

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from siltfs.master.cluster import Cluster
 from siltfs.metastore.abc import Txn
 from siltfs.model.enums import PersistenceState
 from siltfs.model.inode import Inode
 from siltfs.ufs.abc import UfsStatus
-from siltfs.worker.blockstore import BlockStore
 
 PERSISTED = PersistenceState.PERSISTED
 
@@ -44,7 +44,7 @@ def apply_listing(
     hidden: set[str],
     block_size: int,
     now_ms: int,
-    store: BlockStore,
+    store: Cluster,
     allocate: Callable[[], int],
 ) -> bool:
     """Reconcile *directory*'s children with *listing* (None: the UFS directory is gone).
@@ -84,7 +84,7 @@ def apply_listing(
     return changed
 
 
-def _vanished(txn: Txn, inode: Inode, store: BlockStore) -> None:
+def _vanished(txn: Txn, inode: Inode, store: Cluster) -> None:
     """A persisted entry is gone from the UFS: drop what was only a copy of it."""
     subtree = txn.subtree(inode.id)
     by_id = {i.id: i for i in subtree}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -20,7 +21,7 @@ def block_count(length: int, block_size: int) -> int:
     return (length + block_size - 1) // block_size if length else 0
 
 
-@dataclass
+@dataclass(slots=True)  # slots: ls of a large directory makes one per entry
 class Inode:
     id: int
     parent_id: int
@@ -44,7 +45,7 @@ class Inode:
         return [block_id(self.id, i) for i in range(block_count(self.length, self.block_size))]
 
 
-@dataclass
+@dataclass(slots=True)
 class FileInfo:
     """What stat/ls return."""
 
@@ -86,7 +87,27 @@ class MountInfo:
     read_only: bool = False
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """For output (JSON, the API): option values that may be credentials show as
+        ``***``, and so does user info in the URI; the metastore keeps the real ones."""
+        d = asdict(self)
+        d["options"] = redact_options(self.options)
+        d["uri"] = _USERINFO.sub(r"\1***@", self.uri)
+        return d
+
+
+SECRET_WORDS = ("key", "secret", "token", "password", "credential")
+_USERINFO = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*://)[^/@]+@")
+
+
+def is_secret_option(name: str) -> bool:
+    return any(word in name.lower() for word in SECRET_WORDS)
+
+
+def redact_options(options: dict[str, Any]) -> dict[str, Any]:
+    return {
+        k: "***" if is_secret_option(k) else (redact_options(v) if isinstance(v, dict) else v)
+        for k, v in options.items()
+    }
 
 
 @dataclass

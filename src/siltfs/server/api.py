@@ -5,7 +5,8 @@ Every route lives under ``/api/v1`` and speaks JSON (the data route speaks bytes
 POST with a JSON body whose keys are the keyword arguments of the FileSystem method of
 the same name.  Answers are the ``to_dict()`` of what the method returns.  Errors are
 described in :mod:`siltfs.server.errors`, auth and the body limit in
-:mod:`siltfs.server.guard`.  ``/metrics`` (Prometheus text), ``/docs`` (OpenAPI UI).
+:mod:`siltfs.server.guard`.  ``/metrics`` (Prometheus text), ``/docs`` (OpenAPI UI),
+``/dashboard`` (web page over ``/api/v1/overview``, see :mod:`siltfs.server.dashboard`).
 
 Handlers are plain ``def``: FastAPI runs them in its thread pool, and the embedded
 FileSystem is thread-safe (one metastore connection per thread, one namespace lock).
@@ -20,12 +21,14 @@ from fastapi.responses import PlainTextResponse
 
 from siltfs import __version__
 from siltfs.client.embedded import EmbeddedFileSystem
+from siltfs.server.dashboard import dashboard_router
 from siltfs.server.data import data_router
 from siltfs.server.errors import install_error_handlers
 from siltfs.server.guard import Guard
 from siltfs.server.models import (
     CheckBody,
     DeleteBody,
+    HeartbeatBody,
     MkdirBody,
     MountBody,
     PathBody,
@@ -35,6 +38,7 @@ from siltfs.server.models import (
     TouchBody,
     WaitBody,
 )
+from siltfs.server.opmetrics import OpMetrics, OpMetricsMiddleware
 
 API_PREFIX = "/api/v1"
 MAX_JSON_BODY = 1024 * 1024
@@ -173,6 +177,22 @@ def persistence_router(fs: EmbeddedFileSystem) -> APIRouter:
     return router
 
 
+def cluster_router(fs: EmbeddedFileSystem) -> APIRouter:
+    router = APIRouter()
+
+    @router.post("/workers/heartbeat")
+    def heartbeat(body: HeartbeatBody) -> dict[str, Any]:
+        """A worker registers and reports; the answer says what to pin and drop."""
+        return fs.master.store.heartbeat(body.model_dump())
+
+    @router.get("/workers")
+    def workers() -> list[dict[str, Any]]:
+        """Every member of the cluster: address, liveness, tier usage."""
+        return fs.master.store.overview()
+
+    return router
+
+
 def create_app(
     fs: EmbeddedFileSystem, token: str | None, *, max_json_body: int = MAX_JSON_BODY
 ) -> FastAPI:
@@ -190,6 +210,10 @@ def create_app(
     app.include_router(namespace_router(fs), prefix=API_PREFIX)
     app.include_router(persistence_router(fs), prefix=API_PREFIX)
     app.include_router(data_router(fs), prefix=API_PREFIX)
+    app.include_router(cluster_router(fs), prefix=API_PREFIX)
+    ops = getattr(fs.master, "op_metrics", None) or OpMetrics(fs.master.registry, "master")
+    fs.master.op_metrics = ops  # one set per registry, however many apps are made
+    app.include_router(dashboard_router(fs, API_PREFIX))  # /dashboard is open, overview not
 
     @app.get("/metrics", response_class=PlainTextResponse)
     def metrics() -> PlainTextResponse:
@@ -198,6 +222,7 @@ def create_app(
             fs.metrics_text(), media_type="text/plain; version=0.0.4; charset=utf-8"
         )
 
+    app.add_middleware(OpMetricsMiddleware, metrics=ops)
     app.add_middleware(
         Guard,
         token=token,

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from typing import IO, Any
 
 import anyio
-from fastapi import APIRouter, Header, Request, Response
+from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
@@ -27,7 +27,7 @@ from starlette.requests import ClientDisconnect
 from siltfs.client.embedded import EmbeddedFileSystem
 from siltfs.errors import FileNotFound, InvalidArgument, UfsError
 from siltfs.model import paths
-from siltfs.model.inode import FileInfo
+from siltfs.model.inode import FileInfo, block_id
 from siltfs.server.errors import error_response
 from siltfs.server.models import WriteCheckBody
 
@@ -93,10 +93,35 @@ def abort_writer(f: IO[Any]) -> None:
 
 
 def _open_reader(
-    fs: EmbeddedFileSystem, path: str, read_type: str | None, sync_interval_ms: int | None
+    fs: EmbeddedFileSystem,
+    path: str,
+    read_type: str | None,
+    sync_interval_ms: int | None,
+    inode_id: int | None = None,
 ) -> tuple[IO[Any], Any]:
-    f = fs.open(path, "rb", read_type=read_type, sync_interval_ms=sync_interval_ms)
-    return f, getattr(getattr(f, "raw", f), "inode")  # noqa: B009 - the BlockReader's inode
+    """Open *path*; with *inode_id* (a reader that opened that file earlier), follow the
+    file to wherever it was renamed meanwhile."""
+    try:
+        f = fs.open(path, "rb", read_type=read_type, sync_interval_ms=sync_interval_ms)
+    except FileNotFound:
+        moved = _current_path(fs, inode_id) if inode_id is not None else None
+        if moved is None:
+            raise
+        f = fs.open(moved, "rb", read_type=read_type, sync_interval_ms=sync_interval_ms)
+    inode = getattr(getattr(f, "raw", f), "inode")  # noqa: B009 - the BlockReader's inode
+    if inode_id is not None and inode.id != inode_id:  # another file took the name
+        moved = _current_path(fs, inode_id)
+        if moved is not None:
+            f.close()
+            return _open_reader(fs, moved, read_type, sync_interval_ms)
+    return f, inode
+
+
+def _current_path(fs: EmbeddedFileSystem, inode_id: int) -> str | None:
+    master = fs.master
+    with master.ms.snapshot() as txn:
+        node = txn.get_inode(inode_id)
+        return master.ns.path_of(txn, node) if node is not None else None
 
 
 def _stream(f: IO[Any], first: bytes, remaining: int) -> Iterator[bytes]:
@@ -123,7 +148,14 @@ def data_router(fs: EmbeddedFileSystem) -> APIRouter:
         """What a ranged reader needs before it fetches: length and version (ETag)."""
         f, inode = _open_reader(fs, path, read_type, sync_interval_ms)
         f.close()
+        cluster = fs.master.store
+        located = ((i, cluster.locate(bid)) for i, bid in enumerate(inode.block_ids()))
         return {
+            "blocks": [
+                {"index": i, "id": block_id(inode.id, i), "locations": where}
+                for i, where in located
+                if where
+            ],  # fmt: skip
             "path": paths.validate(path),
             "length": inode.length,
             "etag": data_etag(inode),
@@ -139,9 +171,11 @@ def data_router(fs: EmbeddedFileSystem) -> APIRouter:
         sync_interval_ms: int | None = None,
         range_header: str | None = Header(None, alias="Range"),
         if_match: str | None = Header(None, alias="If-Match"),
+        inode_id: int | None = Query(None, alias="inode"),
     ) -> Response:
-        """The file's bytes, whole or one ``Range``; streamed."""
-        f, inode = _open_reader(fs, path, read_type, sync_interval_ms)
+        """The file's bytes, whole or one ``Range``; streamed.  ``inode``: the id the
+        reader opened -- the file is followed if it was renamed since."""
+        f, inode = _open_reader(fs, path, read_type, sync_interval_ms, inode_id)
         try:
             size: int = inode.length
             etag = data_etag(inode)
@@ -194,13 +228,14 @@ def data_router(fs: EmbeddedFileSystem) -> APIRouter:
         write_type: str | None = None,
         exclusive: bool = False,
         block_size: int | None = None,
+        replicas: int | None = None,
     ) -> Response:
         """Stream the request body into a new file; commit only once all of it arrived."""
         declared = request.headers.get("content-length")
         expected = int(declared) if declared is not None and declared.isdigit() else None
         mode = "xb" if exclusive else "wb"
         f = await run_in_threadpool(
-            fs.open, path, mode, write_type=write_type, block_size=block_size
+            fs.open, path, mode, write_type=write_type, block_size=block_size, replicas=replicas
         )
         committed = False
         received = 0
