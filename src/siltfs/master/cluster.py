@@ -375,22 +375,18 @@ class Cluster:
         return done
 
     def pin(self, block_ids: Iterable[int]) -> None:
-        ids = list(block_ids)
-        with self._lock:
-            self.pinned.update(ids)
-        if self.local is not None:
-            self.local.pin(ids)
-        if self.workers:
-            self._fan_out("pin", ids)
+        self._set_pinned(list(block_ids), True)
 
     def unpin(self, block_ids: Iterable[int]) -> None:
-        ids = list(block_ids)
+        self._set_pinned(list(block_ids), False)
+
+    def _set_pinned(self, ids: list[int], pinned: bool) -> None:
         with self._lock:
-            self.pinned.difference_update(ids)
+            (self.pinned.update if pinned else self.pinned.difference_update)(ids)
         if self.local is not None:
-            self.local.unpin(ids)
+            (self.local.pin if pinned else self.local.unpin)(ids)
         if self.workers:
-            self._fan_out("unpin", ids)
+            self._fan_out("pin" if pinned else "unpin", ids)
 
     def free(self, block_ids: Iterable[int]) -> int:
         ids = [b for b in block_ids if b not in self.pinned]
