@@ -348,3 +348,27 @@ def test_a_heartbeat_older_than_a_put_does_not_hide_the_block(tmp_path: Path) ->
     finally:
         proc.kill()
         proc.wait()
+
+
+def test_a_reader_never_gets_bytes_of_a_version_synced_in_after_it_opened(
+    make_cluster: Callable[..., Cluster],
+) -> None:
+    """The UFS copy changes behind siltfs, a sync imports it and another client caches
+    the new bytes on the worker: a reader of the old version must not be served them."""
+    c = make_cluster(1)
+    old = random.Random(5).randbytes(3 * MiB)
+    new = bytes(b ^ 0xFF for b in old)  # same length, other bytes
+    writer = c.client()
+    writer.write_bytes("/f", old, write_type="CACHE_THROUGH")
+    reader = c.client(short_circuit=False)
+    f = reader.open("/f", "rb")
+    assert f.read(MiB) == old[:MiB]
+    (c.master.home / "ufs" / "f").write_bytes(new)  # changed outside siltfs
+    other = c.client()
+    assert other.stat("/f", sync_interval_ms=0).length == len(new)
+    assert other.read_bytes("/f") == new  # the new version, cached on the worker
+    with pytest.raises(errors.FileNotFound, match="changed since it was opened"):
+        f.read()
+    f.close()
+    for fs in (writer, reader, other):
+        fs.close()

@@ -54,6 +54,9 @@ class WorkerRecord:
     # blocks this master put there, with the worker's block-set version right after: a
     # heartbeat with an older version was taken before the put and must not drop them
     put_versions: dict[int, int] = field(default_factory=dict)
+    # new, restarted or back from the dead: its next full block map is checked (pins,
+    # orphans, LOST files whose blocks are back)
+    check_blocks: bool = True
 
     def free_room(self, ssd_only: bool) -> int:
         return sum(
@@ -134,13 +137,15 @@ class Cluster:
             w.misses = int(report.get("misses", 0))
             w.evictions = int(report.get("evictions", 0))
             blocks = report.get("blocks")
+            w.check_blocks = w.check_blocks or rebooted
             if blocks is None:
                 if rebooted:
                     answer["resync"] = True  # we need its full block map
             else:
                 blocks_now = {int(k): int(v) for k, v in blocks.items()}
                 self._replace_blocks(w, blocks_now, int(report.get("version", 0)))
-                if rebooted and self.is_needed is not None:
+                check, w.check_blocks = w.check_blocks, False
+                if check and self.is_needed is not None:
                     ids = list(w.blocks)
                     pins, orphans = self.is_needed(ids)
                     orphans -= self.pinned  # a write in flight pinned them first

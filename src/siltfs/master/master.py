@@ -30,6 +30,10 @@ from siltfs.worker.blockstore import BlockStore
 log = logging.getLogger("siltfs.master")
 
 
+def _mount_key(mounts: list[MountInfo]) -> list[tuple[Any, ...]]:
+    return sorted((m.id, m.path, m.uri, repr(m.options), m.read_only) for m in mounts)
+
+
 class Master:
     def __init__(
         self,
@@ -219,9 +223,14 @@ class Master:
             mounts = txn.list_mounts()
             # young intents belong to a step some master is carrying out right now
             intents = any(i.created_ms < stale_before for i in txn.list_intents())
-        key = sorted((m.id, m.path, m.uri, repr(m.options)) for m in mounts)
-        if key != sorted((m.id, m.path, m.uri, repr(m.options)) for m in self.mounts.all()):
-            self.mounts.load(mounts)
+        if _mount_key(mounts) != _mount_key(self.mounts.all()):
+            # re-read under the namespace lock: a mount() of this master holds it while
+            # it writes and loads the table, so a stale read never undoes it
+            with self.lock:
+                with self.ms.snapshot() as txn:
+                    mounts = txn.list_mounts()
+                if _mount_key(mounts) != _mount_key(self.mounts.all()):
+                    self.mounts.load(mounts)
         if intents and not self.ns.pending_intents:
             self.ns.intents.pending = True  # replayed below by maintenance
 

@@ -10,6 +10,7 @@ are never served again.  Entries siltfs has not persisted yet are left alone.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 from siltfs.master.cluster import Cluster
 from siltfs.metastore.abc import Txn
@@ -68,13 +69,15 @@ def apply_listing(
             child.fingerprint = st.fingerprint  # committed while the UFS could not say
             txn.update_inode(child)
         elif not child.is_dir and st.fingerprint != child.fingerprint:
+            # new content is a new inode (as an overwrite is): block ids derive from the
+            # inode id, so no cached block or reader of the old bytes can meet the new
             store.remove(child.block_ids())
-            child.length = st.size
-            child.fingerprint = st.fingerprint
-            child.content_hash = None
-            child.mtime_ms = int((st.mtime or now_ms / 1000) * 1000)
-            child.generation += 1
-            txn.update_inode(child)
+            txn.delete_inodes([child.id])
+            txn.insert_inode(replace(
+                child, id=allocate(), length=st.size, fingerprint=st.fingerprint,
+                content_hash=None, mtime_ms=int((st.mtime or now_ms / 1000) * 1000),
+                generation=child.generation + 1,
+            ))  # fmt: skip
             changed = True
     for st in ufs.values():
         txn.insert_inode(import_inode(allocate(), directory.id, st, block_size, now_ms))
