@@ -35,7 +35,7 @@ CHUNK = 4 * MiB
 LABEL = "open().read(), page cache"
 
 
-def _read_all(f: IO[Any]) -> int:
+def read_all(f: IO[Any]) -> int:
     n = 0
     while chunk := f.read(CHUNK):
         n += len(chunk)
@@ -60,9 +60,9 @@ def run(ctx: BenchContext) -> SuiteResult:
                     f.write(data[start : start + CHUNK])
         del data
         with fs.open("/mem.bin", "rb", read_type=ReadType.CACHE_PROMOTE) as f:
-            assert _read_all(f) == size
+            assert read_all(f) == size
         with open(local, "rb") as f:
-            assert _read_all(f) == size  # now in the page cache
+            assert read_all(f) == size  # now in the page cache
         store = fs.master.store
         tiers = {
             p: {store.tier_of(b) for b in fs.stat(p).block_ids} for p in ("/mem.bin", "/ssd.bin")
@@ -74,7 +74,7 @@ def run(ctx: BenchContext) -> SuiteResult:
         def silt(r: int, w: Stopwatch) -> None:
             for metric, path in (("seq_mem", "/mem.bin"), ("seq_ssd", "/ssd.bin")):
                 with w.time(metric, mib), fs.open(path, "rb") as f:
-                    assert _read_all(f) == size
+                    assert read_all(f) == size
             with fs.open("/mem.bin", "rb") as f, w.time("random", randoms):
                 for off in offsets:
                     f.seek(off)
@@ -83,7 +83,7 @@ def run(ctx: BenchContext) -> SuiteResult:
         def page_cache(r: int, w: Stopwatch) -> None:
             for metric in ("seq_mem", "seq_ssd"):
                 with w.time(metric, mib), open(local, "rb") as f:
-                    assert _read_all(f) == size
+                    assert read_all(f) == size
             with open(local, "rb") as f, w.time("random", randoms):
                 for off in offsets:
                     f.seek(off)

@@ -142,51 +142,54 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
             proc.wait()
 
 
-def _wait_registered(
-    proc: subprocess.Popen[bytes], master: Master, id_path: Path, log: Path
+def _wait_for(
+    proc: subprocess.Popen[bytes], log: Path, what: str, probe: Callable[[], str | None]
 ) -> str:
-    deadline = time.monotonic() + START_TIMEOUT
-    with master.http() as http:
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                raise RuntimeError(
-                    f"silt worker exited with status {proc.returncode}: "
-                    f"{log.read_text(errors='replace')[-2000:]}"
-                )
-            wid = id_path.read_text(encoding="utf-8").strip() if id_path.exists() else ""
-            if wid:
-                try:
-                    r = http.get(API + "/workers")
-                    if r.status_code == 200 and any(
-                        w["id"] == wid and w["alive"] for w in r.json()
-                    ):
-                        return wid
-                except httpx.TransportError:
-                    pass
-            time.sleep(0.05)
-    raise RuntimeError(f"silt worker not registered after {START_TIMEOUT:.0f}s")
-
-
-def _wait_ready(proc: subprocess.Popen[bytes], token_path: Path, url: str, log: Path) -> str:
+    """Poll *probe* until it gives an answer; fail if *proc* exits or time runs out."""
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(
-                f"silt master exited with status {proc.returncode}: "
+                f"{what} exited with status {proc.returncode}: "
                 f"{log.read_text(errors='replace')[-2000:]}"
             )
-        token = token_path.read_text(encoding="ascii").strip() if token_path.exists() else ""
-        if token:
-            try:
-                r = httpx.get(
-                    url + API + "/health", headers={"Authorization": f"Bearer {token}"}, timeout=2
-                )
-                if r.status_code == 200:
-                    return token
-            except httpx.TransportError:
-                pass
+        try:
+            answer = probe()
+        except httpx.TransportError:
+            answer = None
+        if answer:
+            return answer
         time.sleep(0.05)
-    raise RuntimeError(f"silt master at {url} not ready after {START_TIMEOUT:.0f}s")
+    raise RuntimeError(f"{what} not ready after {START_TIMEOUT:.0f}s")
+
+
+def _wait_registered(
+    proc: subprocess.Popen[bytes], master: Master, id_path: Path, log: Path
+) -> str:
+    with master.http() as http:
+
+        def registered() -> str | None:
+            wid = id_path.read_text(encoding="utf-8").strip() if id_path.exists() else ""
+            if not wid:
+                return None
+            r = http.get(API + "/workers")
+            ok = r.status_code == 200 and any(w["id"] == wid and w["alive"] for w in r.json())
+            return wid if ok else None
+
+        return _wait_for(proc, log, "silt worker", registered)
+
+
+def _wait_ready(proc: subprocess.Popen[bytes], token_path: Path, url: str, log: Path) -> str:
+    def ready() -> str | None:
+        token = token_path.read_text(encoding="ascii").strip() if token_path.exists() else ""
+        if not token:
+            return None
+        r = httpx.get(
+            url + API + "/health", headers={"Authorization": f"Bearer {token}"}, timeout=2
+        )
+        return token if r.status_code == 200 else None
+
+    return _wait_for(proc, log, f"silt master at {url}", ready)
 
 
 def concurrently(

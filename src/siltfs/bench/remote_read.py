@@ -35,6 +35,7 @@ import threading
 from pathlib import Path
 from typing import IO, Any
 
+from siltfs.bench.read import CHUNK, LABEL, read_all
 from siltfs.bench.remote_meta import running_cluster
 from siltfs.bench.runner import (
     BASE,
@@ -50,18 +51,10 @@ from siltfs.bench.runner import (
 from siltfs.client.remote import RemoteFileSystem
 from siltfs.model.enums import WriteType
 
-CHUNK = 4 * MiB
 BLOCK = 64 * MiB
 TCP_LABEL = "raw loopback TCP"
-PAGE_LABEL = "open().read(), page cache"
+PAGE_LABEL = LABEL  # the page-cache baseline of the read suite, read with its loop
 PATH = "/big.bin"
-
-
-def _read_all(f: IO[Any]) -> int:
-    n = 0
-    while chunk := f.read(CHUNK):
-        n += len(chunk)
-    return n
 
 
 def _random_reads(f: IO[Any], offsets: list[int]) -> None:
@@ -145,16 +138,16 @@ def run(ctx: BenchContext) -> SuiteResult:
                 assert http.blocks.stats["short_circuit"] == 0 and http.blocks.stats["worker"]
                 assert near.blocks.stats["worker"] == 0 and near.blocks.stats["short_circuit"]
                 with open(local, "rb") as f:
-                    assert _read_all(f) == size  # in the page cache
+                    assert read_all(f) == size  # in the page cache
                 assert source.receive(buffer) == size and buffer == data
                 del data
 
                 def silt(r: int, w: Stopwatch) -> None:
                     before = dict(http.blocks.stats), dict(near.blocks.stats)
                     with w.time("seq_http", mib), http.open(PATH, "rb") as f:
-                        assert _read_all(f) == size
+                        assert read_all(f) == size
                     with w.time("seq_sc", mib), near.open(PATH, "rb") as f:
-                        assert _read_all(f) == size
+                        assert read_all(f) == size
                     assert http.blocks.stats["worker"] - before[0]["worker"] == size
                     assert near.blocks.stats["short_circuit"] - before[1]["short_circuit"] == size
                     with near.open(PATH, "rb") as f, w.time("random_sc", randoms):
@@ -168,7 +161,7 @@ def run(ctx: BenchContext) -> SuiteResult:
                         got = source.receive(buffer)
                     assert got == size
                     with w.time("seq_sc", mib), open(local, "rb") as f:
-                        assert _read_all(f) == size
+                        assert read_all(f) == size
                     for metric in ("random_sc", "random_http"):
                         with open(local, "rb") as f, w.time(metric, randoms):
                             _random_reads(f, offsets)

@@ -270,15 +270,9 @@ class Cluster:
             tried = False
             for w in self._holders(block_id):
                 tried = True
-                try:
-                    data = w.client.get(block_id, promote=promote)
-                except Unavailable:
-                    self.mark_unreachable(w)
-                    continue
+                data = self._read_from(w, block_id, promote)
                 if data is not None:
                     return data
-                with self._lock:
-                    self._forget(w, block_id)
             if wait and not tried:
                 data = self._probe(block_id, promote)
                 if data is not None:
@@ -296,17 +290,27 @@ class Cluster:
         master has not heard of yet (another master put it; the heartbeat is on its way)
         must not pass for a loss."""
         for w in self.alive():
-            try:
-                data = w.client.get(block_id, promote=promote)
-            except Unavailable:
-                self.mark_unreachable(w)
-                continue
+            data = self._read_from(w, block_id, promote)
             if data is not None:
-                with self._lock:
-                    w.blocks[block_id] = len(data)
-                    self.where.setdefault(block_id, set()).add(w.id)
                 return data
         return None
+
+    def _read_from(self, w: WorkerRecord, block_id: int, promote: bool) -> bytes | None:
+        """The block from worker *w*, its location recorded as it turns out: known if it
+        answered with the bytes, forgotten if it does not have it; None if it cannot be
+        reached (marked so) or does not have it."""
+        try:
+            data = w.client.get(block_id, promote=promote)
+        except Unavailable:
+            self.mark_unreachable(w)
+            return None
+        with self._lock:
+            if data is None:
+                self._forget(w, block_id)
+            else:
+                w.blocks[block_id] = len(data)
+                self.where.setdefault(block_id, set()).add(w.id)
+        return data
 
     def contains(self, block_id: int) -> bool:
         if self.local is not None and self.local.contains(block_id):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Iterable
 from typing import Any
 
 from siltfs.config import SiltConfig
@@ -23,7 +24,7 @@ from siltfs.master.queue import JobQueue
 from siltfs.metastore.abc import Metastore
 from siltfs.model import paths
 from siltfs.model.enums import JobState, PersistenceState, TtlAction, WriteType
-from siltfs.model.inode import FileInfo, Inode, MountInfo
+from siltfs.model.inode import FileInfo, Inode, MountInfo, inode_of_block
 from siltfs.ufs.fsspec_ufs import open_ufs
 from siltfs.worker.blockstore import BlockStore
 
@@ -147,16 +148,16 @@ class Master:
         self.lost_files += len(lost)
         return len(lost)
 
-    def _needed_blocks(self, block_ids: list[int]) -> tuple[set[int], set[int]]:
-        """Of blocks a (re)started worker holds: those to pin (data not yet persisted,
-        pinned files) and orphans (their file is gone or was overwritten).  A LOST file
-        whose blocks are all back (a worker that was only unreachable) is revived."""
+    def _classify_blocks(self, block_ids: Iterable[int]) -> tuple[set[int], set[int], list[Inode]]:
+        """Cached blocks sorted by what their inode says: those to keep pinned (data not
+        yet persisted, pinned files), orphans (the file is gone or was overwritten), and
+        the LOST inodes among their owners."""
         by_inode: dict[int, list[int]] = {}
         for bid in block_ids:
-            by_inode.setdefault(bid >> 24, []).append(bid)
+            by_inode.setdefault(inode_of_block(bid), []).append(bid)
         pins: set[int] = set()
         orphans: set[int] = set()
-        back: list[Inode] = []
+        lost: list[Inode] = []
         with self.ms.snapshot() as txn:
             for inode_id, bids in by_inode.items():
                 inode = txn.get_inode(inode_id)
@@ -165,8 +166,14 @@ class Master:
                 if inode is not None and (inode.pinned or inode.state is not PERSISTED):
                     pins.update(b for b in bids if b in valid)
                 if inode is not None and inode.state is PersistenceState.LOST:
-                    back.append(inode)
-        self._revive([i for i in back if all(self.store.contains(b) for b in i.block_ids())])
+                    lost.append(inode)
+        return pins, orphans, lost
+
+    def _needed_blocks(self, block_ids: list[int]) -> tuple[set[int], set[int]]:
+        """Of blocks a (re)started worker holds: those to pin and the orphans.  A LOST
+        file whose blocks are all back (a worker that was only unreachable) is revived."""
+        pins, orphans, lost = self._classify_blocks(block_ids)
+        self._revive([i for i in lost if all(self.store.contains(b) for b in i.block_ids())])
         return pins, orphans
 
     def _revive(self, inodes: list[Inode]) -> None:
@@ -202,15 +209,7 @@ class Master:
         return 0
 
     def _drop_orphan_blocks(self) -> int:
-        by_inode: dict[int, list[int]] = {}
-        for bid in self.store.all_block_ids():
-            by_inode.setdefault(bid >> 24, []).append(bid)
-        orphans: list[int] = []
-        with self.ms.snapshot() as txn:
-            for inode_id, bids in by_inode.items():
-                inode = txn.get_inode(inode_id)
-                valid = set(inode.block_ids()) if inode is not None else set()
-                orphans.extend(b for b in bids if b not in valid)
+        _, orphans, _ = self._classify_blocks(self.store.all_block_ids())
         self.store.remove(orphans)
         return len(orphans)
 

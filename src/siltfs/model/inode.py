@@ -17,6 +17,11 @@ def block_id(inode_id: int, index: int) -> int:
     return (inode_id << BLOCK_INDEX_BITS) | index
 
 
+def inode_of_block(bid: int) -> int:
+    """The id of the inode a block belongs to (the inverse of :func:`block_id`)."""
+    return bid >> BLOCK_INDEX_BITS
+
+
 def block_count(length: int, block_size: int) -> int:
     return (length + block_size - 1) // block_size if length else 0
 
