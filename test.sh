@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# Lint, type-check and test siltfs.  Arguments are passed to pytest.
+# Install the pinned test dependencies into the active Python environment, lint (ruff),
+# type-check (mypy) and run the whole test suite.  Arguments are passed to pytest.
+# Versions come from constraints.txt (regenerate: bash scripts/lock.sh).
 set -euo pipefail
 cd "$(dirname "$0")"
 
-python -m pip install -q -e '.[test,s3,server,postgres]'
+python -m pip install -q -c constraints.txt --upgrade pip
+python -m pip install -q -c constraints.txt -e '.[test,s3,server,postgres]'
 
 ruff check --no-cache src tests
 ruff format --no-cache --check src tests

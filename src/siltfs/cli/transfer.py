@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 import click
 
@@ -112,7 +113,7 @@ def _get_tree(fs: FileSystem, path: str, local: Path, read_type: ReadType | None
 @click.pass_context
 def cat(ctx: click.Context, path: str, read_type: ReadType | None) -> None:
     """Write the bytes of PATH to stdout."""
-    out = click.get_binary_stream("stdout")
+    out = _stdout()
     with open_fs(ctx).open(path, "rb", read_type=read_type) as f:
         while chunk := f.read(CHUNK):
             out.write(chunk)
@@ -158,7 +159,12 @@ def _read_range(
     return fs.read_bytes(path, start, end, read_type=read_type)
 
 
+def _stdout() -> BinaryIO:
+    """The binary standard output (click's ``get_binary_stream`` is deprecated in 8.5)."""
+    return sys.stdout.buffer
+
+
 def _write(data: bytes) -> None:
-    out = click.get_binary_stream("stdout")
+    out = _stdout()
     out.write(data)
     out.flush()
