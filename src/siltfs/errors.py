@@ -22,7 +22,8 @@ the class also derives from it, so ``except FileNotFoundError`` keeps working::
     ├── PersistFailed          (OSError)             500 persist_failed
     ├── PersistTimeout         (TimeoutError)        504 persist_timeout
     ├── Unavailable            (ConnectionError)     503 unavailable
-    └── JobNotFound            (LookupError)         404 job_not_found
+    ├── JobNotFound            (LookupError)         404 job_not_found
+    └── HomeLocked             (BlockingIOError)     423 home_locked
 
 Errors raised by third-party code (fsspec, sqlite3, ...) are translated at the one
 boundary where they enter (the UFS adapter, the metastore), never passed through raw.
@@ -161,6 +162,14 @@ class Unavailable(SiltError, ConnectionError):
 class JobNotFound(SiltError, LookupError):
     code = "job_not_found"
     status = 404
+
+
+class HomeLocked(SiltError, BlockingIOError):
+    """The home is held by another process (a master or an embedded file system)."""
+
+    code = "home_locked"
+    status = 423
+    errno_value = _errno.EWOULDBLOCK
 
 
 def _rebuild(

@@ -131,6 +131,21 @@ def _acquire(
         return key, shared.client
 
 
+def _served(
+    home: str | os.PathLike[str] | None, config: SiltConfig | None, token: str | None
+) -> tuple[str | None, str | None]:
+    """The master to use instead of opening *home*: ``$SILT_MASTER`` when no home is
+    given, else the master serving the home (``siltfs.home``); ``(None, token)`` if none."""
+    import siltfs
+
+    if home is None and config is None and os.environ.get("SILT_MASTER"):
+        return os.environ["SILT_MASTER"], token
+    served = siltfs.serving_master(home, config)
+    if served is None:
+        return None, token
+    return served[0], token if token is not None else served[1]
+
+
 def _release(key: Path, client: EmbeddedFileSystem) -> None:
     with _registry_lock:
         shared = _registry.get(key)
@@ -344,8 +359,12 @@ class SiltFileSystem(AbstractFileSystem):  # type: ignore[misc]
         self._key: Path | None = None
         self.client: EmbeddedFileSystem | RemoteFileSystem
         embedded_opts = (home, ufs, ufs_options, config)
+        served = False
+        if master is None and fs is None and ufs is None and ufs_options is None:
+            master, token = _served(home, config, token)
+            served = master is not None
         if master is not None:
-            if fs is not None or any(o is not None for o in embedded_opts):
+            if not served and (fs is not None or any(o is not None for o in embedded_opts)):
                 raise InvalidArgument(
                     "master= is a remote siltfs; home=/ufs=/ufs_options=/config=/fs= do not apply"
                 )

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import os
 import signal
 import socket
@@ -16,6 +17,9 @@ import click
 
 from siltfs.cli.main import CliState, load_config
 from siltfs.cli.server import ensure_token
+from siltfs.home import HomeLock, private_dir
+
+PR_SET_PDEATHSIG = 1
 
 
 def _home(ctx: click.Context, home_opt: Path | None) -> Path:
@@ -24,7 +28,10 @@ def _home(ctx: click.Context, home_opt: Path | None) -> Path:
 
 
 def _bind(host: str, port: int) -> socket.socket:
-    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    # IPPROTO_TCP: asyncio sets TCP_NODELAY only on sockets whose proto says TCP; without
+    # it every keep-alive response waits for the peer's delayed ACK (~40 ms)
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
@@ -61,6 +68,8 @@ def _bind(host: str, port: int) -> socket.socket:
     show_default=True,
     type=click.Choice(["critical", "error", "warning", "info", "debug"]),
 )
+@click.option("--access-log/--no-access-log", default=False, show_default=True,
+              help="Log every request (heartbeats and block reads included).")  # fmt: skip
 @click.pass_context
 def worker(
     ctx: click.Context,
@@ -71,6 +80,7 @@ def worker(
     home_opt: Path | None,
     token_file: Path | None,
     log_level: str,
+    access_log: bool,
 ) -> None:
     """Serve a block store and register it with the master(s)."""
     import uvicorn
@@ -79,6 +89,7 @@ def worker(
     from siltfs.worker.blockstore import BlockStore
     from siltfs.worker.node import WorkerNode
 
+    os.umask(0o077)  # the cache and the worker's files are private
     urls = [u.strip().rstrip("/") for m in masters for u in m.split(",") if u.strip()]
     if not urls:
         raise click.UsageError("give --master URL (or set SILT_MASTER)")
@@ -103,7 +114,11 @@ def worker(
         heartbeat_interval_s=cfg.cluster.heartbeat_interval_s,
     )  # fmt: skip
     app = create_worker_app(node, token)
-    server = uvicorn.Server(uvicorn.Config(app, log_level=log_level, timeout_graceful_shutdown=10))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app, log_level=log_level, timeout_graceful_shutdown=10, access_log=access_log
+        )
+    )
     click.echo(f"silt worker: {node.id} serving {home} on {url}", err=True)
     click.echo(f"silt worker: registering with {', '.join(urls)}", err=True)
     node.start()
@@ -149,6 +164,36 @@ def _workers_registered(url: str, token: str) -> int:
         return 0
 
 
+def _free_ports(host: str, port: int, worker_port: int) -> int:
+    """Fail before starting anything if a port is taken; the worker's port (chosen when 0)."""
+    with _bind(host, port):
+        pass
+    with _bind(host, worker_port) as sock:
+        chosen = int(sock.getsockname()[1])
+    if chosen == port:
+        raise click.ClickException("--worker-port must differ from --port")
+    return chosen
+
+
+def _tail(log: Path, lines: int = 5) -> str:
+    """The last non-empty lines of *log*, folded into one line (the reason of a failure)."""
+    try:
+        text = log.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return f"see {log}"
+    last = [ln.strip() for ln in text.splitlines() if ln.strip()][-lines:]
+    return " | ".join(last) + f" (log {log})" if last else f"see {log}"
+
+
+def die_with_parent() -> None:
+    """In a child, before exec: SIGTERM when the parent dies (Linux PR_SET_PDEATHSIG)."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass  # not Linux: the children outlive a SIGKILLed parent
+
+
 @click.command("up")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=19998, show_default=True, type=click.IntRange(1, 65535),
@@ -160,14 +205,30 @@ def _workers_registered(url: str, token: str) -> int:
     default=None,
     help="Home (default: silt --home, $SILT_HOME, ~/.silt).",
 )
+@click.option("--worker-port", default=0, show_default=True, type=click.IntRange(0, 65535),
+              help="The worker's port (0: a free one).")  # fmt: skip
 @click.option("--timeout", default=60.0, show_default=True, help="Seconds to wait for start-up.")
 @click.pass_context
-def up(ctx: click.Context, host: str, port: int, home_opt: Path | None, timeout: float) -> None:
-    """Start a master (with the persist runner) and one worker; stop both on Ctrl-C."""
+def up(
+    ctx: click.Context,
+    host: str,
+    port: int,
+    home_opt: Path | None,
+    worker_port: int,
+    timeout: float,
+) -> None:
+    """Start a master (with the persist runner) and one worker; stop both on Ctrl-C.
+
+    Before anything starts, the home must be free (no other master or process holds
+    it) and both ports must be free; a component that fails to start is reported with
+    the end of its log.  The master and the worker die with ``silt up`` (SIGTERM from the
+    kernel if it is killed)."""
+    os.umask(0o077)
     home = _home(ctx, home_opt)
+    HomeLock(home).acquire().release()  # HomeLocked naming the holder, before anything
+    worker_port = _free_ports(host, port, worker_port)
     token, token_path = ensure_token(home)
-    logs = home / "logs"
-    logs.mkdir(parents=True, exist_ok=True)
+    logs = private_dir(home / "logs")
     url = f"http://{host}:{port}"
     base = [sys.executable, "-m", "siltfs.cli.main", "--home", str(home)]
     env = {**os.environ, "SILT_TOKEN": token}
@@ -176,10 +237,11 @@ def up(ctx: click.Context, host: str, port: int, home_opt: Path | None, timeout:
     names: dict[int, str] = {}
 
     def start(name: str, args: list[str]) -> subprocess.Popen[bytes]:
-        with open(logs / f"{name}.log", "ab") as log:
+        fd = os.open(logs / f"{name}.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        with os.fdopen(fd, "ab") as log:
             # own session: a terminal's Ctrl-C reaches `up` only, which stops them in order
             proc = subprocess.Popen(base + args, stdout=log, stderr=subprocess.STDOUT, env=env,
-                                    start_new_session=True)  # fmt: skip
+                                    start_new_session=True, preexec_fn=die_with_parent)  # fmt: skip
         procs.append(proc)
         names[proc.pid] = name
         return proc
@@ -193,12 +255,20 @@ def up(ctx: click.Context, host: str, port: int, home_opt: Path | None, timeout:
     try:
         start("master", ["master", "--host", host, "--port", str(port),
                                   "--no-local-worker"])  # fmt: skip
-        _wait_healthy(url, token, procs, timeout)
-        worker_proc = start("worker", ["worker", "--master", url, "--host", host])
+        try:
+            _wait_healthy(url, token, procs, timeout)
+        except click.ClickException as exc:
+            raise click.ClickException(
+                f"the master did not start: {_tail(logs / 'master.log')}"
+            ) from exc
+        worker_proc = start("worker", ["worker", "--master", url, "--host", host,
+                                       "--port", str(worker_port)])  # fmt: skip
         deadline = time.monotonic() + timeout
         while _workers_registered(url, token) < 1:
             if worker_proc.poll() is not None or time.monotonic() > deadline:
-                raise click.ClickException(f"the worker did not register; see {logs}/worker.log")
+                raise click.ClickException(
+                    f"the worker did not register: {_tail(logs / 'worker.log')}"
+                )
             time.sleep(0.1)
         click.echo(f"silt up: master     {url}   (API {url}/api/v1, docs {url}/docs)")
         click.echo(f"silt up: worker     registered (log {logs / 'worker.log'})")

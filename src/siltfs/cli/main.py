@@ -140,8 +140,10 @@ def load_config(home: Path) -> SiltConfig:
 def open_fs(ctx: click.Context) -> FileSystem:
     """The file system for this command, closed when the command's context ends.
 
-    With ``SILT_MASTER`` set, that URL is passed to :func:`siltfs.connect` (remote);
-    otherwise the embedded file system under ``--home`` (default ``~/.silt``).
+    With ``SILT_MASTER`` set (``http(s)://`` URLs, comma-separated), that master (token:
+    ``$SILT_TOKEN``, else the home's own when it is the master serving ``--home``);
+    otherwise the home under ``--home`` (default ``~/.silt``): through the master serving
+    it if one runs (``<home>/master.json``), else opened embedded.
     """
     existing = ctx.meta.get(_FS_META_KEY)
     if existing is not None:
@@ -151,7 +153,10 @@ def open_fs(ctx: click.Context) -> FileSystem:
     state = ctx.find_object(CliState) or CliState(home=None)
     home = Path(state.home) if state.home is not None else Path.home() / ".silt"
     if state.master:
-        fs = siltfs.connect(state.master)
+        from siltfs.client.remote import master_urls
+
+        urls = master_urls(state.master)  # a clear error for anything but http(s):// URLs
+        fs = siltfs.connect(urls, token=_token_for(urls, home))
     else:
         fs = siltfs.connect(config=load_config(home))
     ctx.meta[_FS_META_KEY] = fs
@@ -162,6 +167,18 @@ def open_fs(ctx: click.Context) -> FileSystem:
 
     ctx.call_on_close(close)
     return fs
+
+
+def _token_for(urls: list[str], home: Path) -> str | None:
+    """``$SILT_TOKEN``, else the home's token when *urls* name the master serving it."""
+    from siltfs.home import read_token, running_master
+
+    if os.environ.get("SILT_TOKEN"):
+        return os.environ["SILT_TOKEN"]
+    served = running_master(home)
+    if served is not None and served.url.rstrip("/") in urls:
+        return read_token(home)
+    return None
 
 
 def _die(message: str) -> NoReturn:

@@ -12,6 +12,8 @@ from __future__ import annotations
 import os
 import secrets
 import signal
+import threading
+import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -19,6 +21,7 @@ from typing import Any
 import click
 
 from siltfs.cli.main import CliState, load_config
+from siltfs.home import private_dir, remove_master_file, write_master_file
 
 TOKEN_FILE = "token"
 
@@ -26,7 +29,7 @@ TOKEN_FILE = "token"
 def ensure_token(home: Path) -> tuple[str, Path]:
     """The token in ``<home>/token``, created (mode 0600) if there is none yet."""
     path = home / TOKEN_FILE
-    home.mkdir(parents=True, exist_ok=True)
+    private_dir(home)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
@@ -85,6 +88,12 @@ def ensure_token(home: Path) -> tuple[str, Path]:
     default=None,
     help="Keep a block store in the master process too (default: cluster.local_worker).",
 )
+@click.option(
+    "--access-log/--no-access-log",
+    default=False,
+    show_default=True,
+    help="Log every request (worker heartbeats included: one line a second per worker).",
+)
 @click.pass_context
 def master(
     ctx: click.Context,
@@ -96,6 +105,7 @@ def master(
     local_worker: bool | None,
     metastore_uri: str | None,
     ufs_uri: str | None,
+    access_log: bool,
 ) -> None:
     """Serve the siltfs API over HTTP (http://HOST:PORT/api/v1, docs at /docs)."""
     import uvicorn
@@ -103,6 +113,7 @@ def master(
     import siltfs
     from siltfs.server import create_app
 
+    os.umask(0o077)  # everything a server writes under its home is private
     state = ctx.find_object(CliState) or CliState(home=None)
     home = home_opt or state.home or Path.home() / ".silt"
     token, token_path = ensure_token(home)
@@ -120,15 +131,34 @@ def master(
             port=port,
             log_level=log_level,
             timeout_graceful_shutdown=graceful_timeout,
+            access_log=access_log,
         )
         server = uvicorn.Server(config)
         click.echo(f"silt master: serving {home} on http://{host}:{port}", err=True)
         click.echo(f"silt master: bearer token in {token_path}", err=True)
         click.echo(f"silt master: dashboard http://{host}:{port}/dashboard#token=<token>", err=True)
+        announce_when_listening(server, home, host, port)
         serve_until_signalled(server)
     finally:
+        remove_master_file(home)
         fs.close()
     click.echo("silt master: stopped", err=True)
+
+
+def announce_when_listening(server: Any, home: Path, host: str, port: int) -> None:
+    """Write ``<home>/master.json`` once *server* listens, so the CLI, ``connect(home)``
+    and fsspec ``home=`` go through this master (see :mod:`siltfs.home`)."""
+    local = "127.0.0.1" if host in ("0.0.0.0", "", "::") else host
+    url = f"http://[{local}]:{port}" if ":" in local else f"http://{local}:{port}"
+
+    def wait() -> None:
+        while not server.should_exit:
+            if server.started:
+                write_master_file(home, url)
+                return
+            time.sleep(0.02)
+
+    threading.Thread(target=wait, name="silt-announce", daemon=True).start()
 
 
 def serve_until_signalled(server: Any) -> None:

@@ -17,6 +17,7 @@ from siltfs.client.common import (
 )
 from siltfs.client.streams import BlockReader, BlockWriter
 from siltfs.errors import InvalidArgument, IsADirectory, Unavailable, WrongType
+from siltfs.home import HomeLock
 from siltfs.master.consistency import ConsistencyReport
 from siltfs.master.master import Master
 from siltfs.master.queue import JobInfo
@@ -28,10 +29,11 @@ from siltfs.model.inode import FileInfo, MountInfo
 class EmbeddedFileSystem:
     """Alluxio's FileSystem API in snake_case.  Paths are absolute namespace paths."""
 
-    def __init__(self, master: Master) -> None:
+    def __init__(self, master: Master, *, home_lock: HomeLock | None = None) -> None:
         self._master = master
         self.config = master.config
         self._closed = False
+        self._home_lock = home_lock  # released by close (siltfs.home)
 
     @property
     def master(self) -> Master:
@@ -342,9 +344,13 @@ class EmbeddedFileSystem:
         if self._closed:
             return
         self._closed = True
-        self._master.close()
-        self._master.store.flush_mem()
-        self._master.ms.close()
+        try:
+            self._master.close()
+            self._master.store.flush_mem()
+            self._master.ms.close()
+        finally:
+            if self._home_lock is not None:
+                self._home_lock.release()
 
     def __enter__(self) -> EmbeddedFileSystem:
         return self

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import secrets
 import sqlite3
 import threading
@@ -341,6 +342,8 @@ class SqliteMetastore(Metastore):
     def __init__(self, path: str | Path, *, synchronous: str = "NORMAL") -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        # private: SQLite gives its -wal and -shm files the mode of the database file
+        os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))
         self._synchronous = synchronous
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []

@@ -12,6 +12,7 @@ longer exist), which the worker applies.
 from __future__ import annotations
 
 import logging
+import os
 import secrets
 import threading
 import uuid
@@ -22,6 +23,7 @@ from typing import Any
 
 import httpx
 
+from siltfs.home import private_dir
 from siltfs.worker.blockstore import BlockStore
 from siltfs.worker.hostid import HOST_ID
 
@@ -39,8 +41,9 @@ def worker_id(home: Path) -> str:
     except FileNotFoundError:
         pass
     value = f"w-{uuid.uuid4().hex[:12]}"
-    home.mkdir(parents=True, exist_ok=True)
-    path.write_text(value + "\n")
+    private_dir(home)
+    with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
+        f.write(value + "\n")
     return value
 
 

@@ -7,6 +7,7 @@ from collections import OrderedDict
 from pathlib import Path
 
 from siltfs.errors import ResourceExhausted
+from siltfs.home import private_dir
 
 
 class Tier:
@@ -82,8 +83,8 @@ class SsdTier(Tier):
         super().__init__(capacity)
         self.dir = directory / "blocks"
         self.tmp = directory / "tmp"
-        self.dir.mkdir(parents=True, exist_ok=True)
-        self.tmp.mkdir(parents=True, exist_ok=True)
+        private_dir(self.dir)  # blocks are private: directories 0700, files 0600
+        private_dir(self.tmp)
         for leftover in self.tmp.iterdir():
             leftover.unlink(missing_ok=True)
         found = []
@@ -100,7 +101,7 @@ class SsdTier(Tier):
     def put(self, block_id: int, data: bytes | memoryview, *, durable: bool) -> None:
         tmp = self.tmp / f"{block_id}.{os.getpid()}"
         try:
-            with open(tmp, "wb") as f:
+            with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as f:
                 f.write(data)
                 if durable:
                     f.flush()
