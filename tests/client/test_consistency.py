@@ -12,6 +12,7 @@ from siltfs.master.consistency import KINDS
 from siltfs.model.enums import JobState, PersistenceState
 from siltfs.testing import inject_faults
 
+from . import test_quarantine
 from .conftest import ufs_tree, with_persist
 
 
@@ -134,6 +135,8 @@ KIND_TESTS = {
     "STUCK_JOB": test_stuck_job_requeued,
     "FAILED_JOB": test_failed_job_reported_and_retried,
     "LOST": test_missing_uncached_copy_becomes_lost_and_recovers,
+    "QUARANTINED_INTENT": test_quarantine.test_a_bricked_home_opens_reports_and_repairs,
+    "UNREPRESENTABLE_NAME": test_quarantine.test_an_unrepresentable_name_is_renamed_by_repair,
 }
 
 

@@ -18,6 +18,12 @@ Divergence kinds (``Divergence.kind``):
   re-queues it.
 - ``LOST`` — a file whose only copy (the cache) was lost.  If its UFS path now holds a
   file, repair recovers it as PERSISTED; otherwise it stays reported.
+- ``QUARANTINED_INTENT`` — a UFS step (rename, delete) recorded with a namespace change
+  that the UFS refuses for good (see :mod:`siltfs.master.intents`).  Repair makes the
+  namespace agree with the UFS (a refused rename goes back to the name the UFS holds).
+- ``UNREPRESENTABLE_NAME`` — an entry whose name the UFS of its mount cannot hold
+  (written by an older siltfs that did not check names).  Repair renames an unpersisted
+  one in the namespace to a name the UFS can hold (its job then persists it there).
 
 A file still TO_BE_PERSISTED (with a live job) is not a divergence.
 """
@@ -27,11 +33,12 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from siltfs.errors import SiltError
+from siltfs.errors import InvalidPath, SiltError
 from siltfs.master.namespace import PERSISTED, now_ms
 from siltfs.model import paths
 from siltfs.model.enums import JobState, PersistenceState
 from siltfs.model.inode import Inode
+from siltfs.ufs.abc import FORBIDDEN_CHARS, FORBIDDEN_ENCODINGS, unrepresentable
 
 if TYPE_CHECKING:
     from siltfs.master.master import Master
@@ -44,6 +51,8 @@ KINDS = (
     "STUCK_JOB",
     "FAILED_JOB",
     "LOST",
+    "QUARANTINED_INTENT",
+    "UNREPRESENTABLE_NAME",
 )
 
 
@@ -100,6 +109,7 @@ class Checker:
 
     def run(self, path: str) -> ConsistencyReport:
         report = ConsistencyReport(path=path, repair=self.repair, started_ms=now_ms())
+        self._check_intents(report, path)  # first: a repair moves entries back
         root = self.ns.get(path)
         with self.ns.ms.snapshot() as txn:
             subtree = txn.subtree(root.id)
@@ -139,6 +149,13 @@ class Checker:
         self, report: ConsistencyReport, node: Inode, path: str, jobs: dict[int, Any]
     ) -> None:
         mount, ufs, rel = self.ns.mounts.resolve(path)
+        try:
+            ufs.check_path(rel)
+        except InvalidPath as exc:
+            d = self._add(report, "UNREPRESENTABLE_NAME", path, exc.message)
+            if self.repair and node.state is not PERSISTED:
+                d.repaired, d.action = True, self._rename_representable(node, path)
+            return
         if node.state is PersistenceState.LOST:
             d = self._add(report, "LOST", path, "cached data lost before it was persisted")
             st = ufs.status(rel)
@@ -170,6 +187,33 @@ class Checker:
                 parent = self.ns.get(parent_path)
                 self._force_sync(parent, parent_path)
                 d.repaired, d.action = True, "took the UFS version; stale cache dropped"
+
+    def _check_intents(self, report: ConsistencyReport, path: str) -> None:
+        for intent, where in self.ns.intents.quarantined():
+            if not (paths.is_ancestor(path, where) or paths.is_ancestor(where, path)):
+                continue
+            kind = intent.kind.split("-", 1)[1]
+            detail = f"{kind} {intent.src!r} -> {intent.dst!r} refused for good by the UFS"
+            d = self._add(report, "QUARANTINED_INTENT", where, detail)
+            if self.repair:
+                d.repaired, d.action = True, self.ns.intents.repair_quarantined(intent)
+
+    def _rename_representable(self, node: Inode, path: str) -> str:
+        """Rename an unpersisted entry (metadata only) to a name its UFS can hold."""
+        safe = representable(node.name)
+        parent_path = paths.split(path)[0]
+        with self.ns.lock:
+            with self.ns.ms.transaction() as txn:
+                candidate, n = safe, 1
+                while txn.get_child(node.parent_id, candidate) is not None:
+                    n += 1
+                    candidate = f"{safe}.{n}"
+                fresh = txn.get_inode(node.id)
+                if fresh is None:
+                    return "gone meanwhile"
+                fresh.name = candidate
+                txn.update_inode(fresh)
+        return f"renamed to {paths.join(parent_path, candidate)}"
 
     def _check_listing(
         self, report: ConsistencyReport, node: Inode, path: str, known: dict[str, Inode]
@@ -285,3 +329,15 @@ class Checker:
             job = txn.job_for_inode(fresh.id)
             if job is not None:
                 txn.delete_job(job.id)
+
+
+def representable(name: str) -> str:
+    """*name* with what no UFS can hold replaced by ``_`` (``.``/``..`` prefixed)."""
+    out = name
+    for bad in (*FORBIDDEN_CHARS, *FORBIDDEN_ENCODINGS):
+        low = out.lower()
+        while bad in low:
+            i = low.index(bad)
+            out = out[:i] + "_" + out[i + len(bad) :]
+            low = out.lower()
+    return out if unrepresentable(out) is None else f"_{out}"

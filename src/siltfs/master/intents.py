@@ -4,6 +4,12 @@ A delete or rename of a persisted entry records an intent in the same metastore
 transaction as the metadata change; the UFS step runs right after (retrying transient
 errors).  If the UFS keeps failing, or the process dies first, the intent stays and is
 rolled forward by maintenance, by ``wait_persisted`` or on restart.
+
+An intent that can never be carried out -- the UFS refuses it for good (a name it cannot
+hold, a path escaping the mount), as opposed to being unavailable -- is *quarantined*:
+kept with kind ``quarantined-<kind>``, skipped by replay, reported by check_consistency
+as ``QUARANTINED_INTENT`` and repaired there (:meth:`IntentLog.repair_quarantined`).  It
+never stops a start-up.
 """
 
 from __future__ import annotations
@@ -15,15 +21,17 @@ from typing import TypeVar
 
 from siltfs import crashpoints
 from siltfs.config import SiltConfig
-from siltfs.errors import FileNotFound, MountError, UfsError
+from siltfs.errors import FileNotFound, MountError, SiltError, UfsError
 from siltfs.master.locks import NamespaceLock
 from siltfs.master.mounts import MountTable
 from siltfs.metastore.abc import Metastore
 from siltfs.model import paths
 from siltfs.model.enums import PersistenceState
+from siltfs.model.inode import Intent
 from siltfs.ufs.abc import UnderFileSystem
 
 log = logging.getLogger("siltfs.intents")
+QUARANTINED = "quarantined-"
 T = TypeVar("T")
 PERSISTED = PersistenceState.PERSISTED
 
@@ -57,6 +65,9 @@ class IntentLog:
                     self.pending = True
                     return False
                 time.sleep(0.01 * 2**attempt)
+            except SiltError as exc:  # refused for good: the change stands, the step waits
+                self._quarantine_id(intent_id, exc)
+                return False
         if after:
             crashpoints.reach(after)
         with self.ms.transaction() as txn:
@@ -94,6 +105,7 @@ class IntentLog:
             with self.ms.snapshot() as txn:
                 intents = txn.list_intents()
             done = 0
+            intents = [i for i in intents if not i.kind.startswith(QUARANTINED)]
             for intent in intents:
                 try:
                     mount, ufs = self.mounts.by_id(intent.mount_id)
@@ -113,11 +125,90 @@ class IntentLog:
                 except UfsError as exc:
                     log.warning("intent %s not rolled forward yet: %s", intent.id, exc)
                     continue
+                except SiltError as exc:
+                    self._quarantine_id(intent.id, exc)
+                    done += 1
+                    continue
                 with self.ms.transaction() as txn:
                     txn.delete_intent(intent.id)
                 done += 1
             self.pending = done < len(intents)
             return done
+
+    def _quarantine_id(self, intent_id: int, exc: SiltError) -> None:
+        """Keep the intent aside (kind ``quarantined-<kind>``): it can never be carried out."""
+        with self.ms.transaction() as txn:
+            intent = next((i for i in txn.list_intents() if i.id == intent_id), None)
+            if intent is None or intent.kind.startswith(QUARANTINED):
+                return
+            txn.delete_intent(intent.id)
+            txn.insert_intent(
+                QUARANTINED + intent.kind, intent.mount_id, intent.src, intent.dst,
+                intent.created_ms,
+            )  # fmt: skip
+        log.error(
+            "intent %s (%s %r -> %r) quarantined, it can never be carried out: %s "
+            "(check_consistency reports it; repair=True resolves it)",
+            intent_id, intent.kind, intent.src, intent.dst, exc,
+        )  # fmt: skip
+
+    def quarantined(self) -> list[tuple[Intent, str]]:
+        """Quarantined intents with the namespace path each concerns."""
+        with self.ms.snapshot() as txn:
+            intents = [i for i in txn.list_intents() if i.kind.startswith(QUARANTINED)]
+        out = []
+        for intent in intents:
+            try:
+                mount, _ = self.mounts.by_id(intent.mount_id)
+                base = mount.path
+            except MountError:
+                base = paths.ROOT
+            rel = intent.dst if intent.dst is not None else intent.src
+            out.append((intent, paths.join(base, rel) if rel else base))
+        return out
+
+    def repair_quarantined(self, intent: Intent) -> str:
+        """Make the namespace agree with the UFS again, losing nothing; returns the action.
+
+        A rename the UFS refused: the entry goes back (metadata only) to its old name,
+        which the UFS still holds -- unless that name is taken again, then it stays and
+        only the intent goes (the entry is then reported by its name).  Anything else:
+        the UFS never changed, so the intent is dropped and the parent re-listed."""
+        kind = intent.kind[len(QUARANTINED) :]
+        with self.lock:
+            try:
+                mount, _ = self.mounts.by_id(intent.mount_id)
+            except MountError:
+                mount = None
+            action = "dropped: its mount is gone"
+            if mount is not None and kind == "rename" and intent.dst is not None:
+                action = self._rename_back(mount.path, intent.src, intent.dst)
+            elif mount is not None:
+                self._resync_parent(mount.path, intent.src)
+                action = "dropped: the UFS never changed; the directory is re-listed"
+            with self.ms.transaction() as txn:
+                txn.delete_intent(intent.id)
+            return action
+
+    def _rename_back(self, mount_path: str, src: str, dst: str) -> str:
+        old = paths.join(mount_path, src) if src else mount_path
+        new = paths.join(mount_path, dst) if dst else mount_path
+        chain = self.ms.resolve_path(paths.components(new))
+        old_parent, old_name = paths.split(old)
+        parent_chain = self.ms.resolve_path(paths.components(old_parent))
+        if len(chain) != len(paths.components(new)) + 1:
+            return "dropped: the renamed entry is gone"
+        if len(parent_chain) != len(paths.components(old_parent)) + 1:
+            return f"kept at {new}: {old_parent} is gone"
+        with self.ms.transaction() as txn:
+            if txn.get_child(parent_chain[-1].id, old_name) is not None:
+                return f"kept at {new}: {old} is taken"
+            inode = txn.get_inode(chain[-1].id)
+            assert inode is not None
+            inode.parent_id = parent_chain[-1].id
+            inode.name = old_name
+            txn.update_inode(inode)
+        return f"renamed back to {old}, the name the UFS holds"
 
     def settle_placed(self, intent_id: int) -> None:
         """A synchronous write failed around its move: whatever is at its path now is
@@ -156,6 +247,8 @@ class IntentLog:
         with self.ms.snapshot() as txn:
             intents = txn.list_intents()
         for intent in intents:
+            if intent.kind.startswith(QUARANTINED):
+                continue
             try:
                 mount, _ = self.mounts.by_id(intent.mount_id)
             except MountError:

@@ -293,13 +293,24 @@ class Namespace:
             return txn.list_children(directory.id)
 
     # helpers for mutations ------------------------------------------------
-    def writable(self, path: str) -> tuple[MountInfo, UnderFileSystem, str]:
+    def writable(
+        self, path: str, *, new_name: bool = True
+    ) -> tuple[MountInfo, UnderFileSystem, str]:
+        """The mount, UFS and relative path of *path*, if entries may change there.
+
+        *new_name*: *path* is about to be created or renamed to, so its name must be one
+        the UFS can hold (checked before any change; the one name validator)."""
         mount, ufs, rel = self.mounts.resolve(path)
         if mount.read_only:
             raise PermissionDenied(f"mount {mount.path} is read-only", path=path)
         staging = self.config.persist.staging_dir
         if rel == staging or rel.startswith(staging + "/"):
             raise InvalidPath(f"{staging!r} at a mount root is reserved for siltfs", path=path)
+        try:
+            if new_name:
+                ufs.check_path(rel)  # a name the UFS cannot hold is refused before any change
+        except InvalidPath as exc:
+            raise InvalidPath(f"{exc.message} ({mount.uri})", path=path) from None
         return mount, ufs, rel
 
     def persist_dirs(self, dir_path: str) -> None:
@@ -414,7 +425,7 @@ class Namespace:
             res = self.resolve(path)
             if self.mounts.at(path) is not None:
                 raise MountError("is a mount point; unmount it instead", path=path)
-            self.writable(path)
+            self.writable(path, new_name=False)
             with self.ms.snapshot() as txn:
                 if res.inode.is_dir and not recursive and txn.count_children(res.inode.id):
                     raise DirectoryNotEmpty("directory is not empty (use recursive)", path=path)
@@ -492,7 +503,7 @@ class Namespace:
                 raise NotADirectory("destination parent is a file", path=dst_parent_path)
             if self.lookup(dst) is not None:
                 raise FileExists("destination exists", path=dst)
-            self.writable(src)
+            self.writable(src, new_name=False)  # an old bad name can still be renamed away
             dmount, _, drel = self.writable(dst)
             if dmount.id != res.mount.id:
                 raise InvalidArgument(f"cannot rename across mounts (to {dst})", path=src)

@@ -13,6 +13,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import BinaryIO
 
+from siltfs.errors import InvalidPath
+
 
 @dataclass(frozen=True)
 class UfsStatus:
@@ -31,8 +33,40 @@ class IncompleteUpload:
     initiated: float | None  # epoch seconds
 
 
+# Characters and encodings no adapter can store faithfully: fsspec and object-store URLs
+# decode percent-escapes, so "%2f" would become a separator in the store.
+FORBIDDEN_CHARS = ("\\", "\x00")
+FORBIDDEN_ENCODINGS = ("%2f", "%5c", "%00", "%2e%2e")
+
+
+def unrepresentable(name: str) -> str | None:
+    """Why no UFS can hold an entry called *name* (None if it can)."""
+    if name in ("", ".", ".."):
+        return f"{name!r} is not a name an under-storage can hold"
+    for c in FORBIDDEN_CHARS:
+        if c in name:
+            return f"the name contains {c!r}, which under-storages cannot represent"
+    low = name.lower()
+    for e in FORBIDDEN_ENCODINGS:
+        if e in low:
+            return f"the name contains {e!r}, which under-storages decode into another name"
+    return None
+
+
 class UnderFileSystem(ABC):
     uri: str
+
+    def check_path(self, rel: str) -> None:
+        """Raise InvalidPath (naming *rel* and the reason) if this store cannot hold an
+        entry at *rel*.  The namespace calls it before any change that creates or renames
+        an entry, so a name the store cannot take is refused with nothing changed.
+        Adapters with stricter rules extend it."""
+        if rel == "":
+            return
+        for name in rel.split("/"):
+            reason = unrepresentable(name)
+            if reason is not None:
+                raise InvalidPath(reason, path=rel)
 
     @abstractmethod
     def status(self, rel: str) -> UfsStatus | None:

@@ -22,9 +22,6 @@ from siltfs.errors import (
 )
 from siltfs.ufs.abc import UfsStatus, UnderFileSystem
 
-_FORBIDDEN = ("\\", "\x00")
-_ENCODED = ("%2f", "%5c", "%00", "%2e%2e")
-
 
 def _mtime(info: dict[str, Any]) -> float | None:
     for key in ("mtime", "LastModified", "last_modified", "created", "updated"):
@@ -71,14 +68,7 @@ class FsspecUfs(UnderFileSystem):
     def _full(self, rel: str) -> str:
         if rel == "":
             return self.root
-        for name in rel.split("/"):
-            low = name.lower()
-            if (
-                name in ("", ".", "..")
-                or any(c in name for c in _FORBIDDEN)
-                or any(e in low for e in _ENCODED)
-            ):
-                raise InvalidPath("path component not allowed in under-storage", path=rel)
+        self.check_path(rel)
         full: str = self.root.rstrip("/") + "/" + rel
         if self.local:
             real = os.path.realpath(full)
