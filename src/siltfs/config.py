@@ -37,6 +37,9 @@ class PersistConfig:
     lease_s: float = 30.0
     poll_interval_s: float = 0.05
     staging_dir: str = ".silt_staging"
+    # FAILED jobs are retried on this slow schedule too (0 = only by `silt jobs retry`),
+    # so a UFS that comes back gets everything persisted without anyone acting
+    failed_retry_interval_s: float = 600.0
 
 
 @dataclass(frozen=True)
@@ -107,6 +110,8 @@ class SiltConfig:
             raise InvalidArgument("tier capacities must not be negative")
         if self.persist.max_attempts < 1:
             raise InvalidArgument("persist.max_attempts must be at least 1")
+        if self.persist.failed_retry_interval_s < 0:
+            raise InvalidArgument("persist.failed_retry_interval_s must not be negative")
         if self.persist.concurrency < 1:
             raise InvalidArgument("persist.concurrency must be at least 1")
         if self.cluster.replicas < 1:

@@ -299,10 +299,13 @@ def test_check_consistency(silt: Silt, tmp_path: Path, home: Path) -> None:
     assert report["consistent"] and report["divergences"] == []
     assert "consistent" in silt("check-consistency", "/").stdout
     (home / "ufs" / "ghost").write_bytes(b"outside")
-    report = json.loads(silt("check-consistency", "--json", "/").stdout)
+    found = silt("check-consistency", "--json", "/", ok=False)
+    assert found.exit_code == 3  # divergences remain
+    report = json.loads(found.stdout)
     assert [(d["kind"], d["path"]) for d in report["divergences"]] == [("GHOST", "/ghost")]
-    assert "GHOST" in silt("check-consistency", "/").stdout
-    silt("check-consistency", "--repair", "--remove-ghosts", "/")
+    text = silt("check-consistency", "/", ok=False)
+    assert text.exit_code == 3 and "GHOST" in text.stdout
+    silt("check-consistency", "--repair", "--remove-ghosts", "/")  # all repaired: exit 0
     assert not (home / "ufs" / "ghost").exists()
     assert json.loads(silt("check-consistency", "--json", "/").stdout)["consistent"]
 

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from siltfs.cli.main import open_fs
 from siltfs.cli.options import json_option
 from siltfs.cli.output import emit_json, mount_line
+
+if TYPE_CHECKING:
+    from siltfs.master.consistency import ConsistencyReport
 
 
 def _parse_options(
@@ -94,14 +99,27 @@ def check_consistency(
     """Compare PATH in the namespace with the under-storage and report every divergence.
 
     Kinds: GHOST, MISSING_UFS_COPY, FINGERPRINT_MISMATCH, ORPHANED_STAGING, STUCK_JOB,
-    FAILED_JOB, LOST.  A file still waiting to be persisted is not a divergence.
+    FAILED_JOB, LOST, QUARANTINED_INTENT, UNREPRESENTABLE_NAME.  A file still waiting to
+    be persisted is not a divergence.
+
+    \b
+    Exit status:
+      0  consistent (with --repair: every divergence found was repaired)
+      3  divergences remain
+      1  the check itself failed (error on stderr)
     """
     if remove_ghosts and not repair:
         raise click.UsageError("--remove-ghosts only makes sense with --repair")
     report = open_fs(ctx).check_consistency(path, repair=repair, remove_ghosts=remove_ghosts)
     if as_json:
         emit_json(report.to_dict())
-        return
+    else:
+        _print_report(report, path)
+    if not report.consistent:
+        ctx.exit(3)
+
+
+def _print_report(report: ConsistencyReport, path: str) -> None:
     for d in report.divergences:
         action = f"  -> {d.action}" if d.action else ""
         click.echo(f"{d.kind:<21} {d.path}: {d.detail}{action}")

@@ -238,9 +238,11 @@ class Master:
         return exposition(self.registry)
 
     def _maintain(self) -> None:
-        last_sweep = last_check = time.monotonic()
+        last_sweep = last_check = last_retry = time.monotonic()
         check_every = self.config.consistency_check_interval_s
+        retry_every = self.config.persist.failed_retry_interval_s
         tick = min(self.config.ttl_check_interval_s, check_every or float("inf"))
+        tick = min(tick, retry_every or float("inf"))
         tick = min(tick, self.config.cluster.heartbeat_interval_s)
         while not self._stop.wait(tick):
             try:
@@ -253,6 +255,11 @@ class Master:
                 if now - last_sweep > self.config.persist.lease_s:
                     self.persister.sweep_staging()
                     last_sweep = now
+                if retry_every and now - last_retry >= retry_every:
+                    retried = self.jobs.retry_failed()  # a UFS back from an outage
+                    if retried:
+                        log.info("retrying %d FAILED persist job(s) on schedule", retried)
+                    last_retry = now
                 if check_every and now - last_check >= check_every:
                     self.check_consistency("/")  # logs and exports what it finds
                     last_check = now

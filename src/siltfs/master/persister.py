@@ -221,8 +221,8 @@ class Persister:
             self.ns.ms.shared_across_hosts
         )  # else another master's own store may hold the blocks: just retry later
         self.stats["failures"] += 1
-        if isinstance(exc, UfsError):
-            self.stats["ufs_errors"] += 1
+        if isinstance(exc, OSError) and not isinstance(exc, FileLost):
+            self.stats["ufs_errors"] += 1  # every kind: unavailable, ENOSPC, EACCES, ...
         log.warning(
             "persist of inode %s attempt %s failed: %s", job.inode_id, job.attempts, message
         )
