@@ -29,6 +29,7 @@ EXPECTED: list[tuple[type[SiltError], type[BaseException], int | None, int]] = [
     (errors.PersistTimeout, TimeoutError, None, 504),
     (errors.Unavailable, ConnectionError, None, 503),
     (errors.JobNotFound, LookupError, None, 404),
+    (errors.HomeLocked, BlockingIOError, errno.EWOULDBLOCK, 423),
 ]
 CLASSES = [SiltError] + [e[0] for e in EXPECTED]
 

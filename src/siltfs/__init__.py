@@ -92,6 +92,8 @@ def serving_master(
 
     if home is not None and not isinstance(home, (str, os.PathLike)):
         return None
+    if config is not None and not isinstance(config, SiltConfig):
+        return None  # open_embedded says what is wrong with it
     base = Path(home) if home is not None else (config.home if config else SiltConfig().home)
     info = running_master(base.expanduser())
     if info is None:

@@ -120,6 +120,7 @@ def test_kill_9_at_crash_point_recovers(
         assert ufs_tree(fs.config.root_ufs_dir) == {"C", "C/B", "C/B/01"}
         check_recovered(fs, {"/C/B/01": b"persisted"})
     else:
+        fs.close()  # one owner per home: reopen it with metadata sync on every access
         fs2 = make_fs(home=home, sync_interval_ms=0)
         assert not fs2.exists("/D")  # no ghost re-imported from the UFS
         assert ufs_tree(fs.config.root_ufs_dir) == set()
