@@ -30,6 +30,11 @@ max_attempts = {PERSIST.max_attempts}
 backoff_initial_s = {PERSIST.backoff_initial_s}
 backoff_max_s = {PERSIST.backoff_max_s}
 poll_interval_s = {PERSIST.poll_interval_s}
+
+[security]
+# the tests mount temporary directories and S3 buckets anywhere; a default master would
+# refuse them (tests/server/test_mount_safety.py)
+mount_roots = ["/", "s3://", "memory://"]
 """
 
 

@@ -53,6 +53,16 @@ class ClusterConfig:
 
 
 @dataclass(frozen=True)
+class SecurityConfig:
+    """What a master serving clients may do (see :mod:`siltfs.master.mount_policy`)."""
+
+    # a serving master mounts only locations under these (default: <home>/ufs only);
+    # local paths or object-store URIs such as "s3://bucket/prefix"
+    mount_roots: tuple[str, ...] = ()
+    restrict_mounts: bool = False  # set by `silt master`; the embedded API mounts anything
+
+
+@dataclass(frozen=True)
 class SiltConfig:
     """Everything an embedded siltfs needs.  ``home`` holds metastore, cache and root UFS."""
 
@@ -65,6 +75,7 @@ class SiltConfig:
     cache: CacheConfig = field(default_factory=CacheConfig)
     persist: PersistConfig = field(default_factory=PersistConfig)
     cluster: ClusterConfig = field(default_factory=ClusterConfig)
+    security: SecurityConfig = field(default_factory=SecurityConfig)
     # None: SQLite in <home>/metastore.db; "postgresql://..." (or "postgres://..."): a
     # database shared by several masters; otherwise a SQLite file (relative to home)
     metastore: str | None = None
@@ -156,6 +167,8 @@ def config_from_dict(data: dict[str, Any], base: SiltConfig | None = None) -> Si
             top[key] = replace(cfg.persist, **_checked(PersistConfig, value))
         elif key == "cluster":
             top[key] = replace(cfg.cluster, **_checked(ClusterConfig, value))
+        elif key == "security":
+            top[key] = replace(cfg.security, **_checked(SecurityConfig, value))
         elif key == "metastore":
             if value is not None and not isinstance(value, str):
                 raise WrongType(
@@ -188,6 +201,9 @@ def _typed(section: str, key: str, value: Any, default: Any) -> Any:
         value = float(value) if ok else value
     elif isinstance(default, str):
         ok = isinstance(value, str)
+    elif isinstance(default, tuple):
+        ok = isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value)
+        value = tuple(value) if ok else value
     else:
         ok = True
     if not ok:

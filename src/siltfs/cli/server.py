@@ -120,6 +120,8 @@ def master(
     cfg = load_config(home)
     if metastore_uri is not None:
         cfg = replace(cfg, metastore=metastore_uri).validate()
+    # a master serving clients mounts only under [security] mount_roots
+    cfg = replace(cfg, security=replace(cfg.security, restrict_mounts=True))
     if local_worker is not None:
         cfg = replace(cfg, cluster=replace(cfg.cluster, local_worker=local_worker))
     fs = siltfs.open_embedded(config=cfg, ufs=ufs_uri, token=token, expect_workers=True)

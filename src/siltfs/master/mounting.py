@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from siltfs.errors import FileNotFound, InvalidArgument, MountError, NotADirectory, SiltError
+from siltfs.master.mount_policy import check_allowed, storage_location
 from siltfs.master.namespace import PERSISTED, Namespace, now_ms
 from siltfs.model import paths
 from siltfs.model.enums import PersistenceState
@@ -52,6 +53,8 @@ def mount(
         raise MountError("the root is mounted at start (connect(ufs=...))", path=path)
     if not isinstance(uri, str) or not uri:
         raise InvalidArgument("mount URI must be a non-empty string", path=path)
+    storage_location(uri)  # chained URLs refused: their location cannot be decided
+    check_allowed(ns.config, uri)  # a serving master stays inside its mount roots
     if sync_interval_ms is not None and (
         not isinstance(sync_interval_ms, int) or sync_interval_ms < -1
     ):

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import posixpath
 import threading
 from collections.abc import Callable
 from typing import Any
 
 from siltfs.errors import MountError
+from siltfs.master.mount_policy import storage_location
 from siltfs.model import paths
 from siltfs.model.inode import MountInfo
 from siltfs.ufs.abc import UnderFileSystem
@@ -16,18 +15,10 @@ from siltfs.ufs.abc import UnderFileSystem
 UfsOpener = Callable[[str, dict[str, Any]], UnderFileSystem]
 
 
-SCHEME_ALIASES = {"s3a": "s3"}  # other spellings of the same store
-
-
 def normalise_uri(uri: str) -> str:
-    """A canonical spelling for overlap checks: local paths resolved (symlinks, '..'),
-    scheme aliases unified (``s3a://b/p`` is ``s3://b/p``)."""
-    if "://" not in uri or uri.startswith("file://"):
-        local = uri[len("file://") :] if uri.startswith("file://") else uri
-        return "file://" + os.path.realpath(os.path.abspath(local)).rstrip("/") + "/"
-    scheme, _, rest = uri.partition("://")
-    scheme = SCHEME_ALIASES.get(scheme.lower(), scheme.lower())
-    return f"{scheme}://{posixpath.normpath('/' + rest).lstrip('/').rstrip('/')}/"
+    """A canonical spelling for overlap checks (see :func:`mount_policy.storage_location`).
+    A chained root given at start (new mounts may not be chained) counts as its last link."""
+    return storage_location(uri.rsplit("::", 1)[-1])
 
 
 class MountTable:
