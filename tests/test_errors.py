@@ -30,6 +30,7 @@ EXPECTED: list[tuple[type[SiltError], type[BaseException], int | None, int]] = [
     (errors.Unavailable, ConnectionError, None, 503),
     (errors.JobNotFound, LookupError, None, 404),
     (errors.HomeLocked, BlockingIOError, errno.EWOULDBLOCK, 423),
+    (errors.NotEnoughWorkers, OSError, errno.ENOSPC, 409),
 ]
 CLASSES = [SiltError] + [e[0] for e in EXPECTED]
 

@@ -17,6 +17,7 @@ the class also derives from it, so ``except FileNotFoundError`` keeps working::
     ├── PermissionDenied       (PermissionError)     403 permission_denied
     ├── Unauthenticated        (PermissionError)     401 unauthenticated
     ├── ResourceExhausted      (OSError ENOSPC)      507 resource_exhausted
+    │   └── NotEnoughWorkers                         409 not_enough_workers
     ├── FileLost               (OSError EIO)         410 file_lost
     ├── UfsError               (OSError)             502 ufs_error
     ├── PersistFailed          (OSError)             500 persist_failed
@@ -129,6 +130,13 @@ class ResourceExhausted(SiltError, OSError):
     code = "resource_exhausted"
     status = 507
     errno_value = _errno.ENOSPC
+
+
+class NotEnoughWorkers(ResourceExhausted):
+    """More replicas asked for than the cluster has members: a conflict with its state."""
+
+    code = "not_enough_workers"
+    status = 409
 
 
 class FileLost(SiltError, OSError):

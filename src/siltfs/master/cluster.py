@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from siltfs.config import ClusterConfig
-from siltfs.errors import ResourceExhausted, SiltError, Unavailable
+from siltfs.errors import NotEnoughWorkers, ResourceExhausted, SiltError, Unavailable
 from siltfs.worker.blockstore import BlockStore, TierUsage
 from siltfs.worker.client import WorkerClient
 from siltfs.worker.hostid import HOST_ID
@@ -223,6 +223,12 @@ class Cluster:
             candidates.append((room, self.local))
         candidates += [(w.free_room(ssd_only), w) for w in self.alive()]
         candidates.sort(key=lambda c: -c[0])
+        if len(candidates) < replicas:  # before any byte is written
+            raise NotEnoughWorkers(
+                f"block needs {replicas} copies on distinct workers; "
+                f"{len(candidates)} member(s) known",
+                path=f"block {block_id}",
+            )
         placed: list[str] = []
         last: SiltError | None = None
         pin = block_id in self.pinned

@@ -389,9 +389,9 @@ class Master:
                         txn.update_inode(node)
                     fresh = subtree[0]
                 if ttl is not None:
-                    if not isinstance(ttl, int) or isinstance(ttl, bool) or ttl < -1:
+                    if not isinstance(ttl, int) or isinstance(ttl, bool) or not -1 <= ttl < 2**53:
                         raise InvalidArgument(
-                            "ttl must be milliseconds (>= 0) or -1 to clear", path=path
+                            "ttl must be milliseconds (0 to 2**53 - 1) or -1 to clear", path=path
                         )
                     fresh.ttl_ms = None if ttl == -1 else ttl
                 if ttl_action is not None:

@@ -31,6 +31,8 @@ def storage_location(uri: str) -> str:
     InvalidArgument for URIs whose location cannot be decided (chained URLs)."""
     if not isinstance(uri, str) or not uri.strip():
         raise InvalidArgument("mount URI must be a non-empty string", path=repr(uri))
+    if "\x00" in uri:
+        raise InvalidArgument("mount URI contains a NUL character", path=repr(uri))
     if "::" in uri:
         raise InvalidArgument(
             "chained URLs (a::b://...) are not supported as mounts: their storage location "

@@ -56,7 +56,7 @@ def mount(
     storage_location(uri)  # chained URLs refused: their location cannot be decided
     check_allowed(ns.config, uri)  # a serving master stays inside its mount roots
     if sync_interval_ms is not None and (
-        not isinstance(sync_interval_ms, int) or sync_interval_ms < -1
+        not isinstance(sync_interval_ms, int) or not -1 <= sync_interval_ms < 2**62
     ):
         raise InvalidArgument("sync interval must be -1, 0 or a positive number of ms", path=path)
     with ns.lock:

@@ -29,18 +29,24 @@ from siltfs.server.models import (
     CheckBody,
     DeleteBody,
     HeartbeatBody,
+    JobId,
     MkdirBody,
     MountBody,
     PathBody,
+    PathQuery,
     RenameBody,
     SetAttributeBody,
+    StateQuery,
     SyncBody,
+    SyncQuery,
     TouchBody,
     WaitBody,
 )
+from siltfs.server.openapi import document_errors
 from siltfs.server.opmetrics import OpMetrics, OpMetricsMiddleware
 
 API_PREFIX = "/api/v1"
+
 MAX_JSON_BODY = 1024 * 1024
 
 
@@ -52,22 +58,22 @@ def namespace_router(fs: EmbeddedFileSystem) -> APIRouter:
         return {"status": "ok", "version": __version__}
 
     @router.get("/stat")
-    def stat(path: str, sync_interval_ms: int | None = None) -> dict[str, Any]:
+    def stat(path: PathQuery, sync_interval_ms: SyncQuery = None) -> dict[str, Any]:
         return fs.stat(path, sync_interval_ms=sync_interval_ms).to_dict()
 
     @router.get("/ls")
     def ls(
-        path: str = "/", recursive: bool = False, sync_interval_ms: int | None = None
+        path: PathQuery = "/", recursive: bool = False, sync_interval_ms: SyncQuery = None
     ) -> list[dict[str, Any]]:
         infos = fs.ls(path, recursive=recursive, sync_interval_ms=sync_interval_ms)
         return [i.to_dict() for i in infos]
 
     @router.get("/exists")
-    def exists(path: str, sync_interval_ms: int | None = None) -> dict[str, bool]:
+    def exists(path: PathQuery, sync_interval_ms: SyncQuery = None) -> dict[str, bool]:
         return {"exists": fs.exists(path, sync_interval_ms=sync_interval_ms)}
 
     @router.get("/du")
-    def du(path: str = "/") -> dict[str, Any]:
+    def du(path: PathQuery = "/") -> dict[str, Any]:
         return fs.du(path)
 
     @router.post("/mkdir")
@@ -154,23 +160,23 @@ def persistence_router(fs: EmbeddedFileSystem) -> APIRouter:
         return report.to_dict()
 
     @router.get("/jobs")
-    def jobs(state: str | None = None) -> list[dict[str, Any]]:
+    def jobs(state: StateQuery = None) -> list[dict[str, Any]]:
         return [j.to_dict() for j in fs.jobs(state)]
 
-    @router.get("/jobs/{job_id}")
-    def job(job_id: int) -> dict[str, Any]:
+    @router.get("/jobs/{job_id:int}")
+    def job(job_id: JobId) -> dict[str, Any]:
         return fs.job(job_id).to_dict()
 
     @router.post("/jobs/retry_failed")
     def retry_failed() -> dict[str, int]:
         return {"retried": fs.retry_job(all_failed=True)}
 
-    @router.post("/jobs/{job_id}/retry")
-    def retry(job_id: int) -> dict[str, int]:
+    @router.post("/jobs/{job_id:int}/retry")
+    def retry(job_id: JobId) -> dict[str, int]:
         return {"retried": fs.retry_job(job_id)}
 
-    @router.post("/jobs/{job_id}/cancel")
-    def cancel(job_id: int) -> dict[str, Any]:
+    @router.post("/jobs/{job_id:int}/cancel")
+    def cancel(job_id: JobId) -> dict[str, Any]:
         fs.cancel_job(job_id)
         return {}
 
@@ -207,6 +213,7 @@ def create_app(
         description="The siltfs FileSystem API over HTTP (see siltfs.server.api).",
     )
     install_error_handlers(app)
+    document_errors(app, API_PREFIX)
     app.include_router(namespace_router(fs), prefix=API_PREFIX)
     app.include_router(persistence_router(fs), prefix=API_PREFIX)
     app.include_router(data_router(fs), prefix=API_PREFIX)

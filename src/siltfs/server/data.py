@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from typing import IO, Any
 
 import anyio
-from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi import APIRouter, Header, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
@@ -29,7 +29,16 @@ from siltfs.errors import FileNotFound, InvalidArgument, UfsError
 from siltfs.model import paths
 from siltfs.model.inode import FileInfo, block_id
 from siltfs.server.errors import error_response
-from siltfs.server.models import WriteCheckBody
+from siltfs.server.models import (
+    BlockSizeQuery,
+    InodeQuery,
+    PathQuery,
+    ReadTypeQuery,
+    ReplicasQuery,
+    SyncQuery,
+    WriteCheckBody,
+    WriteTypeQuery,
+)
 
 READ_CHUNK = 1024 * 1024
 WRITE_BATCH = 1024 * 1024
@@ -138,12 +147,21 @@ def _stream(f: IO[Any], first: bytes, remaining: int) -> Iterator[bytes]:
         f.close()
 
 
+RAW_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "description": "The file's bytes (streamed; committed once all of them arrived).",
+        "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+    }
+}
+
+
 def data_router(fs: EmbeddedFileSystem) -> APIRouter:
     router = APIRouter()
 
     @router.get("/data/info")
     def data_info(
-        path: str, read_type: str | None = None, sync_interval_ms: int | None = None
+        path: PathQuery, read_type: ReadTypeQuery = None, sync_interval_ms: SyncQuery = None
     ) -> dict[str, Any]:
         """What a ranged reader needs before it fetches: length and version (ETag)."""
         f, inode = _open_reader(fs, path, read_type, sync_interval_ms)
@@ -166,12 +184,12 @@ def data_router(fs: EmbeddedFileSystem) -> APIRouter:
 
     @router.get("/data", response_class=StreamingResponse)
     def read_data(
-        path: str,
-        read_type: str | None = None,
-        sync_interval_ms: int | None = None,
+        path: PathQuery,
+        read_type: ReadTypeQuery = None,
+        sync_interval_ms: SyncQuery = None,
         range_header: str | None = Header(None, alias="Range"),
         if_match: str | None = Header(None, alias="If-Match"),
-        inode_id: int | None = Query(None, alias="inode"),
+        inode_id: InodeQuery = None,
     ) -> Response:
         """The file's bytes, whole or one ``Range``; streamed.  ``inode``: the id the
         reader opened -- the file is followed if it was renamed since."""
@@ -221,14 +239,14 @@ def data_router(fs: EmbeddedFileSystem) -> APIRouter:
         fs.master.check_write(paths.validate(body.path), body.exclusive)
         return {"ok": True}
 
-    @router.put("/data")
+    @router.put("/data", openapi_extra=RAW_BODY)
     async def write_data(
         request: Request,
-        path: str,
-        write_type: str | None = None,
+        path: PathQuery,
+        write_type: WriteTypeQuery = None,
         exclusive: bool = False,
-        block_size: int | None = None,
-        replicas: int | None = None,
+        block_size: BlockSizeQuery = None,
+        replicas: ReplicasQuery = None,
     ) -> Response:
         """Stream the request body into a new file; commit only once all of it arrived."""
         declared = request.headers.get("content-length")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -69,13 +70,24 @@ def _describe(error: dict[str, Any]) -> str:
     return f"{loc}: {msg}" if loc else msg
 
 
+PATH_FIELDS = ("path", "src", "dst")
+PATH_SHAPE_ERRORS = ("string_pattern_mismatch", "string_too_short", "string_too_long")
+
+
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
+    raw = list(exc.errors())
     errors = [
-        {"loc": list(e.get("loc", ())), "msg": e.get("msg"), "type": e.get("type")}
-        for e in exc.errors()
+        {"loc": list(e.get("loc", ())), "msg": e.get("msg"), "type": e.get("type")} for e in raw
     ]
     message = "; ".join(_describe(e) for e in errors) or "invalid request"
+    for e in raw:  # a malformed namespace path is invalid_path, as for an embedded caller
+        loc = e.get("loc", ())
+        if loc and loc[-1] in PATH_FIELDS and e.get("type") in PATH_SHAPE_ERRORS:
+            value = e.get("input")
+            shown = repr(value) if value == "" else str(value)[:200]
+            reason = "must be absolute (start with '/')" if value else "is empty"
+            return error_response(400, "invalid_path", f"{loc[-1]} {reason}", path=shown)
     return error_response(400, "invalid_argument", message, details={"errors": errors})
 
 
@@ -86,7 +98,23 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     if exc.status_code == 404 and message == "Not Found":
         message = f"no route {request.method} {request.url.path}"
     headers = dict(exc.headers) if exc.headers else None
+    if exc.status_code == 405:  # every method of every route on this path, not the first's
+        headers = {**(headers or {}), "Allow": ", ".join(_allowed_methods(request))}
     return error_response(exc.status_code, code, message, headers=headers)
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """The methods the API document lists for this request's path (templates matched)."""
+    documented = request.app.openapi().get("paths", {})
+    exact = documented.get(request.url.path)
+    if exact is not None:  # /jobs/retry_failed, not also /jobs/{job_id}
+        return sorted(m.upper() for m in exact)
+    methods: set[str] = set()
+    for template, item in documented.items():
+        pattern = "^" + re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template)) + "$"
+        if re.match(pattern, request.url.path):
+            methods |= {m.upper() for m in item}
+    return sorted(methods)
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -7,9 +7,79 @@ it exactly as it does for an embedded caller: the error then has the same class,
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict
+from fastapi import Path as PathParam
+from fastapi import Query
+from pydantic import BaseModel, ConfigDict, Field
+
+from siltfs.model.paths import MAX_PATH_BYTES
+
+# Integers on the wire are range-checked (400 invalid_argument, never a 500 from an
+# overflow deeper down) and the ranges are part of the OpenAPI document.
+# 2**53 - 1: exact in every JSON parser (a double), and below BIGINT's limit
+MAX_INT = 2**53 - 1
+MAX_BLOCK_SIZE = 1 << 30
+MAX_REPLICAS = 64
+# absolute; no empty, '.' or '..' component; no NUL or backslash; no percent-encoded
+# separator, NUL or '..' (names no UFS can hold) -- the rest is checked by the namespace
+_NAME = r"(?!\.\.?(?:/|$))(?![^/]*%(?:2[fF]|5[cC]|00|2[eE]%2[eE]))[^/\x00\\]+"
+PATH_PATTERN = rf"^/(?:{_NAME}(?:/{_NAME})*)?/?$"
+Count = Annotated[int, Field(ge=0, le=MAX_INT)]
+SyncIntervalMs = Annotated[int, Field(ge=-1, le=MAX_INT)]
+# the pattern is documented, not enforced here: the namespace checks every path and says
+# why (InvalidPath naming it), exactly as for an embedded caller
+_PATH_DOC: dict[str, Any] = {"pattern": PATH_PATTERN}
+NsPath = Annotated[str, Field(min_length=1, max_length=MAX_PATH_BYTES, json_schema_extra=_PATH_DOC)]
+WorkerId = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:-]+$")]
+WorkerUrl = Annotated[
+    str,
+    Field(min_length=8, max_length=2048, pattern=r"^https?://[A-Za-z0-9.:\[\]-]+(/[!-~]*)?$"),
+]
+
+
+def enum_or_null(*values: str) -> Any:
+    """A str field documented as one of *values* (or null); the FileSystem method checks
+    it, so an embedded and a remote caller get the same error."""
+    return Field(
+        default=None, json_schema_extra={"anyOf": [{"enum": list(values)}, {"type": "null"}]}
+    )
+
+
+WRITE_TYPES = ("MUST_CACHE", "CACHE_THROUGH", "THROUGH", "ASYNC_THROUGH")
+READ_TYPES = ("NO_CACHE", "CACHE", "CACHE_PROMOTE")
+# a bool is an int to Python, and wait_persisted(timeout=True) waits 1 s on every client
+NUMBER_OR_NULL: dict[str, Any] = {
+    "anyOf": [{"type": "number", "minimum": 0}, {"type": "boolean"}, {"type": "null"}]
+}
+
+
+# the same ranges for query and path parameters
+PathQuery = Annotated[
+    str, Query(min_length=1, max_length=MAX_PATH_BYTES, json_schema_extra=_PATH_DOC)
+]
+OptionalPathQuery = Annotated[
+    str | None, Query(min_length=1, max_length=MAX_PATH_BYTES, json_schema_extra=_PATH_DOC)
+]
+SyncQuery = Annotated[int | None, Query(ge=-1, le=MAX_INT)]
+InodeQuery = Annotated[int | None, Query(alias="inode", ge=0, le=MAX_INT)]
+BlockSizeQuery = Annotated[int | None, Query(ge=1, le=MAX_BLOCK_SIZE)]
+ReplicasQuery = Annotated[int | None, Query(ge=1, le=MAX_REPLICAS)]
+JobId = Annotated[int, PathParam(ge=0, le=MAX_INT)]
+WriteTypeQuery = Annotated[str | None, Query(json_schema_extra={"enum": list(WRITE_TYPES)})]
+ReadTypeQuery = Annotated[str | None, Query(json_schema_extra={"enum": list(READ_TYPES)})]
+StateQuery = Annotated[
+    str | None, Query(json_schema_extra={"enum": ["pending", "running", "failed"]})
+]
+BlockId = Annotated[int, PathParam(ge=0, le=MAX_INT)]
+
+
+class ErrorBody(BaseModel):
+    """Every error: a stable code (siltfs.errors), a message naming the reason, the path."""
+
+    code: str
+    message: str
+    path: str | None = None
 
 
 class Body(BaseModel):
@@ -17,88 +87,93 @@ class Body(BaseModel):
 
 
 class PathBody(Body):
-    path: str
+    path: NsPath
 
 
 class MkdirBody(Body):
-    path: str
+    path: NsPath
     parents: bool = False
     exist_ok: bool = False
-    write_type: str | None = None
+    write_type: str | None = enum_or_null(*WRITE_TYPES)
 
 
 class DeleteBody(Body):
-    path: str
+    path: NsPath
     recursive: bool = False
     unchecked: bool = False
     namespace_only: bool = False
 
 
 class RenameBody(Body):
-    src: str
-    dst: str
+    src: NsPath
+    dst: NsPath
 
 
 class MountBody(Body):
-    path: str
-    uri: Any  # checked by mount() (InvalidArgument naming the mount path)
+    path: NsPath
+    uri: Any = Field(json_schema_extra={"type": "string", "minLength": 1})  # mount() checks it
     options: dict[str, Any] | None = None
-    sync_interval_ms: int | None = None
+    sync_interval_ms: SyncIntervalMs | None = None
     read_only: bool = False
 
 
 class WaitBody(Body):
-    path: str | None = None
-    timeout: Any = None  # checked by wait_persisted() (InvalidArgument naming the path)
+    path: NsPath | None = None
+    timeout: Any = Field(default=None, json_schema_extra=NUMBER_OR_NULL)  # wait_persisted() checks
 
 
 class SetAttributeBody(Body):
-    path: str
+    path: NsPath
     pinned: bool | None = None
-    ttl: Any = None  # checked by set_attribute() after the path (InvalidArgument naming it)
-    ttl_action: str | None = None
+    ttl: Any = Field(  # checked by set_attribute() after the path (InvalidArgument naming it)
+        default=None,
+        json_schema_extra={
+            "anyOf": [{"type": "integer", "minimum": -1, "maximum": 2**53 - 1}, {"type": "null"}]
+        },
+    )
+    ttl_action: str | None = enum_or_null("DELETE", "FREE")
 
 
 class SyncBody(Body):
-    path: str = "/"
+    path: NsPath = "/"
     recursive: bool = False
 
 
 class CheckBody(Body):
-    path: str = "/"
+    path: NsPath = "/"
     repair: bool = False
     remove_ghosts: bool = False
 
 
 class TouchBody(Body):
-    path: str
-    write_type: str | None = None
+    path: NsPath
+    write_type: str | None = enum_or_null(*WRITE_TYPES)
 
 
 class WriteCheckBody(Body):
-    path: str
+    path: NsPath
     exclusive: bool = False
 
 
 class TierBody(Body):
-    tier: str
-    capacity: int
-    used: int
-    blocks: int
+    tier: Annotated[str, Field(pattern="^(MEM|SSD)$")]
+    capacity: Count
+    used: Count
+    blocks: Count
 
 
 class HeartbeatBody(Body):
     """A worker's report (see siltfs.worker.node)."""
 
-    id: str
-    url: str
-    host_id: str
-    block_dir: str
-    boot_id: str
-    version: int = 0
-    tiers: list[TierBody] = []
-    hits: dict[str, int] = {}
-    misses: int = 0
-    evictions: int = 0
-    pinned: int = 0
-    blocks: dict[str, int] | None = None
+    id: WorkerId
+    url: WorkerUrl
+    host_id: Annotated[str, Field(max_length=256)]
+    block_dir: Annotated[str, Field(max_length=4096)]
+    boot_id: Annotated[str, Field(max_length=256)]
+    version: Count = 0
+    tiers: Annotated[list[TierBody], Field(max_length=8)] = []
+    hits: dict[str, Count] = {}
+    misses: Count = 0
+    evictions: Count = 0
+    pinned: Count = 0
+    blocks: dict[Annotated[str, Field(pattern="^[0-9]{1,19}$")], Count] | None = None

@@ -26,6 +26,8 @@ from siltfs import __version__
 from siltfs.server.data import Unsatisfiable, parse_range
 from siltfs.server.errors import error_response, install_error_handlers
 from siltfs.server.guard import Guard
+from siltfs.server.models import BlockId
+from siltfs.server.openapi import document_errors
 from siltfs.server.opmetrics import OpMetrics, OpMetricsMiddleware
 from siltfs.worker.metrics import CacheCollector
 from siltfs.worker.node import WorkerNode
@@ -57,13 +59,13 @@ def blocks_router(node: WorkerNode) -> APIRouter:
         return {str(k): v for k, v in store.block_sizes().items()}
 
     @router.head("/blocks/{block_id}")
-    def has_block(block_id: int) -> Response:
+    def has_block(block_id: BlockId) -> Response:
         """200 if the block is here, 404 if not (no body either way)."""
         return Response(status_code=200 if store.contains(block_id) else 404)
 
     @router.get("/blocks/{block_id}")
     def get_block(
-        block_id: int,
+        block_id: BlockId,
         promote: bool = False,
         range_header: str | None = Header(None, alias="Range"),
     ) -> Response:
@@ -90,7 +92,7 @@ def blocks_router(node: WorkerNode) -> APIRouter:
 
     @router.put("/blocks/{block_id}")
     async def put_block(
-        request: Request, block_id: int, durable: bool = False, ssd: bool = False,
+        request: Request, block_id: BlockId, durable: bool = False, ssd: bool = False,
         pin: bool = False,
     ) -> JSONResponse:  # fmt: skip
         data = await request.body()
@@ -216,6 +218,7 @@ class BlockResponse(Response):
 def create_worker_app(node: WorkerNode, token: str | None) -> FastAPI:
     app = FastAPI(title="siltfs worker", version=__version__)
     install_error_handlers(app)
+    document_errors(app, API)
     app.include_router(blocks_router(node), prefix=API)
     registry = CollectorRegistry(auto_describe=False)
     registry.register(CacheCollector(node.store))
