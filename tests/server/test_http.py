@@ -124,7 +124,10 @@ def test_bad_input_is_a_json_4xx(http: httpx.Client) -> None:
     assert_error(flag, 400, "invalid_argument")  # strict: no coercion of "true"
     bad_enum = http.post(API + "/mkdir", json={"path": unique(), "write_type": "SOON"})
     assert_error(bad_enum, 400, "invalid_argument")
-    assert_error(http.get(API + "/jobs/abc"), 400, "invalid_argument")
+    assert_error(http.get(API + "/jobs/abc"), 404, "not_found")  # ids are digits: no such route
+    assert_error(http.get(API + f"/jobs/{2**64}"), 400, "invalid_argument")  # out of range
+    assert_error(http.get(API + "/stat", params={"path": "/", "sync_interval_ms": 2**70}), 400,
+                 "invalid_argument")  # fmt: skip
     assert_error(http.get(API + "/jobs/123456789"), 404, "job_not_found")
     assert_error(http.get(API + "/no/such/route"), 404, "not_found")
     assert_error(http.get("/nothing-here"), 404, "not_found")
