@@ -240,6 +240,24 @@ def test_worker_api_needs_the_token_and_checks_input(make_cluster: Callable[...,
     r = httpx.post(c.master.url + "/api/v1/workers/heartbeat", json={"id": 1}, headers=auth)
     assert r.status_code == 400
 
+    def members() -> list[str]:
+        return sorted(
+            m["id"] for m in httpx.get(c.master.url + "/api/v1/workers", headers=auth).json()
+        )
+
+    before = members()
+    fake = {"id": "w-fake", "url": "http://127.0.0.1:1", "host_id": "h", "block_dir": "/x",
+            "boot_id": "b", "tiers": [{"tier": "SSD", "capacity": 2**50, "used": 0,
+                                       "blocks": 0}]}  # fmt: skip
+    for bad in ({"id": ""}, {"url": ""}, {"url": "ftp://h:1"}, {"url": "http://\u00e9x"},
+                {"tiers": [{"tier": "SSD", "capacity": 2**60, "used": 0, "blocks": 0}]},
+                {"tiers": [{"tier": "TAPE", "capacity": 1, "used": 0, "blocks": 0}]},
+                {"blocks": {"not-an-id": 1}}):  # fmt: skip
+        r = httpx.post(c.master.url + "/api/v1/workers/heartbeat", json={**fake, **bad},
+                       headers=auth)  # fmt: skip
+        assert r.status_code == 400, (bad, r.text)
+    assert members() == before  # no fake member registered
+
 
 def test_silt_up_starts_everything_and_stops_on_sigterm(tmp_path: Path) -> None:
     home = tmp_path / "up-home"
