@@ -34,6 +34,7 @@ COMMAND_GROUPS: dict[str, str] = {
     "master": "siltfs.cli.server:master",
     "worker": "siltfs.cli.cluster:worker",
     "up": "siltfs.cli.cluster:up",
+    "token": "siltfs.cli.token:token",
 }
 
 _FS_META_KEY = "siltfs.cli.fs"

@@ -16,11 +16,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import PlainTextResponse
 
 from siltfs import __version__
 from siltfs.client.embedded import EmbeddedFileSystem
+from siltfs.errors import PermissionDenied
 from siltfs.server.dashboard import dashboard_router
 from siltfs.server.data import data_router
 from siltfs.server.errors import install_error_handlers
@@ -44,6 +45,8 @@ from siltfs.server.models import (
 )
 from siltfs.server.openapi import document_errors
 from siltfs.server.opmetrics import OpMetrics, OpMetricsMiddleware
+from siltfs.server.roles import ADMIN, may_repair
+from siltfs.server.tokens import TokenStore
 
 API_PREFIX = "/api/v1"
 
@@ -154,7 +157,10 @@ def persistence_router(fs: EmbeddedFileSystem) -> APIRouter:
         return info.to_dict()
 
     @router.post("/check_consistency")
-    def check_consistency(body: CheckBody) -> dict[str, Any]:
+    def check_consistency(body: CheckBody, request: Request) -> dict[str, Any]:
+        role = request.scope.get("state", {}).get("silt_role", ADMIN)
+        if body.repair and not may_repair(role):
+            raise PermissionDenied("a repair needs the admin token", path=body.path)
         report = fs.check_consistency(body.path, repair=body.repair,
                                       remove_ghosts=body.remove_ghosts)  # fmt: skip
         return report.to_dict()
@@ -236,5 +242,6 @@ def create_app(
         api_prefix=API_PREFIX,
         max_body=max_json_body,
         streaming_paths=(API_PREFIX + "/data",),
+        tokens=TokenStore(fs.config.home) if token is not None else None,
     )
     return app

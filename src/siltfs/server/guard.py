@@ -6,6 +6,10 @@ too, except from a loopback client (127.0.0.1 / ::1), so a local Prometheus or
 ``curl localhost`` can scrape without the token.  ``/docs`` and ``/openapi.json`` are open
 (they describe the API, they expose no data).
 
+Roles: the admin token may do everything; client tokens (``silt token create``, checked
+against :class:`~siltfs.server.tokens.TokenStore`) only what :mod:`siltfs.server.roles`
+allows (403 ``permission_denied`` otherwise).  The role is left in ``scope["state"]``.
+
 Body limit: a request body under ``/api`` larger than ``max_body`` bytes is refused with
 413 ``payload_too_large`` before any handler runs -- except the data route, which
 streams.  Checked on ``Content-Length``, and by buffering (at most ``max_body`` + 1
@@ -20,6 +24,8 @@ from collections.abc import Collection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from siltfs.server.errors import error_response
+from siltfs.server.roles import ADMIN, CLIENT, READ_ONLY, refusal
+from siltfs.server.tokens import TokenStore
 
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
 
@@ -40,9 +46,11 @@ class Guard:
         api_prefix: str,
         max_body: int,
         streaming_paths: Collection[str] = (),
+        tokens: TokenStore | None = None,
     ) -> None:
         self.app = app
         self.token = token.encode() if token is not None else None
+        self.tokens = tokens  # client tokens (siltfs.server.tokens); roles in .roles
         self.api_prefix = api_prefix.rstrip("/")
         self.max_body = max_body
         self.streaming_paths = frozenset(streaming_paths)
@@ -59,30 +67,49 @@ class Guard:
             return not (client and client[0] in LOOPBACK)
         return False
 
-    def _authorized(self, scope: Scope) -> bool:
+    def _role(self, scope: Scope) -> str | None:
+        """The role of the request's bearer token (None: no valid token)."""
         assert self.token is not None
         value = _header(scope, b"authorization")
         if value is None:
-            return False
+            return None
         scheme, _, credentials = value.strip().partition(b" ")
-        return scheme.lower() == b"bearer" and secrets.compare_digest(
-            credentials.strip(), self.token
-        )
+        if scheme.lower() != b"bearer":
+            return None
+        credentials = credentials.strip()
+        if secrets.compare_digest(credentials, self.token):
+            return ADMIN
+        client = self.tokens.lookup(credentials) if self.tokens is not None else None
+        if client is None:
+            return None
+        return READ_ONLY if client.read_only else CLIENT
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        if self.token is not None and self._needs_token(scope) and not self._authorized(scope):
-            response = error_response(
-                401,
-                "unauthenticated",
-                "missing or wrong bearer token (send 'Authorization: Bearer <token>')",
-                headers={"WWW-Authenticate": "Bearer"},
-            )
-            await response(scope, receive, send)
-            return
         path: str = scope["path"]
+        role = ADMIN
+        if self.token is not None and self._needs_token(scope):
+            found = self._role(scope)
+            if found is None:
+                response = error_response(
+                    401,
+                    "unauthenticated",
+                    "missing or wrong bearer token (send 'Authorization: Bearer <token>')",
+                    headers={"WWW-Authenticate": "Bearer"},
+                )
+                await response(scope, receive, send)
+                return
+            role = found
+            route = path[len(self.api_prefix) :] if self._is_api(path) else path
+            why = refusal(role, scope["method"], route)
+            if why is not None:
+                await error_response(403, "permission_denied", why, path=route)(
+                    scope, receive, send
+                )
+                return
+        scope.setdefault("state", {})["silt_role"] = role
         if not self._is_api(path) or path in self.streaming_paths:
             await self.app(scope, receive, send)
             return

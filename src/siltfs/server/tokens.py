@@ -1,0 +1,111 @@
+"""Client tokens: credentials that are not the admin token, stored hashed.
+
+The admin token (``<home>/token``, made on first start) may do everything and is what
+workers use.  Client tokens are made with ``silt token create [--read-only]`` and kept in
+``<home>/tokens.json`` (mode 0600) as SHA-256 digests only; the token itself is shown once.
+A running master re-reads the file when it changes, so a token created or revoked while
+it runs takes effect on the next request.  What each role may do is decided in one place,
+:mod:`siltfs.server.roles`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import secrets
+import threading
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from siltfs.errors import InvalidArgument, SiltError
+
+TOKENS_FILE = "tokens.json"
+__all__ = ["ClientToken", "TokenStore", "digest"]
+
+
+def digest(token: str | bytes) -> str:
+    raw = token.encode() if isinstance(token, str) else token
+    return hashlib.sha256(raw).hexdigest()
+
+
+@dataclass(frozen=True)
+class ClientToken:
+    id: str
+    name: str
+    read_only: bool
+    created: float
+    sha256: str
+
+    def public(self) -> dict[str, object]:
+        """What ``silt token ls`` shows: everything but the digest."""
+        return {k: v for k, v in asdict(self).items() if k != "sha256"}
+
+
+class TokenStore:
+    """The client tokens of one home."""
+
+    def __init__(self, home: Path) -> None:
+        self.path = Path(home) / TOKENS_FILE
+        self._lock = threading.Lock()
+        self._stamp: tuple[int, int] | None = None
+        self._by_digest: dict[str, ClientToken] = {}
+
+    def _load(self) -> list[ClientToken]:
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return []
+        except (OSError, ValueError) as exc:
+            raise SiltError(f"cannot read client tokens: {exc}", path=str(self.path)) from exc
+        return [ClientToken(**entry) for entry in data.get("tokens", [])]
+
+    def _save(self, tokens: list[ClientToken]) -> None:
+        tmp = self.path.with_name(f".{TOKENS_FILE}.{os.getpid()}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump({"tokens": [asdict(t) for t in tokens]}, f, indent=1)
+        os.replace(tmp, self.path)
+
+    def create(self, name: str, *, read_only: bool) -> tuple[ClientToken, str]:
+        """A new client token: its record and the token (shown once, stored hashed)."""
+        if not isinstance(name, str) or not name.strip() or len(name) > 100:
+            raise InvalidArgument("a token name must be 1 to 100 characters", path=name)
+        token = "silt_" + secrets.token_urlsafe(32)
+        record = ClientToken(
+            id=secrets.token_hex(4), name=name.strip(), read_only=read_only,
+            created=time.time(), sha256=digest(token),
+        )  # fmt: skip
+        with self._lock:
+            self._save([*self._load(), record])
+        return record, token
+
+    def list(self) -> list[ClientToken]:
+        return self._load()
+
+    def revoke(self, token_id: str) -> ClientToken:
+        with self._lock:
+            tokens = self._load()
+            match = [t for t in tokens if t.id == token_id]
+            if not match:
+                raise InvalidArgument(f"no client token with id {token_id!r}", path=token_id)
+            self._save([t for t in tokens if t.id != token_id])
+        return match[0]
+
+    def lookup(self, token: bytes) -> ClientToken | None:
+        """The client token *token* is, if any (the file re-read when it changed)."""
+        try:
+            st = self.path.stat()
+            stamp: tuple[int, int] | None = (st.st_mtime_ns, st.st_size)
+        except FileNotFoundError:
+            stamp = None
+        with self._lock:
+            if stamp != self._stamp:
+                tokens = self._load() if stamp is not None else []
+                self._by_digest = {t.sha256: t for t in tokens}
+                self._stamp = stamp
+            found = self._by_digest.get(digest(token))
+        if found is None:
+            return None
+        return found if secrets.compare_digest(found.sha256, digest(token)) else None
