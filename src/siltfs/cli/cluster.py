@@ -18,6 +18,7 @@ import click
 from siltfs.cli.main import CliState, load_config
 from siltfs.cli.server import ensure_token
 from siltfs.home import HomeLock, private_dir
+from siltfs.tls import client_verify, make_self_signed
 
 PR_SET_PDEATHSIG = 1
 
@@ -70,6 +71,10 @@ def _bind(host: str, port: int) -> socket.socket:
 )
 @click.option("--access-log/--no-access-log", default=False, show_default=True,
               help="Log every request (heartbeats and block reads included).")  # fmt: skip
+@click.option("--tls-cert", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              default=None, help="Serve HTTPS with this certificate (PEM).")  # fmt: skip
+@click.option("--tls-key", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              default=None, help="The certificate's private key (PEM).")  # fmt: skip
 @click.pass_context
 def worker(
     ctx: click.Context,
@@ -81,6 +86,8 @@ def worker(
     token_file: Path | None,
     log_level: str,
     access_log: bool,
+    tls_cert: Path | None,
+    tls_key: Path | None,
 ) -> None:
     """Serve a block store and register it with the master(s)."""
     import uvicorn
@@ -107,7 +114,9 @@ def worker(
     cfg = load_config(home if (home / "silt.toml").is_file() else silt_home)
     sock = _bind(host, port)
     bound = sock.getsockname()[1]
-    url = advertise or f"http://{host}:{bound}"
+    if (tls_cert is None) != (tls_key is None):
+        raise click.UsageError("--tls-cert and --tls-key go together")
+    url = advertise or f"{'https' if tls_cert else 'http'}://{host}:{bound}"
     store = BlockStore(cfg.cache.mem_capacity, cfg.cache.ssd_capacity, home / "cache" / "ssd")
     node = WorkerNode(
         store, home=home, url=url, masters=urls, token=token,
@@ -116,7 +125,12 @@ def worker(
     app = create_worker_app(node, token)
     server = uvicorn.Server(
         uvicorn.Config(
-            app, log_level=log_level, timeout_graceful_shutdown=10, access_log=access_log
+            app,
+            log_level=log_level,
+            timeout_graceful_shutdown=10,
+            access_log=access_log,
+            ssl_certfile=str(tls_cert) if tls_cert else None,
+            ssl_keyfile=str(tls_key) if tls_key else None,
         )
     )
     click.echo(f"silt worker: {node.id} serving {home} on {url}", err=True)
@@ -145,7 +159,11 @@ def _wait_healthy(
         if any(p.poll() is not None for p in procs):
             raise click.ClickException("a component exited during start-up (see its log)")
         try:
-            r = httpx.get(url + "/api/v1/health", headers={"Authorization": f"Bearer {token}"})
+            r = httpx.get(
+                url + "/api/v1/health",
+                headers={"Authorization": f"Bearer {token}"},
+                verify=client_verify(),
+            )
             if r.status_code == 200:
                 return
         except httpx.HTTPError:
@@ -158,7 +176,11 @@ def _workers_registered(url: str, token: str) -> int:
     import httpx
 
     try:
-        r = httpx.get(url + "/api/v1/workers", headers={"Authorization": f"Bearer {token}"})
+        r = httpx.get(
+            url + "/api/v1/workers",
+            headers={"Authorization": f"Bearer {token}"},
+            verify=client_verify(),
+        )
         return sum(1 for w in r.json() if w["alive"] and w["id"] != "local")
     except (httpx.HTTPError, ValueError, KeyError, TypeError):
         return 0
@@ -207,6 +229,8 @@ def die_with_parent() -> None:
 )
 @click.option("--worker-port", default=0, show_default=True, type=click.IntRange(0, 65535),
               help="The worker's port (0: a free one).")  # fmt: skip
+@click.option("--tls", is_flag=True,
+              help="Serve HTTPS with a self-signed pair made in <home>/tls (clients: SILT_CA).")  # fmt: skip
 @click.option("--timeout", default=60.0, show_default=True, help="Seconds to wait for start-up.")
 @click.pass_context
 def up(
@@ -215,6 +239,7 @@ def up(
     port: int,
     home_opt: Path | None,
     worker_port: int,
+    tls: bool,
     timeout: float,
 ) -> None:
     """Start a master (with the persist runner) and one worker; stop both on Ctrl-C.
@@ -229,9 +254,14 @@ def up(
     worker_port = _free_ports(host, port, worker_port)
     token, token_path = ensure_token(home)
     logs = private_dir(home / "logs")
-    url = f"http://{host}:{port}"
-    base = [sys.executable, "-m", "siltfs.cli.main", "--home", str(home)]
+    tls_args: list[str] = []
     env = {**os.environ, "SILT_TOKEN": token}
+    if tls:
+        cert, key = make_self_signed(home / "tls")
+        tls_args = ["--tls-cert", str(cert), "--tls-key", str(key)]
+        env["SILT_CA"] = os.environ["SILT_CA"] = str(cert)  # children and this process verify
+    url = f"{'https' if tls else 'http'}://{host}:{port}"
+    base = [sys.executable, "-m", "siltfs.cli.main", "--home", str(home)]
     env.pop("SILT_MASTER", None)
     procs: list[subprocess.Popen[bytes]] = []
     names: dict[int, str] = {}
@@ -254,7 +284,7 @@ def up(
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         start("master", ["master", "--host", host, "--port", str(port),
-                                  "--no-local-worker"])  # fmt: skip
+                                  "--no-local-worker", *tls_args])  # fmt: skip
         try:
             _wait_healthy(url, token, procs, timeout)
         except click.ClickException as exc:
@@ -262,7 +292,7 @@ def up(
                 f"the master did not start: {_tail(logs / 'master.log')}"
             ) from exc
         worker_proc = start("worker", ["worker", "--master", url, "--host", host,
-                                       "--port", str(worker_port)])  # fmt: skip
+                                       "--port", str(worker_port), *tls_args])  # fmt: skip
         deadline = time.monotonic() + timeout
         while _workers_registered(url, token) < 1:
             if worker_proc.poll() is not None or time.monotonic() > deadline:

@@ -88,6 +88,10 @@ def ensure_token(home: Path) -> tuple[str, Path]:
     default=None,
     help="Keep a block store in the master process too (default: cluster.local_worker).",
 )
+@click.option("--tls-cert", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              default=None, help="Serve HTTPS with this certificate (PEM).")  # fmt: skip
+@click.option("--tls-key", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              default=None, help="The certificate's private key (PEM).")  # fmt: skip
 @click.option(
     "--access-log/--no-access-log",
     default=False,
@@ -105,6 +109,8 @@ def master(
     local_worker: bool | None,
     metastore_uri: str | None,
     ufs_uri: str | None,
+    tls_cert: Path | None,
+    tls_key: Path | None,
     access_log: bool,
 ) -> None:
     """Serve the siltfs API over HTTP (http://HOST:PORT/api/v1, docs at /docs)."""
@@ -114,6 +120,9 @@ def master(
     from siltfs.server import create_app
 
     os.umask(0o077)  # everything a server writes under its home is private
+    if (tls_cert is None) != (tls_key is None):
+        raise click.UsageError("--tls-cert and --tls-key go together")
+    scheme = "https" if tls_cert else "http"
     state = ctx.find_object(CliState) or CliState(home=None)
     home = home_opt or state.home or Path.home() / ".silt"
     token, token_path = ensure_token(home)
@@ -134,12 +143,16 @@ def master(
             log_level=log_level,
             timeout_graceful_shutdown=graceful_timeout,
             access_log=access_log,
+            ssl_certfile=str(tls_cert) if tls_cert else None,
+            ssl_keyfile=str(tls_key) if tls_key else None,
         )
         server = uvicorn.Server(config)
-        click.echo(f"silt master: serving {home} on http://{host}:{port}", err=True)
+        click.echo(f"silt master: serving {home} on {scheme}://{host}:{port}", err=True)
         click.echo(f"silt master: bearer token in {token_path}", err=True)
-        click.echo(f"silt master: dashboard http://{host}:{port}/dashboard#token=<token>", err=True)
-        announce_when_listening(server, home, host, port)
+        click.echo(
+            f"silt master: dashboard {scheme}://{host}:{port}/dashboard#token=<token>", err=True
+        )
+        announce_when_listening(server, home, host, port, scheme)
         serve_until_signalled(server)
     finally:
         remove_master_file(home)
@@ -147,11 +160,13 @@ def master(
     click.echo("silt master: stopped", err=True)
 
 
-def announce_when_listening(server: Any, home: Path, host: str, port: int) -> None:
+def announce_when_listening(
+    server: Any, home: Path, host: str, port: int, scheme: str = "http"
+) -> None:
     """Write ``<home>/master.json`` once *server* listens, so the CLI, ``connect(home)``
     and fsspec ``home=`` go through this master (see :mod:`siltfs.home`)."""
     local = "127.0.0.1" if host in ("0.0.0.0", "", "::") else host
-    url = f"http://[{local}]:{port}" if ":" in local else f"http://{local}:{port}"
+    url = f"{scheme}://[{local}]:{port}" if ":" in local else f"{scheme}://{local}:{port}"
 
     def wait() -> None:
         while not server.should_exit:

@@ -60,6 +60,7 @@ from siltfs.master.queue import JobInfo
 from siltfs.model import paths
 from siltfs.model.enums import JobState, PersistenceState, ReadType, TtlAction, WriteType
 from siltfs.model.inode import FileInfo, MountInfo
+from siltfs.tls import check_cleartext, client_verify
 
 Body = bytes | Callable[[], Iterable[bytes]]
 API = "/api/v1"
@@ -356,8 +357,14 @@ class RemoteFileSystem:
         self._current = 0
         self.timeout = timeout
         self.retries = max(retries, len(urls) - 1)
+        for u in urls:  # never a token in clear to another machine (a test transport: no wire)
+            if transport is None:
+                check_cleartext(u, token)
+        verify = client_verify()
         self._clients = [
-            httpx.Client(base_url=u, headers=headers, timeout=timeout, transport=transport)
+            httpx.Client(
+                base_url=u, headers=headers, timeout=timeout, transport=transport, verify=verify
+            )
             for u in urls
         ]
         self._closed = False

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import socket
-import ssl
 import threading
 from collections.abc import Iterable
 from typing import Any
@@ -24,6 +23,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from siltfs.errors import SiltError, Unavailable, error_class_for_code
+from siltfs.tls import client_verify
 
 BLOCKS = "/api/v1/blocks"
 HEAD_LIMIT = 64 * 1024  # status line + headers of a block answer
@@ -131,9 +131,11 @@ class WorkerClient:
         self.url = url.rstrip("/")
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         limits = httpx.Limits(max_connections=32, max_keepalive_connections=16)
+        self._verify = client_verify()  # $SILT_CA or the system store (siltfs.tls)
         self._http = httpx.Client(
-            base_url=self.url, headers=headers, timeout=timeout, limits=limits
-        )
+            base_url=self.url, headers=headers, timeout=timeout, limits=limits,
+            verify=self._verify,
+        )  # fmt: skip
         self.timeout = timeout
         parts = urlsplit(self.url)
         self._tls = parts.scheme == "https"
@@ -274,7 +276,7 @@ class WorkerClient:
             sock = socket.create_connection(self._address, timeout=self.timeout)
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             if self._tls:
-                ctx = ssl.create_default_context()
+                ctx = self._verify
                 sock = ctx.wrap_socket(sock, server_hostname=self._address[0])
         except OSError as exc:
             raise Unavailable(f"worker at {self.url} unreachable: {exc!r}", what) from exc

@@ -24,6 +24,7 @@ from typing import Any
 import httpx
 
 from siltfs.home import private_dir
+from siltfs.tls import client_verify
 from siltfs.worker.blockstore import BlockStore
 from siltfs.worker.hostid import HOST_ID
 
@@ -73,7 +74,9 @@ class WorkerNode:
         self.interval = heartbeat_interval_s
         self._links = [_MasterLink(m.rstrip("/")) for m in masters]
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        self._http = httpx.Client(headers=headers, timeout=max(2.0, 3 * heartbeat_interval_s))
+        self._http = httpx.Client(
+            headers=headers, timeout=max(2.0, 3 * heartbeat_interval_s), verify=client_verify()
+        )
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
