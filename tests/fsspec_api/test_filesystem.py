@@ -161,7 +161,10 @@ def test_ls_and_info(silt_fs: SiltFileSystem) -> None:
     assert entries["/d/b"]["size"] == 2 and entries["/d/b"]["type"] == "file"
     assert entries["/d/sub"]["type"] == "directory" and entries["/d/sub"]["size"] == 0
     info = silt_fs.info("/d/b")
-    assert info == entries["/d/b"]
+    moving = {"persistence_state", "fingerprint"}  # the persist runs meanwhile: may move on
+    assert {k: v for k, v in info.items() if k not in moving} == {
+        k: v for k, v in entries["/d/b"].items() if k not in moving
+    }
     assert {"mtime", "persistence_state", "cached_percent"} <= set(info)
     assert info["cached_percent"] == 100
     assert silt_fs.ls("/d/a") == [silt_fs.info("/d/a")]  # ls of a file: the file
