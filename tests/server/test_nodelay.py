@@ -42,8 +42,8 @@ def test_keep_alive_requests_do_not_wait_for_a_delayed_ack(tmp_path: Path) -> No
 
 
 def test_the_remote_client_writes_without_a_delayed_ack(tmp_path: Path) -> None:
-    """A PUT sends headers and body in two writes: without TCP_NODELAY on the client's
-    socket the body waits for the server's delayed ACK of the headers."""
+    """A guard for the client side: a PUT (headers, then its body) on a warm connection
+    does not stall either (measured ~2 ms with and without TCP_NODELAY on httpx's socket)."""
     master = MasterProcess(tmp_path / "home").start()
     fs = RemoteFileSystem(master.url, master.token)
     try:
