@@ -15,6 +15,7 @@ from prometheus_client.parser import text_string_to_metric_families
 import siltfs
 from siltfs.config import CacheConfig, PersistConfig, SiltConfig
 from siltfs.errors import PersistFailed
+from siltfs.testing import inject_faults
 
 
 @pytest.fixture
@@ -72,5 +73,27 @@ def test_a_full_ufs_is_counted_and_failed_jobs_retry_on_schedule(
             assert {j.state for j in fs.jobs()} == {"FAILED"}
             fs.retry_job(all_failed=True)
             fs.wait_persisted("/", timeout=30)
+    finally:
+        fs.close()
+
+
+def test_a_scheduled_retry_leaves_the_job_of_a_lost_file_alone(tmp_path: Path) -> None:
+    """A LOST file's FAILED job is what brings it back to the queue when its worker
+    returns (Master._revive); retrying it would only cancel it (the file is not
+    TO_BE_PERSISTED), and the file, once revived, would never be persisted."""
+    fs = siltfs.connect(config=config(tmp_path / "home", 0.0), ufs=f"file://{tmp_path}/ufs")
+    try:
+        faults = inject_faults(fs)
+        faults.set_error_rate(1.0, ops=["open_write"])
+        info = fs.write_bytes("/lost", b"only cached")
+        with pytest.raises(PersistFailed):
+            fs.wait_persisted("/", timeout=30)
+        fs.master.store.remove(info.block_ids)  # the only copy goes (a dead worker)
+        assert fs.master.mark_lost("the test dropped its blocks") == 1
+        faults.clear()
+        assert fs.master.jobs.retry_failed() == 0  # what the schedule runs
+        [job] = fs.jobs()
+        assert job.state == "FAILED" and "dropped" in (job.last_error or "")
+        assert fs.stat("/lost").persistence_state.value == "LOST"
     finally:
         fs.close()

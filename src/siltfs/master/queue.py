@@ -77,22 +77,29 @@ class JobQueue:
             job = txn.get_job(job_id)
             if job is None:
                 raise JobNotFound(f"no persist job {job_id}")
-            job.state = JobState.PENDING
-            job.attempts = 0
-            job.next_run_ms = now_ms()
-            job.lease_owner = None
-            job.lease_expires_ms = 0
-            txn.update_job(job)
+            txn.update_job(_requeued(job))
             inode = txn.get_inode(job.inode_id)
             info = self._info(job, self.ns.path_of(txn, inode) if inode else None, now_ms())
         self._wake()  # (the job may be done before the caller looks at *info*)
         return info
 
     def retry_failed(self) -> int:
-        failed = [j.id for j in self.list(JobState.FAILED)]
-        for job_id in failed:
-            self.retry(job_id)
-        return len(failed)
+        """Re-queue every FAILED job (``silt jobs retry --all-failed`` and the slow
+        schedule), each with a fresh attempt budget; returns how many.  A job that is no
+        longer FAILED when its turn comes (another master or operator retried it) is left
+        alone, and so is a LOST file's: it cannot succeed, and it is what puts the file
+        back in the queue if its blocks come back (Master._revive)."""
+        retried = 0
+        with self.ns.ms.transaction() as txn:
+            for job in txn.list_jobs(JobState.FAILED):
+                inode = txn.get_inode(job.inode_id)
+                if inode is not None and inode.state is PersistenceState.LOST:
+                    continue
+                txn.update_job(_requeued(job))
+                retried += 1
+        if retried:
+            self._wake()
+        return retried
 
     def cancel(self, job_id: int) -> None:
         """Drop the job; the file stays NOT_PERSISTED with its blocks pinned (nothing lost)."""
@@ -107,3 +114,13 @@ class JobQueue:
             if inode is not None and inode.state is PersistenceState.TO_BE_PERSISTED:
                 inode.state = PersistenceState.NOT_PERSISTED
                 txn.update_inode(inode)
+
+
+def _requeued(job: PersistJob) -> PersistJob:
+    """*job* made to run again now, with a fresh attempt budget."""
+    job.state = JobState.PENDING
+    job.attempts = 0
+    job.next_run_ms = now_ms()
+    job.lease_owner = None
+    job.lease_expires_ms = 0
+    return job
