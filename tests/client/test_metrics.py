@@ -44,7 +44,7 @@ def test_persist_counters(fs: EmbeddedFileSystem) -> None:
     assert m[("silt_persist_completed_total", ())] == 1
     assert m[("silt_persist_bytes_total", ())] == 1000
     assert m[("silt_persist_failures_total", ())] == 2
-    assert m[("silt_ufs_errors_total", ())] == 2
+    assert m[("silt_ufs_errors_total", (("kind", "InjectedFault"),))] == 2
     assert m[("silt_persist_queue_jobs", (("state", "pending"),))] == 0
 
 

@@ -4,18 +4,22 @@ UFS has room again everything ends PERSISTED without anyone running ``silt jobs 
 
 from __future__ import annotations
 
+import errno
+import os
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 import siltfs
+from siltfs.client.remote import RemoteFileSystem
 from siltfs.config import CacheConfig, PersistConfig, SiltConfig
 from siltfs.errors import PersistFailed
 from siltfs.testing import inject_faults
+from tests.servers import SILT_TOML, MasterProcess
 
 
 @pytest.fixture
@@ -31,12 +35,19 @@ def small_tmpfs(tmp_path: Path) -> Iterator[Path]:
             subprocess.run(["umount", "-l", str(where)])
 
 
+def ufs_errors_by_kind(fs: object) -> dict[str, float]:
+    text = fs.metrics_text()  # type: ignore[attr-defined]
+    assert "# TYPE silt_ufs_errors_total counter" in text
+    return {
+        s.labels["kind"]: s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+        if s.name == "silt_ufs_errors_total"
+    }
+
+
 def ufs_errors(fs: object) -> float:
-    for family in text_string_to_metric_families(fs.metrics_text()):  # type: ignore[attr-defined]
-        for s in family.samples:
-            if s.name == "silt_ufs_errors_total":
-                return float(s.value)
-    raise AssertionError("no silt_ufs_errors_total")
+    return sum(ufs_errors_by_kind(fs).values())  # what sum(silt_ufs_errors_total) says
 
 
 def config(home: Path, retry_s: float) -> SiltConfig:
@@ -57,6 +68,7 @@ def test_a_full_ufs_is_counted_and_failed_jobs_retry_on_schedule(
         with pytest.raises(PersistFailed):
             fs.wait_persisted("/", timeout=30)
         assert ufs_errors(fs) >= 2  # ENOSPC is a UFS error like any other
+        assert ufs_errors_by_kind(fs)["ENOSPC"] >= 2  # (raised by the stream's write)
         subprocess.run(["mount", "-o", "remount,size=8m", str(small_tmpfs)], check=True)
         if retry_s:  # nobody calls retry: the schedule does (polled, with a deadline)
             deadline = time.monotonic() + 30
@@ -97,3 +109,89 @@ def test_a_scheduled_retry_leaves_the_job_of_a_lost_file_alone(tmp_path: Path) -
         assert fs.stat("/lost").persistence_state.value == "LOST"
     finally:
         fs.close()
+
+
+def os_error(code: int) -> Callable[[], Exception]:
+    return lambda: OSError(code, os.strerror(code))
+
+
+@pytest.mark.parametrize(
+    ("kind", "error"),
+    [
+        ("ENOSPC", os_error(errno.ENOSPC)),
+        ("EACCES", lambda: PermissionError(errno.EACCES, "Permission denied")),
+        ("EROFS", os_error(errno.EROFS)),
+        ("TimeoutError", lambda: TimeoutError("read timed out")),  # no errno
+        ("RuntimeError", lambda: RuntimeError("the adapter broke")),  # not even an OSError
+        ("InjectedFault", None),  # a UfsError, as an adapter translates what it meets
+    ],
+)
+def test_every_ufs_failure_counts_by_kind(
+    tmp_path: Path, kind: str, error: Callable[[], Exception] | None
+) -> None:
+    fs = siltfs.connect(config=config(tmp_path / "home", 0.0), ufs=f"file://{tmp_path}/ufs")
+    try:
+        faults = inject_faults(fs)
+        faults.fail_next("open_write", 2, ".silt_staging/j*", error=error)
+        fs.write_bytes("/f", b"data")
+        with pytest.raises(PersistFailed):
+            fs.wait_persisted("/", timeout=30)
+        assert ufs_errors_by_kind(fs) == {kind: 2}
+    finally:
+        fs.close()
+
+
+def test_failures_that_are_not_the_ufs_are_not_counted(tmp_path: Path) -> None:
+    fs = siltfs.connect(config=config(tmp_path / "home", 0.0), ufs=f"file://{tmp_path}/ufs")
+    try:
+        gate = inject_faults(fs).block("open_write", ".silt_staging/j*")
+        info = fs.write_bytes("/gone", b"only cached")
+        assert gate.wait_reached()
+        fs.master.store.remove(info.block_ids)  # the persister finds no cached block
+        gate.release()
+        with pytest.raises(PersistFailed):
+            fs.wait_persisted("/", timeout=30)
+        assert "FileLost" in (fs.jobs()[0].last_error or "")
+        assert ufs_errors_by_kind(fs) == {}
+    finally:
+        fs.close()
+
+
+def test_a_real_master_persists_everything_once_its_ufs_is_writable_again(
+    tmp_path: Path,
+) -> None:
+    """``silt master`` with a 0.2 s retry schedule on a UFS that turns read-only (a real
+    tmpfs remounted ro): every persist fails with EROFS (counted), the jobs end FAILED;
+    remounted rw, every file ends PERSISTED and nobody ran ``silt jobs retry``."""
+    home = tmp_path / "home"
+    ufs = home / "ufs"
+    ufs.mkdir(parents=True)
+    toml = SILT_TOML.replace("[persist]\n", "[persist]\nfailed_retry_interval_s = 0.2\n")
+    (home / "silt.toml").write_text(toml)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(ufs)], check=True)
+    master = MasterProcess(home)
+    try:
+        master.start()
+        fs = RemoteFileSystem(master.url, master.token)
+        subprocess.run(["mount", "-o", "remount,ro", str(ufs)], check=True)
+        data = {f"/f{i}": bytes([i]) * 1000 for i in range(5)}
+        for path, payload in data.items():
+            fs.write_bytes(path, payload)
+        deadline = time.monotonic() + 30  # polled: the master makes it true
+        while [j.state for j in fs.jobs()] != ["FAILED"] * len(data):
+            assert time.monotonic() < deadline, fs.jobs()
+            time.sleep(0.05)
+        assert ufs_errors_by_kind(fs)["EROFS"] >= 2 * len(data)
+        subprocess.run(["mount", "-o", "remount,rw", str(ufs)], check=True)
+        while any(fs.stat(p).persistence_state.value != "PERSISTED" for p in data):
+            assert time.monotonic() < deadline + 30, fs.jobs()
+            time.sleep(0.05)
+        fs.wait_persisted("/", timeout=30)
+        for path, payload in data.items():
+            assert (ufs / path[1:]).read_bytes() == payload
+        assert fs.jobs() == []
+        fs.close()
+    finally:
+        master.kill()
+        if subprocess.run(["umount", str(ufs)]).returncode != 0:
+            subprocess.run(["umount", "-l", str(ufs)])

@@ -46,9 +46,14 @@ class MasterCollector(Collector):
         yield CounterMetricFamily(
             "silt_persist_bytes", "Bytes uploaded by committed persists", value=p["bytes"]
         )
-        yield CounterMetricFamily(
-            "silt_ufs_errors", "UFS operations that raised during persists", value=p["ufs_errors"]
+        ufs_errors = CounterMetricFamily(
+            "silt_ufs_errors",
+            "UFS operations that raised during persists, by kind (errno name or exception class)",
+            labels=["kind"],
         )
+        for kind, n in sorted(m.persister.ufs_errors.snapshot().items()):
+            ufs_errors.add_metric([kind], n)
+        yield ufs_errors
         yield from CacheCollector(m.store).collect()
         yield CounterMetricFamily(
             "silt_lost_files", "Unpersisted files whose only cached copy was lost",

@@ -20,6 +20,7 @@ from siltfs.errors import FileLost, MountError, PersistFailed, PersistTimeout, U
 from siltfs.jobs.runner import owner_is_dead
 from siltfs.master.intents import retrying
 from siltfs.master.namespace import PERSISTED, Namespace, now_ms
+from siltfs.master.ufs_errors import UfsErrorCounter, not_ufs, ufs_calls
 from siltfs.model import paths
 from siltfs.model.enums import JobState, PersistenceState
 from siltfs.model.inode import Inode, PersistJob
@@ -48,6 +49,7 @@ class Persister:
         self.config = ns.config.persist
         self.changed = threading.Condition()
         self.stats = {"completed": 0, "failures": 0, "bytes": 0, "ufs_errors": 0}
+        self.ufs_errors = UfsErrorCounter()  # the same, by kind (ENOSPC, EACCES, ...)
         self.max_pending_s = 0.0  # longest time from queued to committed, this process
         self._running = 0
         self._jitter = random.Random()
@@ -140,17 +142,19 @@ class Persister:
         store = self.ns.store
         for attempt in range(1, STAGING_ATTEMPTS + 1):
             try:
-                if attempt > 1:  # usually the staging directory is there already
-                    ufs.mkdirs(self.config.staging_dir)
-                with ufs.open_write(staging) as f:
-                    for bid in inode.block_ids():
-                        data = store.get(bid, wait=True)
-                        if data is None:
-                            raise FileLost(
-                                f"cached block {bid} is missing", path=f"inode {inode.id}"
-                            )
-                        digest.update(data)
-                        f.write(data)
+                with ufs_calls():  # (a local file's ENOSPC comes from write or close)
+                    if attempt > 1:  # usually the staging directory is there already
+                        ufs.mkdirs(self.config.staging_dir)
+                    with ufs.open_write(staging) as f:
+                        for bid in inode.block_ids():
+                            with not_ufs():
+                                data = store.get(bid, wait=True)
+                                if data is None:
+                                    raise FileLost(
+                                        f"cached block {bid} is missing", path=f"inode {inode.id}"
+                                    )
+                            digest.update(data)
+                            f.write(data)
                 return digest.hexdigest()
             except FileNotFoundError:
                 if attempt == STAGING_ATTEMPTS:
@@ -185,7 +189,8 @@ class Persister:
             ns.latch(inode.id, path)
         try:
             crashpoints.reach("persist.before_move")
-            ufs.move(staging, rel)
+            with ufs_calls():
+                ufs.move(staging, rel)
             crashpoints.reach("persist.after_move")
             try:
                 st = retrying(lambda: ufs.status(rel))
@@ -221,8 +226,8 @@ class Persister:
             self.ns.ms.shared_across_hosts
         )  # else another master's own store may hold the blocks: just retry later
         self.stats["failures"] += 1
-        if isinstance(exc, OSError) and not isinstance(exc, FileLost):
-            self.stats["ufs_errors"] += 1  # every kind: unavailable, ENOSPC, EACCES, ...
+        if self.ufs_errors.count(exc):  # every kind: unavailable, ENOSPC, EACCES, ...
+            self.stats["ufs_errors"] += 1
         log.warning(
             "persist of inode %s attempt %s failed: %s", job.inode_id, job.attempts, message
         )

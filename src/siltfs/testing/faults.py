@@ -45,11 +45,17 @@ class Gate:
         self._released.set()
 
 
+# what a fault raises: by default an InjectedFault (a UfsError, as an adapter translates);
+# a factory makes it anything else, e.g. ``lambda: OSError(errno.ENOSPC, "No space left")``
+ErrorFactory = Callable[[], Exception]
+
+
 @dataclass
 class _FailNext:
     op: str
     pattern: str
     remaining: int
+    error: ErrorFactory | None = None
 
 
 class FaultInjectingUfs(UnderFileSystem):
@@ -71,6 +77,7 @@ class FaultInjectingUfs(UnderFileSystem):
         self.error_rate = error_rate
         self.latency_s = latency_s
         self.fault_ops = set(ops)
+        self.error: ErrorFactory | None = None
         self._fail_next: list[_FailNext] = []
         self._gates: list[Gate] = []
         self.calls: list[tuple[str, str]] = []
@@ -80,19 +87,24 @@ class FaultInjectingUfs(UnderFileSystem):
         return getattr(self.inner, name)
 
     # knobs ----------------------------------------------------------------
-    def set_error_rate(self, rate: float, ops: Iterable[str] | None = None) -> None:
+    def set_error_rate(
+        self, rate: float, ops: Iterable[str] | None = None, error: ErrorFactory | None = None
+    ) -> None:
         self.error_rate = rate
+        self.error = error
         if ops is not None:
             self.fault_ops = set(ops)
 
     def set_latency(self, seconds: float) -> None:
         self.latency_s = seconds
 
-    def fail_next(self, op: str, n: int = 1, pattern: str = "*") -> None:
+    def fail_next(
+        self, op: str, n: int = 1, pattern: str = "*", error: ErrorFactory | None = None
+    ) -> None:
         if op not in OPS:
             raise ValueError(f"unknown UFS operation {op!r}; one of {OPS}")
         with self._lock:
-            self._fail_next.append(_FailNext(op, pattern, n))
+            self._fail_next.append(_FailNext(op, pattern, n, error))
 
     def block(self, op: str, pattern: str = "*") -> Gate:
         if op not in OPS:
@@ -106,6 +118,7 @@ class FaultInjectingUfs(UnderFileSystem):
         """No more faults; open gates are released."""
         with self._lock:
             self.error_rate = 0.0
+            self.error = None
             self.latency_s = 0.0
             self._fail_next.clear()
             gates, self._gates = self._gates, []
@@ -118,10 +131,11 @@ class FaultInjectingUfs(UnderFileSystem):
             self.calls.append((op, rel))
             gate = next((g for g in self._gates if g.matches(op, rel)), None)
             fail = False
+            error = self.error
             for rule in self._fail_next:
                 if rule.remaining > 0 and rule.op == op and fnmatch.fnmatchcase(rel, rule.pattern):
                     rule.remaining -= 1
-                    fail = True
+                    fail, error = True, rule.error
                     break
             if not fail and op in self.fault_ops and self.error_rate > 0:
                 fail = self._rng.random() < self.error_rate
@@ -132,6 +146,8 @@ class FaultInjectingUfs(UnderFileSystem):
             time.sleep(latency)
         if fail:
             self.injected += 1
+            if error is not None:
+                raise error()
             raise InjectedFault(f"injected fault in {op}", path=rel)
 
     # the UFS contract -----------------------------------------------------
