@@ -310,6 +310,21 @@ def test_check_consistency(silt: Silt, tmp_path: Path, home: Path) -> None:
     assert json.loads(silt("check-consistency", "--json", "/").stdout)["consistent"]
 
 
+def test_check_consistency_exits_3_while_a_divergence_cannot_be_repaired(
+    silt: Silt, tmp_path: Path, home: Path
+) -> None:
+    """A MUST_CACHE file whose only copy (its cached blocks) is gone is LOST: no repair
+    brings it back, so even --repair exits 3; a check that cannot run exits 1."""
+    silt("put", "--write-type", "MUST_CACHE", str(_local(tmp_path, "m", b"only here")), "/m")
+    for block in (home / "cache").rglob("blocks/*"):
+        block.unlink()
+    for args in (["/"], ["--repair", "/"], ["--repair", "--json", "/"]):
+        result = silt("check-consistency", *args, ok=False)
+        assert result.exit_code == 3 and "LOST" in result.stdout, (args, result.stdout)
+    failed = silt("check-consistency", "/nope", ok=False)
+    assert failed.exit_code == 1 and "no such file or directory" in failed.stderr
+
+
 def test_help_lists_commands(silt: Silt) -> None:
     text = silt("--help").stdout
     for name in ("ls", "copyFromLocal", "setTtl", "wait-persisted", "check-consistency"):

@@ -1,4 +1,9 @@
-"""``silt fs`` mount-table and consistency commands: mount, unmount, mounts, check-consistency."""
+"""``silt fs`` mount-table and consistency commands: mount, unmount, mounts, check-consistency.
+
+``check-consistency`` exits 0 when the namespace and the UFS agree (with ``--repair``:
+when every divergence it found was repaired), 3 when divergences remain, and 1 when the
+check itself failed (the error on stderr), so scripts and monitors can tell them apart.
+"""
 
 from __future__ import annotations
 
