@@ -87,6 +87,7 @@ def test_from_dict_full(tmp_home: Path) -> None:
     assert cfg.cache.ssd_capacity == CacheConfig().ssd_capacity  # untouched keys keep defaults
     assert cfg.persist.max_attempts == 3 and cfg.persist.enabled is False
     assert cfg.persist.lease_s == PersistConfig().lease_s
+    assert cfg.persist.failed_retry_interval_s == 600.0  # FAILED jobs retried every 10 min
 
 
 def test_from_dict_keeps_base(tmp_home: Path) -> None:
@@ -110,6 +111,8 @@ def test_from_dict_keeps_base(tmp_home: Path) -> None:
         {"cache": {"ssd_capacity": -1}},
         {"persist": {"max_attempts": 0}},
         {"persist": {"concurrency": 0}},
+        {"persist": {"failed_retry_interval_s": -1}},
+        {"persist": {"failed_retry_interval_s": float("nan")}},
         {"sync_interval_ms": -2},
     ],
 )

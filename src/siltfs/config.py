@@ -121,7 +121,7 @@ class SiltConfig:
             raise InvalidArgument("tier capacities must not be negative")
         if self.persist.max_attempts < 1:
             raise InvalidArgument("persist.max_attempts must be at least 1")
-        if self.persist.failed_retry_interval_s < 0:
+        if not self.persist.failed_retry_interval_s >= 0:  # (NaN too)
             raise InvalidArgument("persist.failed_retry_interval_s must not be negative")
         if self.persist.concurrency < 1:
             raise InvalidArgument("persist.concurrency must be at least 1")
