@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import errno
 import os
+import signal
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -19,7 +20,8 @@ from siltfs.client.remote import RemoteFileSystem
 from siltfs.config import CacheConfig, PersistConfig, SiltConfig
 from siltfs.errors import PersistFailed
 from siltfs.testing import inject_faults
-from tests.servers import SILT_TOML, MasterProcess
+from tests.server.test_workers import locations, wait_for
+from tests.servers import CLUSTER_TOML, SILT_TOML, MasterProcess, WorkerProcess
 
 
 @pytest.fixture
@@ -192,6 +194,66 @@ def test_a_real_master_persists_everything_once_its_ufs_is_writable_again(
         assert fs.jobs() == []
         fs.close()
     finally:
+        master.kill()
+        if subprocess.run(["umount", str(ufs)]).returncode != 0:
+            subprocess.run(["umount", "-l", str(ufs)])
+
+
+def test_a_lost_file_its_worker_brings_back_is_persisted_by_the_schedule(tmp_path: Path) -> None:
+    """A master, two workers, a read-only UFS (tmpfs remounted ro) and a 0.2 s retry
+    schedule.  /async (one copy) fails to persist; its worker freezes, so it is LOST.
+    The scheduled rounds must leave its FAILED job alone (a probe file with two copies
+    shows rounds go on), the worker's return puts it back in the queue, and once the UFS
+    is writable again everything ends PERSISTED, with nobody running a retry."""
+    home = tmp_path / "home"
+    ufs = home / "ufs"
+    ufs.mkdir(parents=True)
+    toml = CLUSTER_TOML.replace("[persist]\n", "[persist]\nfailed_retry_interval_s = 0.2\n")
+    (home / "silt.toml").write_text(toml.replace("max_attempts = 2", "max_attempts = 5"))
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(ufs)], check=True)
+    master = MasterProcess(home, args=("--no-local-worker",))
+    nodes = [WorkerProcess(tmp_path / f"w{i}", [master]) for i in range(2)]
+    try:
+        master.start()
+        for node in nodes:
+            node.start()
+        fs = RemoteFileSystem(master.url, master.token)
+        subprocess.run(["mount", "-o", "remount,ro", str(ufs)], check=True)
+        fs.write_bytes("/async", b"acknowledged, not yet persisted")
+        with fs.open("/probe", "wb", replicas=2) as f:
+            f.write(b"on both workers")
+
+        def job(path: str) -> str | None:
+            return next((j.state for j in fs.jobs() if j.path == path), None)
+
+        wait_for(lambda: job("/async") == job("/probe") == "FAILED", what="both FAILED")
+        [holder] = locations(master, "/async")[0]
+        victim = next(n for n in nodes if n.id == holder)
+        assert victim.proc is not None
+        victim.proc.send_signal(signal.SIGSTOP)  # no heartbeats: its blocks count as gone
+        try:
+            wait_for(lambda: fs.stat("/async").persistence_state.value == "LOST", what="LOST")
+            wait_for(lambda: job("/probe") == "FAILED", what="probe FAILED")
+            wait_for(lambda: job("/probe") != "FAILED", what="a scheduled round", timeout=30)
+            wait_for(lambda: job("/probe") == "FAILED", what="the round over")
+            assert job("/async") == "FAILED"  # the round did not cancel it
+        finally:
+            victim.proc.send_signal(signal.SIGCONT)
+        state = fs.stat  # the worker's next heartbeat revives the file
+        wait_for(
+            lambda: state("/async").persistence_state.value == "TO_BE_PERSISTED", what="revived"
+        )
+        subprocess.run(["mount", "-o", "remount,rw", str(ufs)], check=True)
+        for path in ("/async", "/probe"):
+            wait_for(lambda: state(path).persistence_state.value == "PERSISTED", what=path)  # noqa: B023
+        assert (ufs / "async").read_bytes() == b"acknowledged, not yet persisted"
+        assert (ufs / "probe").read_bytes() == b"on both workers"
+        fs.close()
+    finally:
+        for node in nodes:
+            if node.proc is not None and node.proc.poll() is None:
+                node.proc.send_signal(signal.SIGCONT)
+            node.kill()
         master.kill()
         if subprocess.run(["umount", str(ufs)]).returncode != 0:
             subprocess.run(["umount", "-l", str(ufs)])
