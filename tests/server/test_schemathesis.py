@@ -8,7 +8,10 @@ why:
   move into itself, that the root cannot be renamed or that a name longer than 255 bytes
   is refused -- those are 400 by the contract, schema-valid or not;
 - the operation ``POST /workers/heartbeat``: a registered fake worker is then used for
-  placement; workers are to authenticate with a cluster secret (issue 16, item 7).
+  placement; workers are to authenticate with a cluster secret (issue 16, item 7);
+- the operation ``POST /wait_persisted``: a barrier that times out answers 504
+  ``persist_timeout`` by contract, and whether the fuzzer's own uploads are still pending
+  at its timeout depends on the machine's load.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ def test_the_api_survives_a_fuzzer_and_stays_consistent(tmp_path: Path) -> None:
              "-H", f"Authorization: Bearer {master.token}",
              "--checks", "all", "--exclude-checks", "positive_data_acceptance",
              "--exclude-path", "/api/v1/workers/heartbeat",
+             "--exclude-path", "/api/v1/wait_persisted",
              "-n", "15", "--max-time", "90", "--seed", "16", "-w", "2", "--no-color",
              "--report", "json", "--report-json-path", str(report)],
             capture_output=True, text=True, timeout=600,
