@@ -12,6 +12,11 @@ why:
 - the operation ``POST /wait_persisted``: a barrier that times out answers 504
   ``persist_timeout`` by contract, and whether the fuzzer's own uploads are still pending
   at its timeout depends on the machine's load.
+
+One worker (``-w 1``): with several threads, CPython 3.11.7's ``ast.parse`` (called by
+Hypothesis to describe a filter) can raise ``SystemError: AST constructor recursion depth
+mismatch`` (CPython gh-106905, fixed in 3.11.8), which schemathesis reports as a runtime
+error of its coverage phase.
 """
 
 from __future__ import annotations
@@ -40,7 +45,7 @@ def test_the_api_survives_a_fuzzer_and_stays_consistent(tmp_path: Path) -> None:
              "--checks", "all", "--exclude-checks", "positive_data_acceptance",
              "--exclude-path", "/api/v1/workers/heartbeat",
              "--exclude-path", "/api/v1/wait_persisted",
-             "-n", "15", "--max-time", "90", "--seed", "16", "-w", "2", "--no-color",
+             "-n", "15", "--max-time", "90", "--seed", "16", "-w", "1", "--no-color",
              "--report", "json", "--report-json-path", str(report)],
             capture_output=True, text=True, timeout=600,
         )  # fmt: skip
