@@ -28,7 +28,12 @@ from siltfs.model.inode import FileInfo, MountInfo
 
 
 class EmbeddedFileSystem(PosixMethods):
-    """Alluxio's FileSystem API in snake_case.  Paths are absolute namespace paths."""
+    """Alluxio's FileSystem API in snake_case.  Paths are absolute namespace paths.
+
+    POSIX metadata methods come from :class:`~siltfs.client.posix.PosixMethods`:
+    chmod, chown, utime, symlink, readlink, mknod and the extended attributes
+    (def setxattr, getxattr, listxattr, removexattr).
+    """
 
     def __init__(self, master: Master, *, home_lock: HomeLock | None = None) -> None:
         self._master = master
