@@ -116,7 +116,8 @@ def test_bad_path_every_operation(env: Env, path: object, cls: type[errors.SiltE
             env.fs.wait_persisted(path, timeout=5)  # None is the documented default: "/"
             continue
         err = fails(cls, shown, op, env.fs, path, env)
-        assert isinstance(err, ValueError if issubclass(cls, errors.InvalidPath) else TypeError), name
+        expected = ValueError if issubclass(cls, errors.InvalidPath) else TypeError
+        assert isinstance(err, expected), name
     assert env.snapshot() == before
 
 
