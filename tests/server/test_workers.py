@@ -101,7 +101,7 @@ def test_blocks_live_on_the_worker_and_are_read_from_it(
     fs.write_bytes("/d/f.bin", data, write_type="MUST_CACHE")
     # the worker holds the 4 blocks as files; the master none (it has no store)
     blocks = sorted(os.listdir(worker.home / "cache" / "ssd" / "blocks"))
-    assert [int(b) for b in blocks] == sorted(fs.stat("/d/f.bin").block_ids)
+    assert [int(b) for b in blocks if b.isdigit()] == sorted(fs.stat("/d/f.bin").block_ids)
     assert not (c.master.home / "cache").exists()
 
     def reported_blocks() -> int:  # tier usage arrives with the next heartbeat

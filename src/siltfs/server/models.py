@@ -176,4 +176,5 @@ class HeartbeatBody(Body):
     misses: Count = 0
     evictions: Count = 0
     pinned: Count = 0
+    checksum_failures: Count = 0
     blocks: dict[Annotated[str, Field(pattern="^[0-9]{1,19}$")], Count] | None = None

@@ -89,7 +89,7 @@ class WorkerNode:
             "tiers": [{"tier": u.tier, "capacity": u.capacity, "used": u.used,
                        "blocks": u.blocks} for u in s.usage()],
             "hits": dict(s.hits), "misses": s.misses, "evictions": s.evictions,
-            "pinned": len(s.pinned),
+            "pinned": len(s.pinned), "checksum_failures": s.checksum_failures,
         }  # fmt: skip
 
     def beat(self, link: _MasterLink) -> None:
