@@ -9,7 +9,10 @@
 ``GET  /api/v1/blocks``  -- ``{id: size}`` of every cached block
 ``GET  /api/v1/worker``  -- identity, tier usage and counters
 ``GET  /metrics``  -- Prometheus: cache per tier, hits/misses/evictions, operations
-Every route needs the cluster's bearer token (``/metrics`` is open from loopback).
+Every route needs a bearer token (``/metrics`` is open from loopback): the cluster
+secret for everything, an admin or client token a master vouches for
+(:mod:`siltfs.worker.credentials`) for block reads and for storing a block not held
+here; a read-only token reads only (:func:`siltfs.server.roles.worker_refusal`).
 
 Every byte sent is verified first (:mod:`siltfs.worker.checksums`): an answer reads the
 chunks it covers in pieces of ``SEND_CHUNK`` and checks each piece before it leaves.  A
@@ -32,13 +35,14 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import Receive, Scope, Send
 
 from siltfs import __version__
-from siltfs.errors import BlockCorrupted, InvalidArgument
+from siltfs.errors import BlockCorrupted, FileExists, InvalidArgument
 from siltfs.server.data import Unsatisfiable, parse_range
 from siltfs.server.errors import error_response, install_error_handlers, silt_error_response
 from siltfs.server.guard import Guard
 from siltfs.server.models import BlockId
 from siltfs.server.openapi import document_errors
 from siltfs.server.opmetrics import OpMetrics, OpMetricsMiddleware
+from siltfs.server.roles import CLUSTER, may_replace_blocks, worker_refusal
 from siltfs.worker.blockstore import BlockStore
 from siltfs.worker.checksums import BlockSums
 from siltfs.worker.client import CRC_HEADER
@@ -122,6 +126,9 @@ def blocks_router(node: WorkerNode) -> APIRouter:
         crc: str | None = Header(None, alias=CRC_HEADER, pattern="^[0-9a-fA-F]{8}$"),
     ) -> JSONResponse:  # fmt: skip
         what = f"block {block_id}"
+        role = request.scope.get("state", {}).get("silt_role", CLUSTER)
+        if not may_replace_blocks(role) and store.contains(block_id):
+            raise FileExists("cached here already; only the cluster replaces a block", what)
         if crc is None:
             raise InvalidArgument(f"a block needs its CRC-32C in {CRC_HEADER}", path=what)
         data = await request.body()
@@ -284,7 +291,9 @@ class BlockResponse(Response):
                 os.close(self.source)
 
 
-def create_worker_app(node: WorkerNode, token: str | None) -> FastAPI:
+def create_worker_app(node: WorkerNode, *, auth: bool = True) -> FastAPI:
+    """The worker's API over *node*; *auth*: bearer tokens required (the node's
+    credentials), else everyone may do everything (tests of the API only)."""
     app = FastAPI(title="siltfs worker", version=__version__)
     install_error_handlers(app)
     document_errors(app, API)
@@ -300,5 +309,12 @@ def create_worker_app(node: WorkerNode, token: str | None) -> FastAPI:
         )
 
     app.add_middleware(OpMetricsMiddleware, metrics=ops)
-    app.add_middleware(Guard, token=token, api_prefix=API, max_body=MAX_BLOCK_BODY)
+    app.add_middleware(
+        Guard,
+        credentials=node.credentials if auth else None,
+        api_prefix=API,
+        max_body=MAX_BLOCK_BODY,
+        policy=worker_refusal,
+        full_role=CLUSTER,
+    )
     return app
