@@ -66,6 +66,12 @@ def test_what_each_token_may_do_on_a_worker(cluster: Cluster) -> None:
 
     r = put(f"{blocks}/777", b"by a client", as_reader)
     assert r.status_code == 403 and "read-only" in r.json()["message"]
+    r = httpx.put(
+        f"{blocks}/777?pin=true",
+        content=b"x",
+        headers={**as_client, "X-Silt-Crc32c": f"{crc32c.crc32c(b'x'):08x}"},
+    )
+    assert r.status_code == 403 and "pins" in r.json()["message"]  # never unevictable
     assert put(f"{blocks}/777", b"by a client", as_client).status_code == 200  # a new block
     assert httpx.get(f"{blocks}/777", headers=as_reader).content == b"by a client"
     r = put(f"{blocks}/777", b"replaced!", as_client)  # not its to replace

@@ -15,8 +15,9 @@ On a worker (which learns the admin and client tokens from its masters' heartbea
 answers, :mod:`siltfs.worker.credentials`):
 
 - ``cluster``: everything (masters place, pin, unpin, free and drop blocks).
-- ``admin`` and ``client``: block reads, and ``PUT`` of a block the worker does not hold
-  (replacing a cached block is the cluster's alone: its handler refuses it).
+- ``admin`` and ``client``: block reads, and ``PUT`` of a block the worker does not hold,
+  unpinned (replacing a cached block or pinning one is the cluster's alone: the handler
+  refuses it).
 - ``read_only``: block reads only.
 
 A refused request is 403 ``permission_denied`` naming the operation.
@@ -34,7 +35,7 @@ __all__ = [
     "CLUSTER",
     "READ_ONLY",
     "may_repair",
-    "may_replace_blocks",
+    "may_manage_blocks",
     "refusal",
     "worker_refusal",
 ]
@@ -81,5 +82,6 @@ def may_repair(role: str) -> bool:
     return role == ADMIN
 
 
-def may_replace_blocks(role: str) -> bool:
+def may_manage_blocks(role: str) -> bool:
+    """Whether *role* may replace or pin a block on a worker."""
     return role == CLUSTER

@@ -35,14 +35,14 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import Receive, Scope, Send
 
 from siltfs import __version__
-from siltfs.errors import BlockCorrupted, FileExists, InvalidArgument
+from siltfs.errors import BlockCorrupted, FileExists, InvalidArgument, PermissionDenied
 from siltfs.server.data import Unsatisfiable, parse_range
 from siltfs.server.errors import error_response, install_error_handlers, silt_error_response
 from siltfs.server.guard import Guard
 from siltfs.server.models import BlockId
 from siltfs.server.openapi import document_errors
 from siltfs.server.opmetrics import OpMetrics, OpMetricsMiddleware
-from siltfs.server.roles import CLUSTER, may_replace_blocks, worker_refusal
+from siltfs.server.roles import CLUSTER, may_manage_blocks, worker_refusal
 from siltfs.worker.blockstore import BlockStore
 from siltfs.worker.checksums import BlockSums
 from siltfs.worker.client import CRC_HEADER
@@ -127,8 +127,11 @@ def blocks_router(node: WorkerNode) -> APIRouter:
     ) -> JSONResponse:  # fmt: skip
         what = f"block {block_id}"
         role = request.scope.get("state", {}).get("silt_role", CLUSTER)
-        if not may_replace_blocks(role) and store.contains(block_id):
-            raise FileExists("cached here already; only the cluster replaces a block", what)
+        if not may_manage_blocks(role):
+            if pin:
+                raise PermissionDenied("only the cluster secret pins blocks", what)
+            if store.contains(block_id):
+                raise FileExists("cached here already; only the cluster replaces a block", what)
         if crc is None:
             raise InvalidArgument(f"a block needs its CRC-32C in {CRC_HEADER}", path=what)
         data = await request.body()
