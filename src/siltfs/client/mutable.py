@@ -219,4 +219,5 @@ def open_mutable(fs: Any, path: str, mode: str, kind: str, encoding: str | None,
     raw = MutableFile(fs, path, kind, write_kwargs)
     if "b" in mode:
         return raw  # type: ignore[return-value]
-    return io.TextIOWrapper(io.BufferedRandom(raw), encoding=encoding or "utf-8")  # type: ignore[arg-type]
+    buffered = io.BufferedRandom(raw) if "+" in kind else io.BufferedWriter(raw)  # type: ignore[arg-type]
+    return io.TextIOWrapper(buffered, encoding=encoding or "utf-8")
