@@ -134,3 +134,15 @@ def test_special_files_are_never_persisted(anyfs: Any, base: str) -> None:
     assert anyfs.stat(f"{base}/f").persisted
     assert anyfs.stat(f"{base}/l").persistence_state.value == "NOT_PERSISTED"
     assert anyfs.check_consistency(base).consistent
+
+
+def test_a_directorys_link_count_is_two_plus_its_subdirectories(anyfs: Any, base: str) -> None:
+    anyfs.mkdir(f"{base}/d")
+    assert anyfs.stat(f"{base}/d").nlink == 2
+    anyfs.mkdir(f"{base}/d/a")
+    anyfs.mkdir(f"{base}/d/b")
+    anyfs.write_bytes(f"{base}/d/f", b"x")
+    assert anyfs.stat(f"{base}/d").nlink == 4
+    assert anyfs.stat(f"{base}/d/f").nlink == 1
+    anyfs.delete(f"{base}/d/a")
+    assert anyfs.stat(f"{base}/d").nlink == 3

@@ -272,7 +272,12 @@ class Master:
         return infos.info(self.store, inode, path)
 
     def stat(self, path: str, sync_interval_ms: int | None = None) -> FileInfo:
-        return self.info(self.ns.get(path, sync_interval_ms=sync_interval_ms), path)
+        inode = self.ns.get(path, sync_interval_ms=sync_interval_ms)
+        info = self.info(inode, path)
+        if inode.is_dir:  # 2 + subdirectories, as on a local file system (ls: 2)
+            with self.ms.snapshot() as txn:
+                info.nlink = 2 + txn.count_subdirs(inode.id)
+        return info
 
     def ls(
         self, path: str, *, recursive: bool, sync_interval_ms: int | None = None

@@ -266,6 +266,14 @@ class PgTxn(Txn):
         )
         return int(row[0])
 
+    def count_subdirs(self, parent_id: int) -> int:
+        row = self._one(
+            "SELECT count(*) FROM silt_inodes WHERE parent_id = %s AND id <> parent_id "
+            "AND is_dir = 1",
+            (parent_id,),
+        )
+        return int(row[0])
+
     def insert_inode(self, inode: Inode) -> None:
         try:
             cur = self._x(

@@ -151,6 +151,13 @@ class SqliteTxn(Txn):
         ).fetchone()
         return int(row[0])
 
+    def count_subdirs(self, parent_id: int) -> int:
+        row = self.c.execute(
+            "SELECT COUNT(*) FROM inodes WHERE parent_id=? AND id != parent_id AND is_dir=1",
+            (parent_id,),
+        ).fetchone()
+        return int(row[0])
+
     def insert_inode(self, inode: Inode) -> None:
         try:
             self.c.execute(
