@@ -146,3 +146,19 @@ def test_a_directorys_link_count_is_two_plus_its_subdirectories(anyfs: Any, base
     assert anyfs.stat(f"{base}/d/f").nlink == 1
     anyfs.delete(f"{base}/d/a")
     assert anyfs.stat(f"{base}/d").nlink == 3
+
+
+def test_rename_changes_ctime_of_the_entry_and_both_parents(anyfs: Any, base: str) -> None:
+    anyfs.mkdir(f"{base}/a")
+    anyfs.mkdir(f"{base}/b")
+    anyfs.write_bytes(f"{base}/a/f", b"x")
+    anyfs.chmod(f"{base}/a", 0o755)  # (directories with stored attributes)
+    anyfs.chmod(f"{base}/b", 0o755)
+    before = {p: anyfs.stat(f"{base}/{p}") for p in ("a", "b", "a/f")}
+    time.sleep(0.002)  # a clock step, so that ctime can differ (not a race)
+    anyfs.rename(f"{base}/a/f", f"{base}/b/f")
+    after = {p: anyfs.stat(f"{base}/{p}") for p in ("a", "b", "b/f")}
+    assert after["b/f"].ctime_ns > before["a/f"].ctime_ns
+    assert after["b/f"].mtime_ns == before["a/f"].mtime_ns
+    for d in ("a", "b"):
+        assert after[d].mtime_ns > before[d].mtime_ns and after[d].ctime_ns > before[d].ctime_ns

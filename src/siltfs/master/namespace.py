@@ -517,6 +517,9 @@ class Namespace:
                 old_parent = inode.parent_id
                 inode.parent_id = dst_parent.id
                 inode.name = dst_name
+                if inode.attrs is not None:  # a rename changes the entry's ctime (Linux)
+                    a = posix.decode(inode.attrs, inode.is_dir, inode.mtime_ms)
+                    inode.attrs = replace(a, ctime_ns=time.time_ns()).to_json()
                 txn.update_inode(inode)
                 self.touch_parent(txn, old_parent)
                 self.touch_parent(txn, dst_parent.id)
