@@ -35,6 +35,7 @@ COMMAND_GROUPS: dict[str, str] = {
     "worker": "siltfs.cli.cluster:worker",
     "up": "siltfs.cli.cluster:up",
     "token": "siltfs.cli.token:token",
+    "s3": "siltfs.cli.s3:s3",
 }
 
 _FS_META_KEY = "siltfs.cli.fs"
