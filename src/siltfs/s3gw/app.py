@@ -94,6 +94,11 @@ def route(call: Call) -> Handler:
     raise S3Error("MethodNotAllowed", f"{m} is not allowed on an object", 405)
 
 
+def _has_body(request: Request) -> bool:
+    length = request.headers.get("content-length")
+    return "transfer-encoding" in request.headers or (length is not None and length != "0")
+
+
 class Gateway:
     """The S3 API over *fs* for the key pairs in *credentials*."""
 
@@ -158,6 +163,10 @@ class Gateway:
             )
             response = error_response(internal, request_id, method == "HEAD")
         response.headers["x-amz-request-id"] = request_id
+        if response.status_code >= 300 and _has_body(request):
+            # the body may be unread (an early refusal; botocore sends none after a final
+            # answer to Expect: 100-continue): the connection cannot carry another request
+            response.headers["Connection"] = "close"
         return response
 
     def _call(self, request: Request, request_id: str) -> Call:
