@@ -103,10 +103,14 @@ def signed(
     from botocore.credentials import Credentials
 
     host = host or f"127.0.0.1:{gateway.port}"
-    all_headers = {"x-amz-content-sha256": payload_hash or hashlib.sha256(data).hexdigest(),
-                   **(headers or {})}  # fmt: skip
-    request = AWSRequest(method=method, url=f"http://{host}{path}", data=data, headers=all_headers)
-    S3SigV4Auth(Credentials(access, secret), "s3", REGION).add_auth(request)
+    content_hash = payload_hash or hashlib.sha256(data).hexdigest()
+
+    class Signer(S3SigV4Auth):  # botocore's signer, told what x-amz-content-sha256 to sign
+        def payload(self, request: Any) -> str:
+            return content_hash
+
+    request = AWSRequest(method=method, url=f"http://{host}{path}", data=data, headers=headers)
+    Signer(Credentials(access, secret), "s3", REGION).add_auth(request)
     sent = {k: v for k, v in request.headers.items()}
     sent["Host"] = host
     return httpx.request(method, gateway.url + path, headers=sent, content=data, timeout=30)

@@ -18,7 +18,7 @@ from starlette.types import Receive, Scope, Send
 from siltfs.client import FileSystem
 from siltfs.errors import SiltError
 from siltfs.model.enums import WriteType
-from siltfs.s3gw import buckets, keys, listing, multipart, objects, sigv4
+from siltfs.s3gw import buckets, keys, listing, multipart, objects, sigv2, sigv4
 from siltfs.s3gw.context import Call, error_response
 from siltfs.s3gw.credentials import Credentials
 from siltfs.s3gw.errors import S3Error, from_silt, not_implemented
@@ -128,13 +128,22 @@ class Gateway:
         response = await self.handle(request)
         await response(scope, receive, send)
 
-    def address(self, host: str, path: str) -> tuple[str | None, str | None]:
-        """(bucket, key) of a request: virtual-host when *host* is ``<bucket>.<domain>``."""
+    def _virtual_bucket(self, host: str) -> str | None:
         name = host.rsplit(":", 1)[0].lower() if not host.startswith("[") else host
         for domain in self.domains:
             if name.endswith("." + domain) and len(name) > len(domain) + 1:
-                key = path[1:] if path.startswith("/") else path
-                return name[: -len(domain) - 1], key or None
+                return name[: -len(domain) - 1]
+        return None
+
+    def path_style(self, host: str) -> bool:
+        return self._virtual_bucket(host) is None
+
+    def address(self, host: str, path: str) -> tuple[str | None, str | None]:
+        """(bucket, key) of a request: virtual-host when *host* is ``<bucket>.<domain>``."""
+        bucket = self._virtual_bucket(host)
+        if bucket is not None:
+            key = path[1:] if path.startswith("/") else path
+            return bucket, key or None
         rest = path[1:] if path.startswith("/") else path
         if not rest:
             return None, None
@@ -175,8 +184,14 @@ class Gateway:
         raw_query = scope.get("query_string", b"").decode("latin-1")
         pairs = parse_qsl(raw_query, keep_blank_values=True)
         path: str = scope["path"]
-        auth = sigv4.authenticate(request.method, path, pairs, headers, self.credentials.get)
-        bucket, key = self.address(headers.get("host", ""), path)
+        host = headers.get("host", "")
+        bucket, key = self.address(host, path)
+        lookup = self.credentials.get
+        if headers.get("authorization", "").startswith("AWS ") or "AWSAccessKeyId" in dict(pairs):
+            resource = path if self.path_style(host) else f"/{bucket}{path}"
+            auth = sigv2.authenticate(request.method, resource, pairs, headers, lookup)
+        else:
+            auth = sigv4.authenticate(request.method, path, pairs, headers, lookup)
         if bucket is not None:
             keys.check_bucket(bucket)  # the gateway's own hidden directories are not buckets
         query: dict[str, Any] = dict(pairs)

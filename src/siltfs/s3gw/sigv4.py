@@ -123,8 +123,6 @@ def _credential(value: str, malformed: str) -> tuple[str, str, str, str]:
 
 def _header_fields(value: str) -> dict[str, str]:
     if not value.startswith(ALGORITHM + " "):
-        if value.startswith("AWS "):
-            raise S3Error("InvalidRequest", "Signature Version 2 is not supported; use SigV4", 400)
         raise S3Error("AuthorizationHeaderMalformed", f"unsupported algorithm in {value[:40]!r}")
     out: dict[str, str] = {}
     for item in value[len(ALGORITHM) + 1 :].split(","):
@@ -157,7 +155,7 @@ def authenticate(
     raise access_denied("anonymous requests are not allowed; sign with AWS Signature Version 4")
 
 
-def _check(key: KeyPair | None, access: str) -> KeyPair:
+def check_key(key: KeyPair | None, access: str) -> KeyPair:
     if key is None:
         raise S3Error(
             "InvalidAccessKeyId",
@@ -168,16 +166,36 @@ def _check(key: KeyPair | None, access: str) -> KeyPair:
     return key
 
 
+def mismatch(access: str, text: str) -> S3Error:
+    return S3Error(
+        "SignatureDoesNotMatch",
+        "The request signature we calculated does not match the signature you provided. "
+        "Check your key and signing method.",
+        403,
+        AWSAccessKeyId=access,
+        StringToSign=text,
+    )
+
+
 def _verify(expected: str, given: str, access: str, text: str) -> None:
     if not hmac.compare_digest(expected, given.lower()):
+        raise mismatch(access, text)
+
+
+def check_skew(value: str, now: datetime | None = None) -> datetime:
+    """The request's date, if within 15 minutes of *now* (RequestTimeTooSkewed if not)."""
+    now = now or datetime.now(UTC)
+    when = _parse_date(value)
+    if abs(now - when) > MAX_SKEW:
         raise S3Error(
-            "SignatureDoesNotMatch",
-            "The request signature we calculated does not match the signature you provided. "
-            "Check your key and signing method.",
+            "RequestTimeTooSkewed",
+            "The difference between the request time and the current time is too large.",
             403,
-            AWSAccessKeyId=access,
-            StringToSign=text,
+            RequestTime=value,
+            ServerTime=now.strftime(AMZ_DATE),
+            MaxAllowedSkewMilliseconds="900000",
         )
+    return when
 
 
 def _from_header(
@@ -194,16 +212,7 @@ def _from_header(
     amz_date = headers.get("x-amz-date") or headers.get("date")
     if not amz_date:
         raise access_denied("the request has no x-amz-date or Date header")
-    when = _parse_date(amz_date)
-    if abs(now - when) > MAX_SKEW:
-        raise S3Error(
-            "RequestTimeTooSkewed",
-            "The difference between the request time and the current time is too large.",
-            403,
-            RequestTime=amz_date,
-            ServerTime=now.strftime(AMZ_DATE),
-            MaxAllowedSkewMilliseconds="900000",
-        )
+    when = check_skew(amz_date, now)
     stamp = when.strftime(AMZ_DATE)
     if date != stamp[:8]:
         raise S3Error(
@@ -214,7 +223,7 @@ def _from_header(
         raise S3Error(
             "InvalidRequest", "Missing required header for this request: x-amz-content-sha256"
         )
-    key = _check(lookup(access), access)
+    key = check_key(lookup(access), access)
     scope = f"{date}/{region}/{service}/aws4_request"
     skey = signing_key(key.secret_key, date, region, service)
     canonical = canonical_request(method, path, query, headers, signed, payload)
@@ -249,7 +258,7 @@ def _from_query(
         raise access_denied("Request has expired")
     if date != params["X-Amz-Date"][:8]:
         raise S3Error(bad, "the credential date does not match X-Amz-Date")
-    key = _check(lookup(access), access)
+    key = check_key(lookup(access), access)
     signed = params["X-Amz-SignedHeaders"].split(";")
     rest = [(k, v) for k, v in query if k != "X-Amz-Signature"]
     payload = headers.get("x-amz-content-sha256") or UNSIGNED
