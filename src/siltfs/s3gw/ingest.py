@@ -71,8 +71,6 @@ def _wanted_checksums(headers: Mapping[str, str]) -> dict[str, str | None]:
     sdk = headers.get("x-amz-sdk-checksum-algorithm")
     if sdk:
         out.setdefault(checksums.algorithm(sdk), None)
-    if "x-amz-checksum-crc64nvme" in headers:
-        checksums.algorithm("CRC64NVME")  # refused with a clear message
     return out
 
 
