@@ -31,6 +31,9 @@ EXPECTED: list[tuple[type[SiltError], type[BaseException], int | None, int]] = [
     (errors.JobNotFound, LookupError, None, 404),
     (errors.HomeLocked, BlockingIOError, errno.EWOULDBLOCK, 423),
     (errors.NotEnoughWorkers, OSError, errno.ENOSPC, 409),
+    (errors.NameTooLong, OSError, errno.ENAMETOOLONG, 400),
+    (errors.AttributeNotFound, FileNotFoundError, errno.ENODATA, 404),
+    (errors.NotSupported, OSError, errno.ENOTSUP, 501),
 ]
 CLASSES = [SiltError] + [e[0] for e in EXPECTED]
 

@@ -6,9 +6,11 @@ the class also derives from it, so ``except FileNotFoundError`` keeps working::
 
     SiltError
     ├── InvalidPath            (ValueError)          400 invalid_path
+    │   └── NameTooLong        (OSError ENAMETOOLONG) 400 name_too_long
     ├── InvalidArgument        (ValueError)          400 invalid_argument
     │   └── WrongType          (TypeError)           400 wrong_type
     ├── FileNotFound           (FileNotFoundError)   404 file_not_found
+    │   └── AttributeNotFound  (OSError ENODATA)     404 attribute_not_found
     ├── FileExists             (FileExistsError)     409 file_exists
     ├── DirectoryNotEmpty      (OSError ENOTEMPTY)   409 directory_not_empty
     ├── IsADirectory           (IsADirectoryError)   409 is_a_directory
@@ -24,6 +26,7 @@ the class also derives from it, so ``except FileNotFoundError`` keeps working::
     ├── PersistTimeout         (TimeoutError)        504 persist_timeout
     ├── Unavailable            (ConnectionError)     503 unavailable
     ├── JobNotFound            (LookupError)         404 job_not_found
+    ├── NotSupported           (OSError ENOTSUP)     501 not_supported
     └── HomeLocked             (BlockingIOError)     423 home_locked
 
 Errors raised by third-party code (fsspec, sqlite3, ...) are translated at the one
@@ -68,6 +71,14 @@ class InvalidPath(SiltError, ValueError):
     status = 400
 
 
+class NameTooLong(InvalidPath, OSError):
+    """A name over 255 bytes or a path over 4,096 (or over what a UFS on it takes)."""
+
+    code = "name_too_long"
+    status = 400
+    errno_value = _errno.ENAMETOOLONG
+
+
 class InvalidArgument(SiltError, ValueError):
     code = "invalid_argument"
     status = 400
@@ -82,6 +93,14 @@ class FileNotFound(SiltError, FileNotFoundError):
     code = "file_not_found"
     status = 404
     errno_value = _errno.ENOENT
+
+
+class AttributeNotFound(FileNotFound):
+    """An extended attribute the entry does not have (getxattr's ENODATA)."""
+
+    code = "attribute_not_found"
+    status = 404
+    errno_value = _errno.ENODATA
 
 
 class FileExists(SiltError, FileExistsError):
@@ -170,6 +189,14 @@ class Unavailable(SiltError, ConnectionError):
 class JobNotFound(SiltError, LookupError):
     code = "job_not_found"
     status = 404
+
+
+class NotSupported(SiltError, OSError):
+    """An operation siltfs does not offer (say, hard links): nothing was changed."""
+
+    code = "not_supported"
+    status = 501
+    errno_value = _errno.ENOTSUP
 
 
 class HomeLocked(SiltError, BlockingIOError):

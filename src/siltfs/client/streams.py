@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import io
 import os
 import secrets
@@ -13,7 +12,8 @@ from siltfs.errors import FileLost, FileNotFound, ResourceExhausted, SiltError, 
 from siltfs.master.files import NewFile
 from siltfs.master.persister import HOST_TAG, STAGING_ATTEMPTS
 from siltfs.model.enums import PersistenceState, ReadType, WriteType
-from siltfs.model.inode import Inode, block_id
+from siltfs.model.inode import Inode, block_id, content_digest
+from siltfs.model.posix import Creation
 from siltfs.ufs.abc import UnderFileSystem
 
 if TYPE_CHECKING:
@@ -31,10 +31,11 @@ class BlockWriter(io.RawIOBase):
 
     def __init__(
         self, master: Master, path: str, write_type: WriteType, exclusive: bool, block_size: int,
-        replicas: int = 1,
+        replicas: int = 1, creation: Creation | None = None,
     ) -> None:  # fmt: skip
         super().__init__()
         master.check_write(path, exclusive)
+        self.creation = creation
         self.replicas = replicas
         self.master = master
         self.store = master.store
@@ -46,7 +47,7 @@ class BlockWriter(io.RawIOBase):
         self._buf = bytearray()
         self._index = 0
         self._length = 0
-        self._hash = hashlib.sha256()
+        self._hash = content_digest()
         self._written: list[int] = []
         self._ufs_file: BinaryIO | None = None
         self._staging: str | None = None
@@ -135,7 +136,7 @@ class BlockWriter(io.RawIOBase):
                     path=self.path, inode_id=self.inode_id, length=self._length,
                     block_size=self.block_size, write_type=self.write_type,
                     exclusive=self.exclusive, staging_rel=self._staging,
-                    content_hash=self._hash.hexdigest(),
+                    content_hash=self._hash.hexdigest(), creation=self.creation,
                 )
             )  # fmt: skip
             self._done = True
@@ -144,6 +145,10 @@ class BlockWriter(io.RawIOBase):
             raise
         finally:
             self.master.ns.active_staging.discard(self._token)
+
+    def abort(self) -> None:
+        """Drop this unfinished write: nothing of it is committed."""
+        self._abort()
 
     def _abort(self) -> None:
         """Nothing of a failed write stays behind: blocks and staged object removed."""

@@ -26,7 +26,7 @@ from siltfs.metastore.rows import mount_from_row as _mount
 from siltfs.model.enums import JobState, PersistenceState
 from siltfs.model.inode import ROOT_ID, Inode, Intent, MountInfo, PersistJob
 
-SCHEMA_VERSION = 2  # 2: latches
+SCHEMA_VERSION = 3  # 2: latches; 3: inodes.attrs (POSIX metadata)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -48,6 +48,7 @@ CREATE TABLE IF NOT EXISTS inodes (
     fingerprint TEXT,
     content_hash TEXT,
     sync_ms INTEGER,
+    attrs TEXT,
     UNIQUE (parent_id, name)
 );
 CREATE INDEX IF NOT EXISTS inodes_state ON inodes(state) WHERE state != 'PERSISTED';
@@ -153,7 +154,7 @@ class SqliteTxn(Txn):
     def insert_inode(self, inode: Inode) -> None:
         try:
             self.c.execute(
-                f"INSERT INTO inodes ({_INODE_COLS}) VALUES ({','.join('?' * 17)})",
+                f"INSERT INTO inodes ({_INODE_COLS}) VALUES ({','.join('?' * len(INODE_COL_NAMES))})",
                 _inode_params(inode),
             )
         except sqlite3.IntegrityError as exc:
@@ -165,7 +166,7 @@ class SqliteTxn(Txn):
             self.c.execute(
                 "UPDATE inodes SET parent_id=?, name=?, is_dir=?, length=?, block_size=?, "
                 "generation=?, state=?, created_ms=?, mtime_ms=?, pinned=?, ttl_ms=?, "
-                "ttl_action=?, mount_id=?, fingerprint=?, content_hash=?, sync_ms=? WHERE id=?",
+                "ttl_action=?, mount_id=?, fingerprint=?, content_hash=?, sync_ms=?, attrs=? WHERE id=?",
                 p[1:] + (p[0],),
             )
         except sqlite3.IntegrityError as exc:
@@ -339,6 +340,12 @@ class SqliteTxn(Txn):
 class SqliteMetastore(Metastore):
     """Thread-safe: each thread gets its own connection; writers serialise on BEGIN IMMEDIATE."""
 
+    def _add_attrs_column(self) -> None:
+        """Schema 3 on a file made by an older siltfs: the POSIX metadata column."""
+        columns = {row[1] for row in self._conn().execute("PRAGMA table_info(inodes)")}
+        if "attrs" not in columns:
+            self._conn().execute("ALTER TABLE inodes ADD COLUMN attrs TEXT")
+
     def __init__(self, path: str | Path, *, synchronous: str = "NORMAL") -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -350,6 +357,7 @@ class SqliteMetastore(Metastore):
         self._lock = threading.Lock()
         self._closed = False
         self._conn().executescript(SCHEMA)
+        self._add_attrs_column()
         with self.transaction() as txn:
             conn = txn.c  # type: ignore[attr-defined]
             conn.execute(

@@ -45,6 +45,7 @@ from siltfs.server.models import (
 )
 from siltfs.server.openapi import document_errors
 from siltfs.server.opmetrics import OpMetrics, OpMetricsMiddleware
+from siltfs.server.posix_api import posix_router
 from siltfs.server.roles import ADMIN, may_repair
 from siltfs.server.tokens import TokenStore
 
@@ -223,6 +224,7 @@ def create_app(
     app.include_router(namespace_router(fs), prefix=API_PREFIX)
     app.include_router(persistence_router(fs), prefix=API_PREFIX)
     app.include_router(data_router(fs), prefix=API_PREFIX)
+    app.include_router(posix_router(fs), prefix=API_PREFIX)
     app.include_router(cluster_router(fs), prefix=API_PREFIX)
     ops = getattr(fs.master, "op_metrics", None) or OpMetrics(fs.master.registry, "master")
     fs.master.op_metrics = ops  # one set per registry, however many apps are made

@@ -21,7 +21,9 @@ ADMIN_ONLY = re.compile(
     r"^/(mount|unmount|workers/heartbeat|jobs/retry_failed|jobs/\d+/(retry|cancel))$"
 )
 # POST operations that change nothing (a check's repair is refused by its handler)
-READ_POSTS = frozenset({"/wait_persisted", "/check_consistency", "/data/check"})
+READ_POSTS = frozenset(
+    {"/wait_persisted", "/check_consistency", "/data/check", "/posix/getxattr", "/posix/listxattr"}
+)
 
 
 def refusal(role: str, method: str, route: str) -> str | None:
