@@ -234,3 +234,19 @@ def test_virtual_host_addressing(gateway: Any, bucket: str, s3: Any) -> None:
     assert r.status_code == 200 and r.content == b"vhost"
     r = signed(gateway, "GET", "/?list-type=2", host=host)
     assert r.status_code == 200 and b"<Key>v/h</Key>" in r.content
+
+
+def test_metadata_lives_in_xattrs(s3: Any, bucket: str, fs: RemoteFileSystem) -> None:
+    import json
+
+    s3.put_object(Bucket=bucket, Key="x/y/z", Body=b"meta", Metadata={"k": "v"}, ContentType="a/b")
+    meta = json.loads(fs.getxattr(f"/{bucket}/x/y/z", "user.s3.meta"))
+    assert meta["etag"] == hashlib.md5(b"meta").hexdigest()
+    assert meta["user"] == {"k": "v"} and meta["headers"]["content-type"] == "a/b"
+    assert fs.getxattr(f"/{bucket}/x", "user.s3.dir") == b"implicit"
+    assert fs.stat(f"/{bucket}/x/y/z").checksum == meta["etag"]  # the core's MD5 agrees
+    # an overwrite by another client replaces the metadata; the ETag is the core's MD5
+    fs.write_bytes(f"/{bucket}/x/y/z", b"written elsewhere")
+    head = s3.head_object(Bucket=bucket, Key="x/y/z")
+    assert head["ETag"] == f'"{hashlib.md5(b"written elsewhere").hexdigest()}"'
+    assert head["Metadata"] == {}

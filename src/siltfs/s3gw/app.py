@@ -107,7 +107,7 @@ class Gateway:
         write_type: WriteType = WriteType.ASYNC_THROUGH, region: str = "us-east-1",
         domains: Sequence[str] = ("localhost",),
     ) -> None:  # fmt: skip
-        self.store = Store(fs, MetaStore(fs, write_type), write_type)
+        self.store = Store(fs, MetaStore(fs), write_type)
         self.credentials = credentials
         self.write_type = write_type
         self.region = region

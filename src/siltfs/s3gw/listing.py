@@ -28,7 +28,7 @@ from siltfs.s3gw.buckets import owner
 from siltfs.s3gw.conditions import iso_date
 from siltfs.s3gw.context import Call, xml_response
 from siltfs.s3gw.errors import S3Error, invalid_argument
-from siltfs.s3gw.meta import MARKER, fallback_etag
+from siltfs.s3gw.meta import MARKER, default_etag
 from siltfs.s3gw.store import EMPTY_MD5, Store
 
 MAX_KEYS = 1000
@@ -77,7 +77,7 @@ def _walk(store: Store, path: str, base: str, prefix: str, delimiter: str, start
                     yield Item(group, None)
                 continue
             if key.startswith(prefix) and key > start:
-                if store.dir_state(info.path, info) == MARKER:
+                if store.dir_state(info.path) == MARKER:
                     yield Item(key, info)
             yield from _walk(store, info.path, key, prefix, delimiter, start)
         else:
@@ -115,7 +115,7 @@ def _contents(store: Store, items: list[Item], enc: Any, call: Call, with_owner:
             etag, size = EMPTY_MD5, 0
         else:
             meta = store.object_meta(info.path, info)
-            etag, size = (meta.etag if meta else fallback_etag(info)), info.length
+            etag, size = (meta.etag if meta else default_etag(info)), info.length
         entry: dict[str, Any] = {
             "Key": enc(item.key), "LastModified": iso_date(info.mtime), "ETag": f'"{etag}"',
             "Size": size, "StorageClass": "STANDARD",

@@ -115,7 +115,7 @@ async def upload_part(store: Store, call: Call) -> Response:
         return await _upload_part_copy(store, call, record, number)
     body = await ingest.receive(call.body, call.headers, call.auth)
     try:
-        meta = ObjectMeta(etag=body.md5, checksums=body.checksums)
+        meta = ObjectMeta(etag=body.md5, checksums=body.checksums, md5=body.md5)
         path = _part_path(record["id"], number)
         await run_in_threadpool(store.write_file, path, _write_type(record), meta, body.chunks())
     finally:
@@ -157,7 +157,7 @@ async def _upload_part_copy(store: Store, call: Call, record: dict[str, Any], nu
             for chunk in body.chunks():
                 h.update(chunk)
             sums[algorithm] = h.b64()
-        meta = ObjectMeta(etag=body.md5, checksums=sums)
+        meta = ObjectMeta(etag=body.md5, checksums=sums, md5=body.md5)
         path = _part_path(record["id"], number)
         await run_in_threadpool(store.write_file, path, _write_type(record), meta, body.chunks())
     finally:
@@ -217,10 +217,11 @@ def _chosen_parts(store: Store, call: Call, record: dict[str, Any], doc: Any
     return chosen
 
 
-def _assemble(store: Store, paths: list[str]) -> Iterator[bytes]:
+def _assemble(store: Store, paths: list[str], md5: Any) -> Iterator[bytes]:
     for path in paths:
         with store.open_read(path) as f:
             while chunk := f.read(READ_CHUNK):
+                md5.update(chunk)
                 yield chunk
 
 
@@ -241,8 +242,13 @@ def _complete(store: Store, call: Call, doc: Any) -> tuple[ObjectMeta, dict[str,
         checksums=sums, checksum_type="COMPOSITE" if sums else None, parts=len(chosen),
     )  # fmt: skip
     missing = store.prepare_write(call.bucket, call.key)
-    chunks = _assemble(store, [path for _, path, _, _ in chosen])
+    whole = hashlib.md5()
+    chunks = _assemble(store, [path for _, path, _, _ in chosen], whole)
+    # the MD5 of the whole is known at the end: the metadata is bound to it right after
+    # the write (until then it counts for nothing, and the object's ETag is that MD5)
     store.write(call.bucket, call.key, meta, chunks, _write_type(record), missing)
+    meta.md5 = whole.hexdigest()
+    store.bind_meta(call.bucket, call.key, meta)
     store.remove_tree(_dir(record["id"]))
     return meta, record
 

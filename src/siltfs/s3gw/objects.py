@@ -97,7 +97,7 @@ async def put_object(store: Store, call: Call) -> Response:
     try:
         meta = ObjectMeta(
             etag=body.md5, headers=stored, user=user, checksums=body.checksums,
-            checksum_type="FULL_OBJECT" if body.checksums else None,
+            checksum_type="FULL_OBJECT" if body.checksums else None, md5=body.md5,
         )  # fmt: skip
         await run_in_threadpool(store.write, bucket, key, meta, body.chunks(), write_type, missing)
     finally:
@@ -250,7 +250,7 @@ async def copy_object(store: Store, call: Call) -> Response:
         meta = ObjectMeta(
             etag=src.etag, headers=src.headers if directive == "COPY" else stored,
             user=src.user if directive == "COPY" else user, checksums=src.checksums,
-            checksum_type=src.checksum_type, parts=src.parts,
+            checksum_type=src.checksum_type, parts=src.parts, md5=body.md5,
         )  # fmt: skip
         await run_in_threadpool(store.write, bucket, key, meta, body.chunks(), write_type, missing)
     finally:

@@ -15,7 +15,7 @@ from siltfs.model.enums import WriteType
 from siltfs.model.inode import FileInfo
 from siltfs.s3gw import keys
 from siltfs.s3gw.errors import S3Error, invalid_argument, no_such_bucket, no_such_key
-from siltfs.s3gw.meta import IMPLICIT, MARKER, MetaStore, ObjectMeta, fallback_etag
+from siltfs.s3gw.meta import IMPLICIT, MARKER, MetaStore, ObjectMeta, default_etag
 
 EMPTY_MD5 = "d41d8cd98f00b204e9800998ecf8427e"
 OPEN_ATTEMPTS = 5
@@ -65,11 +65,15 @@ class Store:
         """Delete an empty directory (DirectoryNotEmpty otherwise)."""
         self.fs.delete(path)
 
-    def dir_state(self, path: str, info: FileInfo) -> str | None:
-        return self.meta.dir_state(path, info)
+    def dir_state(self, path: str) -> str | None:
+        return self.meta.dir_state(path)
 
     def object_meta(self, path: str, info: FileInfo) -> ObjectMeta | None:
         return self.meta.get(path, info)
+
+    def bind_meta(self, bucket: str, key: str, meta: ObjectMeta) -> None:
+        """Set the metadata of an object written without its MD5 known up front."""
+        self.meta.put(keys.object_path(bucket, key), meta)
 
     def stat(self, path: str) -> FileInfo | None:
         try:
@@ -117,8 +121,8 @@ class Store:
     def mark_implicit(self, dirs: Iterable[str]) -> None:
         for d in dirs:
             info = self.stat(d)
-            if info is not None and info.is_dir and self.meta.dir_state(d, info) is None:
-                self.meta.set_dir_state(d, info, IMPLICIT)
+            if info is not None and info.is_dir and self.meta.dir_state(d) is None:
+                self.meta.set_dir_state(d, IMPLICIT)
 
     def write(
         self, bucket: str, key: str, meta: ObjectMeta, chunks: Iterable[bytes],
@@ -131,8 +135,7 @@ class Store:
                 raise invalid_argument("a key ending in '/' is a directory; it holds no bytes")
             self.fs.mkdir(path, parents=True, exist_ok=True, write_type=write_type)
             self.mark_implicit(missing)
-            info = self.fs.stat(path)
-            self.meta.set_dir_state(path, info, MARKER)
+            self.meta.set_dir_state(path, MARKER)
             return
         self.meta.write(path, write_type, meta, chunks)
         self.mark_implicit(missing)
@@ -163,14 +166,11 @@ class Store:
         return self.fs.open(path, "rb")
 
     def remove_tree(self, path: str) -> None:
-        """Delete *path* and everything below it (and what is kept beside them)."""
-        infos = [] if self.meta.xattrs else self.fs.ls(path, recursive=True)
+        """Delete *path* and everything below it."""
         try:
             self.fs.delete(path, recursive=True)
         except FileNotFound:
-            return
-        for info in infos:
-            self.meta.forget(info)
+            pass
 
     # reads -------------------------------------------------------------------
     def version(self, bucket: str, key: str, *, open_stream: bool) -> Version:
@@ -184,12 +184,12 @@ class Store:
             if info is None:
                 raise no_such_key(bucket, key)
             if info.is_dir:
-                if keys.is_marker(key) and self.meta.dir_state(path, info) == MARKER:
+                if keys.is_marker(key) and self.meta.dir_state(path) == MARKER:
                     return Version(info, ObjectMeta(etag=EMPTY_MD5))
                 raise no_such_key(bucket, key)
             if keys.is_marker(key):
                 raise no_such_key(bucket, key)
-            meta = self.meta.get(path, info) or ObjectMeta(etag=fallback_etag(info))
+            meta = self.meta.get(path, info) or ObjectMeta(etag=default_etag(info))
             if not open_stream:
                 return Version(info, meta)
             try:
@@ -211,10 +211,10 @@ class Store:
         if info is None:
             return
         if info.is_dir:
-            if not keys.is_marker(key) or self.meta.dir_state(path, info) != MARKER:
+            if not keys.is_marker(key) or self.meta.dir_state(path) != MARKER:
                 return
             if self.fs.ls(path):
-                self.meta.set_dir_state(path, info, IMPLICIT)
+                self.meta.set_dir_state(path, IMPLICIT)
                 return
         elif keys.is_marker(key):
             return
@@ -223,9 +223,8 @@ class Store:
         except FileNotFound:
             return
         except DirectoryNotEmpty:
-            self.meta.set_dir_state(path, info, IMPLICIT)
+            self.meta.set_dir_state(path, IMPLICIT)
             return
-        self.meta.forget(info)
         self.remove_empty_parents(bucket, path)
 
     def remove_empty_parents(self, bucket: str, path: str) -> None:
@@ -233,7 +232,7 @@ class Store:
         parent = paths.split(path)[0]
         while parent != root:
             info = self.stat(parent)
-            if info is None or not info.is_dir or self.meta.dir_state(parent, info) != IMPLICIT:
+            if info is None or not info.is_dir or self.meta.dir_state(parent) != IMPLICIT:
                 return
             if self.fs.ls(parent):
                 return
@@ -241,5 +240,4 @@ class Store:
                 self.fs.delete(parent)
             except (DirectoryNotEmpty, FileNotFound):
                 return
-            self.meta.forget(info)
             parent = paths.split(parent)[0]
