@@ -4,12 +4,15 @@ separate worker process (``--master`` on a MasterProcess + WorkerProcess cluster
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import siltfs
 from siltfs.client.remote import RemoteFileSystem
 from tests.s3gw.gateway import GatewayProcess, make_client, write_credentials
-from tests.servers import SILT_TOML, start_cluster
+from tests.servers import SILT_TOML, SRC, free_port, start_cluster
 
 
 def test_embedded_home(tmp_path: Path) -> None:
@@ -56,3 +59,61 @@ def test_cluster_with_a_worker(tmp_path: Path) -> None:
         gw.stop()
         worker.stop()
         master.stop()
+
+
+def _up(home: Path, *args: str) -> list[str]:
+    return [sys.executable, "-m", "siltfs.cli.main", "--home", str(home), "up", *args]
+
+
+def _env() -> dict[str, str]:
+    env = {**os.environ, "PYTHONPATH": str(SRC)}
+    env.pop("SILT_MASTER", None)
+    env.pop("SILT_TOKEN", None)
+    return env
+
+
+def test_silt_up_starts_the_gateway(tmp_path: Path) -> None:
+    creds = write_credentials(tmp_path / "c.toml")
+    port, s3_port = free_port(), free_port()
+    proc = subprocess.Popen(
+        _up(tmp_path / "h", "--port", str(port), "--s3-port", str(s3_port), "--s3-credentials",
+            str(creds)),
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=_env(), text=True,
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        lines = []
+        for line in proc.stdout:
+            lines.append(line)
+            if line.startswith("silt up: use it"):
+                break
+        assert f"silt up: s3         http://127.0.0.1:{s3_port}" in "".join(lines), lines
+        s3 = make_client(f"http://127.0.0.1:{s3_port}")
+        s3.create_bucket(Bucket="up-bucket")
+        s3.put_object(Bucket="up-bucket", Key="k", Body=b"through silt up")
+        assert s3.get_object(Bucket="up-bucket", Key="k")["Body"].read() == b"through silt up"
+        children = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True,
+                                  text=True).stdout.split()  # fmt: skip
+        assert len(children) == 3  # master, worker, gateway
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(120)
+        assert not any(Path(f"/proc/{c}").exists() and _running(int(c)) for c in children)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
+def _running(pid: int) -> bool:
+    with open(f"/proc/{pid}/stat") as f:
+        return f.read().split(")")[-1].split()[0] != "Z"
+
+
+def test_silt_up_refuses_public_credentials_before_starting(tmp_path: Path) -> None:
+    creds = write_credentials(tmp_path / "c.toml", mode=0o640)
+    out = subprocess.run(
+        _up(tmp_path / "h", "--port", str(free_port()), "--s3-port", str(free_port()),
+            "--s3-credentials", str(creds)),
+        capture_output=True, text=True, env=_env(), timeout=60,
+    )  # fmt: skip
+    assert out.returncode == 1 and "chmod 600" in out.stderr
+    assert not (tmp_path / "h" / "logs").exists()
