@@ -50,6 +50,13 @@ class Body:
         while chunk := self.spool.read(READ_CHUNK):
             yield chunk
 
+    def content(self) -> bytes | Iterator[bytes]:
+        """The body: bytes when it is small (one request to write it), else chunks."""
+        if self.size <= SPOOL_MEMORY:
+            self.spool.seek(0)
+            return self.spool.read()
+        return self.chunks()
+
     def close(self) -> None:
         self.spool.close()
 

@@ -85,10 +85,15 @@ class MetaStore:
             yield f
 
     def write(
-        self, path: str, write_type: WriteType, meta: ObjectMeta, chunks: Iterable[bytes]
+        self, path: str, write_type: WriteType, meta: ObjectMeta, content: bytes | Iterable[bytes]
     ) -> None:
+        """Write *content* (bytes: in one call; else chunk by chunk) with *meta*."""
+        if isinstance(content, bytes):
+            xattrs = {META_XATTR: meta.to_bytes()}
+            self.fs.write_bytes(path, content, write_type=write_type, xattrs=xattrs)
+            return
         with self.writer(path, write_type, meta) as f:
-            for chunk in chunks:
+            for chunk in content:
                 f.write(chunk)
 
     def put(self, path: str, meta: ObjectMeta) -> None:

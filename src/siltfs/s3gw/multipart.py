@@ -27,7 +27,7 @@ from starlette.responses import Response
 from siltfs.model.enums import WriteType
 from siltfs.s3gw import checksums, ingest, keys, xml
 from siltfs.s3gw.buckets import owner
-from siltfs.s3gw.conditions import check_conditions, iso_date, parse_range
+from siltfs.s3gw.conditions import check_conditions, iso_date
 from siltfs.s3gw.context import Call, xml_response
 from siltfs.s3gw.errors import S3Error, invalid_argument, no_such_upload
 from siltfs.s3gw.meta import ObjectMeta
@@ -117,12 +117,28 @@ async def upload_part(store: Store, call: Call) -> Response:
     try:
         meta = ObjectMeta(etag=body.md5, checksums=body.checksums, md5=body.md5)
         path = _part_path(record["id"], number)
-        await run_in_threadpool(store.write_file, path, _write_type(record), meta, body.chunks())
+        await run_in_threadpool(store.write_file, path, _write_type(record), meta, body.content())
     finally:
         body.close()
     headers = {"ETag": f'"{body.md5}"'}
     headers.update({f"x-amz-checksum-{k}": v for k, v in body.checksums.items()})
     return Response(b"", 200, headers=headers)
+
+
+_RANGE = re.compile(r"^bytes=(\d+)-(\d+)$")
+
+
+def _copy_range(spec: str | None, size: int) -> tuple[int, int]:
+    """``x-amz-copy-source-range: bytes=first-last`` -> [first, last + 1) within *size*."""
+    if spec is None:
+        return 0, size
+    m = _RANGE.match(spec.strip())
+    if m is None or int(m.group(1)) > int(m.group(2)):
+        raise invalid_argument(f"x-amz-copy-source-range {spec!r} must be bytes=first-last")
+    first, last = int(m.group(1)), int(m.group(2))
+    if last >= size:
+        raise S3Error("InvalidRange", f"the range {spec!r} is outside the {size}-byte source", 416)
+    return first, last + 1
 
 
 async def _upload_part_copy(store: Store, call: Call, record: dict[str, Any], number: int
@@ -131,20 +147,7 @@ async def _upload_part_copy(store: Store, call: Call, record: dict[str, Any], nu
     version = await run_in_threadpool(store.version, src_bucket, src_key, open_stream=True)
     try:
         check_conditions(call.headers, version.etag, version.info.mtime, "x-amz-copy-source-if-")
-        size = version.info.length
-        span = (0, size)
-        spec = call.headers.get("x-amz-copy-source-range")
-        if spec is not None:
-            parsed = (
-                parse_range(spec, size)
-                if spec.startswith("bytes=") and "-" in spec[6:] and not spec[6:].startswith("-")
-                else None
-            )
-            if parsed is None:
-                raise invalid_argument(
-                    f"x-amz-copy-source-range {spec!r} must be bytes=first-last within the object"
-                )
-            span = parsed
+        span = _copy_range(call.headers.get("x-amz-copy-source-range"), version.info.length)
     except BaseException:
         await run_in_threadpool(version.close)
         raise
@@ -159,7 +162,7 @@ async def _upload_part_copy(store: Store, call: Call, record: dict[str, Any], nu
             sums[algorithm] = h.b64()
         meta = ObjectMeta(etag=body.md5, checksums=sums, md5=body.md5)
         path = _part_path(record["id"], number)
-        await run_in_threadpool(store.write_file, path, _write_type(record), meta, body.chunks())
+        await run_in_threadpool(store.write_file, path, _write_type(record), meta, body.content())
     finally:
         body.close()
     part = await run_in_threadpool(store.file_version, path)

@@ -99,7 +99,7 @@ async def put_object(store: Store, call: Call) -> Response:
             etag=body.md5, headers=stored, user=user, checksums=body.checksums,
             checksum_type="FULL_OBJECT" if body.checksums else None, md5=body.md5,
         )  # fmt: skip
-        await run_in_threadpool(store.write, bucket, key, meta, body.chunks(), write_type, missing)
+        await run_in_threadpool(store.write, bucket, key, meta, body.content(), write_type, missing)
     finally:
         body.close()
     return Response(b"", 200, headers={"ETag": f'"{body.md5}"', **_checksum_headers(meta)})
@@ -252,7 +252,7 @@ async def copy_object(store: Store, call: Call) -> Response:
             user=src.user if directive == "COPY" else user, checksums=src.checksums,
             checksum_type=src.checksum_type, parts=src.parts, md5=body.md5,
         )  # fmt: skip
-        await run_in_threadpool(store.write, bucket, key, meta, body.chunks(), write_type, missing)
+        await run_in_threadpool(store.write, bucket, key, meta, body.content(), write_type, missing)
     finally:
         body.close()
     new = await run_in_threadpool(store.version, bucket, key, open_stream=False)

@@ -87,7 +87,6 @@ class Store:
     def prepare_write(self, bucket: str, key: str) -> list[str]:
         """Check that *key* can be written in *bucket*; the directories the write will
         create (to be marked implicit afterwards), outermost first."""
-        self.bucket(bucket)
         path = keys.object_path(bucket, key)
         resource = f"/{bucket}/{key}"
         existing = self.stat(path)
@@ -104,19 +103,22 @@ class Store:
         missing: list[str] = []
         parent = paths.split(path)[0]
         root = keys.bucket_path(bucket)
-        while parent != root:
+        while True:  # up to the first directory that exists (the bucket at the latest)
             info = self.stat(parent)
             if info is not None:
                 if not info.is_dir:
+                    if parent == root:
+                        raise no_such_bucket(bucket)
                     name = keys.key_of(bucket, parent, False)
                     raise invalid_argument(
                         f"an object {name} exists; the namespace cannot hold keys below it",
                         resource,
                     )
-                break
+                return missing[::-1]
+            if parent == root:
+                raise no_such_bucket(bucket)
             missing.append(parent)
             parent = paths.split(parent)[0]
-        return missing[::-1]
 
     def mark_implicit(self, dirs: Iterable[str]) -> None:
         for d in dirs:
@@ -125,13 +127,13 @@ class Store:
                 self.meta.set_dir_state(d, IMPLICIT)
 
     def write(
-        self, bucket: str, key: str, meta: ObjectMeta, chunks: Iterable[bytes],
+        self, bucket: str, key: str, meta: ObjectMeta, chunks: bytes | Iterable[bytes],
         write_type: WriteType, missing: list[str],
     ) -> None:  # fmt: skip
         """Write an object (or a marker key's directory) whose checks passed."""
         path = keys.object_path(bucket, key)
         if keys.is_marker(key):
-            for _ in chunks:
+            if len(chunks) if isinstance(chunks, bytes) else any(len(c) for c in chunks):
                 raise invalid_argument("a key ending in '/' is a directory; it holds no bytes")
             self.fs.mkdir(path, parents=True, exist_ok=True, write_type=write_type)
             self.mark_implicit(missing)
@@ -151,7 +153,7 @@ class Store:
         self.fs.write_bytes(path, data, write_type=write_type)
 
     def write_file(self, path: str, write_type: WriteType, meta: ObjectMeta,
-                   chunks: Iterable[bytes]) -> None:  # fmt: skip
+                   chunks: bytes | Iterable[bytes]) -> None:  # fmt: skip
         self.meta.write(path, write_type, meta, chunks)
 
     def file_version(self, path: str) -> Version | None:
@@ -177,11 +179,11 @@ class Store:
         """The current version of *key* (NoSuchKey if none); with *open_stream*, with a
         stream on exactly that version's bytes (re-tried if an overwrite intervenes:
         ids never repeat, so the same id before and after the open is the same version)."""
-        self.bucket(bucket)
         path = keys.object_path(bucket, key)
         for _ in range(OPEN_ATTEMPTS):
             info = self.stat(path)
             if info is None:
+                self.bucket(bucket)  # NoSuchBucket rather than NoSuchKey
                 raise no_such_key(bucket, key)
             if info.is_dir:
                 if keys.is_marker(key) and self.meta.dir_state(path) == MARKER:
