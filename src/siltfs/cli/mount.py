@@ -133,7 +133,7 @@ def mount(
     fuse_options: dict[str, Any] = {
         "foreground": True, "fsname": "siltfs", "subtype": "silt", "hard_remove": True,
         "attr_timeout": attr_timeout, "entry_timeout": entry_timeout,
-        "negative_timeout": 0, "debug": debug,
+        "negative_timeout": 0, "debug": debug, "max_threads": 16, "max_idle_threads": 16,
     }  # fmt: skip
     if allow_other:
         fuse_options.update(allow_other=True, default_permissions=True)

@@ -88,6 +88,8 @@ def commit_file(ns: Namespace, new: NewFile) -> Inode:
         with ns.ms.transaction() as txn:
             if existing is not None:
                 txn.delete_inodes([existing.id])
+            else:
+                ns.touch_parent(txn, parent.id)
             txn.insert_inode(inode)
             if wt is WriteType.ASYNC_THROUGH:
                 txn.insert_job(inode.id, inode.generation, stamp)

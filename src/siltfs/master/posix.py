@@ -144,6 +144,7 @@ def make_special(
         )  # fmt: skip
         with ns.ms.transaction() as txn:
             txn.insert_inode(inode)
+            ns.touch_parent(txn, parent.id)
         return inode
 
 

@@ -353,7 +353,7 @@ class SqliteMetastore(Metastore):
         os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))
         self._synchronous = synchronous
         self._local = threading.local()
-        self._all: list[sqlite3.Connection] = []
+        self._by_thread: dict[int, sqlite3.Connection] = {}
         self._lock = threading.Lock()
         self._closed = False
         self._conn().executescript(SCHEMA)
@@ -373,7 +373,11 @@ class SqliteMetastore(Metastore):
             )
 
     def _conn(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        # by OS thread, not threading.local: a thread Python did not start (a libfuse
+        # worker calling in through ctypes) gets a fresh thread state on every call,
+        # and so would open a connection per call
+        ident = threading.get_ident()
+        conn = self._by_thread.get(ident)
         if conn is None:
             if self._closed:
                 raise SiltError("metastore is closed", path=str(self.path))
@@ -383,9 +387,8 @@ class SqliteMetastore(Metastore):
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute(f"PRAGMA synchronous={self._synchronous}")
             conn.execute("PRAGMA foreign_keys=OFF")
-            self._local.conn = conn
             with self._lock:
-                self._all.append(conn)
+                self._by_thread[ident] = conn
         return conn
 
     @contextmanager
@@ -430,10 +433,10 @@ class SqliteMetastore(Metastore):
     def close(self) -> None:
         self._closed = True
         with self._lock:
-            for conn in self._all:
+            for conn in self._by_thread.values():
                 try:
                     conn.close()
                 except sqlite3.Error:
                     pass
-            self._all.clear()
+            self._by_thread.clear()
         self._local = threading.local()

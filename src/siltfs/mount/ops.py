@@ -15,6 +15,7 @@ import logging
 import os
 import stat as st
 import threading
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -197,12 +198,23 @@ class SiltOperations(mfusepy.Operations):  # type: ignore[misc]
         return 0
 
     @translated
-    def utimens(self, path: str, times: tuple[int, int] | None = None) -> int:
+    def utimens(self, path: str, times: tuple[Any, Any] | None = None) -> int:
+        """*times*: (atime, mtime) in ns, each None for now or "omit" to keep it."""
         self._writable()
-        self.fs.utime(path, ns=times) if times is not None else self.fs.utime(path)
         state = self._open_state(path)
         if state is not None:
-            state.mtime_ns = 0
+            state.commit()  # the times apply to what was written so far, not before it
+        if times is None:
+            self.fs.utime(path)
+            return 0
+        if "omit" in times:
+            info = self.fs.stat(path)
+            times = tuple(
+                old if new == "omit" else new
+                for new, old in zip(times, (info.atime_ns, info.mtime_ns), strict=True)
+            )  # type: ignore[assignment]
+        now = time.time_ns()
+        self.fs.utime(path, ns=tuple(now if t is None else t for t in times))
         return 0
 
     @translated

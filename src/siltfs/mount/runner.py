@@ -79,6 +79,17 @@ def load_binding() -> Any:
     return mfusepy
 
 
+UTIME_NOW, UTIME_OMIT = (1 << 30) - 1, (1 << 30) - 2
+
+
+def _timespec(ts: Any) -> int | str | None:
+    if ts.tv_nsec == UTIME_NOW:
+        return None
+    if ts.tv_nsec == UTIME_OMIT:
+        return "omit"
+    return int(ts.tv_sec) * 1_000_000_000 + int(ts.tv_nsec)
+
+
 def run(ops: Any, mountpoint: str, options: dict[str, Any]) -> None:
     """Serve *ops* on *mountpoint* until it is unmounted (blocks)."""
     mfusepy = load_binding()
@@ -109,8 +120,13 @@ def run(ops: Any, mountpoint: str, options: dict[str, Any]) -> None:
             return int(self._chown(real, uid, gid) or 0)
 
         def utimens_fuse_3(self, path: bytes | None, buf: Any, fip: Any) -> int:
-            real = self._path(path, fip).encode(self.encoding, self.errors)
-            return int(self.utimens_fuse_2(real, buf) or 0)
+            """With UTIME_NOW (None: now) and UTIME_OMIT (kept), which mfusepy reads as
+            times."""
+            real = self._path(path, fip)
+            if not buf:
+                return int(ops.utimens(real, None) or 0)
+            pair = [_timespec(buf.contents.actime), _timespec(buf.contents.modtime)]
+            return int(ops.utimens(real, tuple(pair)) or 0)
 
     try:
         SiltFUSE(ops, mountpoint, **options)
