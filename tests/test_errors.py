@@ -24,6 +24,7 @@ EXPECTED: list[tuple[type[SiltError], type[BaseException], int | None, int]] = [
     (errors.Unauthenticated, PermissionError, errno.EACCES, 401),
     (errors.ResourceExhausted, OSError, errno.ENOSPC, 507),
     (errors.FileLost, OSError, errno.EIO, 410),
+    (errors.BlockCorrupted, OSError, errno.EIO, 410),
     (errors.UfsError, OSError, errno.EIO, 502),
     (errors.PersistFailed, OSError, errno.EIO, 500),
     (errors.PersistTimeout, TimeoutError, None, 504),

@@ -21,6 +21,7 @@ the class also derives from it, so ``except FileNotFoundError`` keeps working::
     ├── ResourceExhausted      (OSError ENOSPC)      507 resource_exhausted
     │   └── NotEnoughWorkers                         409 not_enough_workers
     ├── FileLost               (OSError EIO)         410 file_lost
+    │   └── BlockCorrupted                           410 block_corrupted
     ├── UfsError               (OSError)             502 ufs_error
     ├── PersistFailed          (OSError)             500 persist_failed
     ├── PersistTimeout         (TimeoutError)        504 persist_timeout
@@ -162,6 +163,14 @@ class FileLost(SiltError, OSError):
     code = "file_lost"
     status = 410
     errno_value = _errno.EIO
+
+
+class BlockCorrupted(FileLost):
+    """A cached block failed its checksum; it was dropped.  A persisted file is re-read
+    from the UFS instead (the reader never sees this); an unpersisted one has lost it."""
+
+    code = "block_corrupted"
+    status = 410
 
 
 class UfsError(SiltError, OSError):

@@ -16,8 +16,8 @@ from typing import Any
 import click
 
 from siltfs.cli.main import CliState, load_config
-from siltfs.cli.server import ensure_token
-from siltfs.home import HomeLock, private_dir
+from siltfs.cli.server import ensure_cluster_secret, ensure_token
+from siltfs.home import CLUSTER_SECRET_FILE, HomeLock, private_dir, read_token
 from siltfs.tls import client_verify, make_self_signed
 
 PR_SET_PDEATHSIG = 1
@@ -61,8 +61,12 @@ def _bind(host: str, port: int) -> socket.socket:
     default=None,
     help="Worker home: its cache lives in <home>/cache (default <silt home>/worker).",
 )
-@click.option("--token-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="The cluster's token (default: $SILT_TOKEN, else <silt home>/token).")  # fmt: skip
+@click.option(
+    "--secret-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="The cluster secret (default: $SILT_CLUSTER_SECRET, else <silt home>/cluster-secret).",
+)
 @click.option(
     "--log-level",
     default="info",
@@ -83,7 +87,7 @@ def worker(
     port: int,
     advertise: str | None,
     home_opt: Path | None,
-    token_file: Path | None,
+    secret_file: Path | None,
     log_level: str,
     access_log: bool,
     tls_cert: Path | None,
@@ -105,12 +109,16 @@ def worker(
             raise click.UsageError(f"master URL must be http(s)://host:port, not {url!r}")
     silt_home = _home(ctx, None)
     home = home_opt or silt_home / "worker"
-    if token_file is not None:
-        token: str | None = token_file.read_text().strip()
+    if secret_file is not None:
+        secret = read_token(secret_file.parent, secret_file.name)
     else:
-        token = os.environ.get("SILT_TOKEN") or None
-        if token is None and (silt_home / "token").is_file():
-            token = (silt_home / "token").read_text().strip()
+        secret = os.environ.get("SILT_CLUSTER_SECRET") or read_token(silt_home, CLUSTER_SECRET_FILE)
+    if not secret:
+        where = secret_file or silt_home / CLUSTER_SECRET_FILE
+        raise click.UsageError(
+            f"no cluster secret in {where}: copy the masters' <home>/{CLUSTER_SECRET_FILE} "
+            "there, or give --secret-file or $SILT_CLUSTER_SECRET"
+        )
     cfg = load_config(home if (home / "silt.toml").is_file() else silt_home)
     sock = _bind(host, port)
     bound = sock.getsockname()[1]
@@ -119,10 +127,10 @@ def worker(
     url = advertise or f"{'https' if tls_cert else 'http'}://{host}:{bound}"
     store = BlockStore(cfg.cache.mem_capacity, cfg.cache.ssd_capacity, home / "cache" / "ssd")
     node = WorkerNode(
-        store, home=home, url=url, masters=urls, token=token,
+        store, home=home, url=url, masters=urls, secret=secret,
         heartbeat_interval_s=cfg.cluster.heartbeat_interval_s,
     )  # fmt: skip
-    app = create_worker_app(node, token)
+    app = create_worker_app(node)
     server = uvicorn.Server(
         uvicorn.Config(
             app,
@@ -289,9 +297,11 @@ def up(
     HomeLock(home).acquire().release()  # HomeLocked naming the holder, before anything
     worker_port = _free_ports(host, port, worker_port)
     token, token_path = ensure_token(home)
+    secret, _ = ensure_cluster_secret(home)
     logs = private_dir(home / "logs")
     tls_args: list[str] = []
-    env = {**os.environ, "SILT_TOKEN": token}
+    env = {**os.environ, "SILT_CLUSTER_SECRET": secret}
+    env.pop("SILT_TOKEN", None)
     if tls:
         cert, key = make_self_signed(home / "tls")
         tls_args = ["--tls-cert", str(cert), "--tls-key", str(key)]

@@ -15,6 +15,7 @@ from siltfs.client.common import (
     read_slice,
     save_to_local,
 )
+from siltfs.client.mutable import MUTABLE_KINDS, open_mutable
 from siltfs.client.posix import PosixMethods, creation, encode_value
 from siltfs.client.streams import BlockReader, BlockWriter
 from siltfs.errors import InvalidArgument, IsADirectory, Unavailable, WrongType
@@ -201,9 +202,15 @@ class EmbeddedFileSystem(PosixMethods):
             made = creation(p, perm, uid, gid, xattrs)
             raw = BlockWriter(self.master, p, self._wt(write_type), kind == "x", bs, n, made)
             buffered = io.BufferedWriter(raw, buffer_size=1024 * 1024)  # type: ignore[arg-type]
+        elif kind in MUTABLE_KINDS:
+            return open_mutable(self, p, mode, kind, encoding, {
+                "write_type": self._wt(write_type), "block_size": block_size,
+                "replicas": replicas, "perm": perm, "uid": uid, "gid": gid, "xattrs": xattrs,
+            })  # fmt: skip
         else:
             raise InvalidArgument(
-                f"unsupported mode {mode!r} (use r, w or x, binary or text)", path=p
+                f"unsupported mode {mode!r} (r, w, x, a, r+, w+, x+, a+; binary or text)",
+                path=p,
             )
         if binary:
             return buffered

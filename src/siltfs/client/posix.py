@@ -14,7 +14,7 @@ import json
 import os
 import stat as st
 from abc import ABC, abstractmethod
-from typing import Any
+from typing import IO, Any
 
 from siltfs.errors import InvalidArgument
 from siltfs.model import paths
@@ -184,8 +184,20 @@ class PosixMethods(ABC):
         }  # fmt: skip
         return self.posix_op("mknod", p, args)  # type: ignore[no-any-return]
 
+    def truncate(self, path: str, size: int) -> FileInfo:
+        """Cut the file to *size* bytes, or extend it with zeros (a new version)."""
+        p = paths.validate(path)
+        if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+            raise InvalidArgument(f"size must be a non-negative int, not {size!r}", path=p)
+        with self.open(p, "r+b") as f:
+            f.truncate(size)
+        return self.stat(p)
+
     @abstractmethod
     def stat(self, path: str, *, sync_interval_ms: int | None = None) -> FileInfo: ...
+
+    @abstractmethod
+    def open(self, path: str, mode: str = "rb") -> IO[Any]: ...
 
 
 def _pair(value: object, path: str) -> tuple[Any, Any]:

@@ -46,6 +46,7 @@ from siltfs.client.common import (
     read_slice,
     save_to_local,
 )
+from siltfs.client.mutable import MUTABLE_KINDS, open_mutable
 from siltfs.client.posix import PosixMethods, creation, creation_params
 from siltfs.errors import (
     FileNotFound,
@@ -583,9 +584,15 @@ class RemoteFileSystem(PosixMethods):
             self._post("/data/check", path=p, exclusive=kind == "x")  # fail early, as embedded
             raw = RemoteWriter(self, p, params)
             buffered = io.BufferedWriter(raw, buffer_size=1024 * 1024)  # type: ignore[arg-type]
+        elif kind in MUTABLE_KINDS:
+            return open_mutable(self, p, mode, kind, encoding, {
+                "write_type": write_type, "block_size": block_size, "replicas": replicas,
+                "perm": perm, "uid": uid, "gid": gid, "xattrs": xattrs,
+            })  # fmt: skip
         else:
             raise InvalidArgument(
-                f"unsupported mode {mode!r} (use r, w or x, binary or text)", path=p
+                f"unsupported mode {mode!r} (r, w, x, a, r+, w+, x+, a+; binary or text)",
+                path=p,
             )
         if "b" in mode:
             return buffered

@@ -8,7 +8,14 @@ import secrets
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from siltfs.client.common import PieceReader
-from siltfs.errors import FileLost, FileNotFound, ResourceExhausted, SiltError, UfsError
+from siltfs.errors import (
+    BlockCorrupted,
+    FileLost,
+    FileNotFound,
+    ResourceExhausted,
+    SiltError,
+    UfsError,
+)
 from siltfs.master.files import NewFile
 from siltfs.master.persister import HOST_TAG, STAGING_ATTEMPTS
 from siltfs.model.enums import PersistenceState, ReadType, WriteType
@@ -173,7 +180,12 @@ class BlockWriter(io.RawIOBase):
 
 
 class BlockReader(PieceReader):
-    """Reads a file from the cache where blocks are cached and from the UFS elsewhere."""
+    """Reads a file from the cache where blocks are cached and from the UFS elsewhere.
+
+    A cached block that fails its checksums (dropped by the store that held it) is read
+    from the UFS and cached again when the file is persisted -- the reader does not
+    notice; an unpersisted file has lost it: it becomes LOST and the read raises
+    :class:`~siltfs.errors.BlockCorrupted`."""
 
     def __init__(
         self, master: Master, path: str, read_type: ReadType, sync_interval_ms: int | None
@@ -214,11 +226,21 @@ class BlockReader(PieceReader):
         if self._cur is not None and self._cur[0] == idx:
             return self._cur[1]
         bid = block_id(self.inode.id, idx)
-        data = self.store.get(
-            bid,
-            promote=self.read_type is ReadType.CACHE_PROMOTE,
-            wait=self.inode.state is not PersistenceState.PERSISTED,
-        )
+        try:
+            data = self.store.get(
+                bid,
+                promote=self.read_type is ReadType.CACHE_PROMOTE,
+                wait=self.inode.state is not PersistenceState.PERSISTED,
+            )
+        except BlockCorrupted as exc:
+            if self.inode.state is not PersistenceState.PERSISTED:
+                self.master.mark_lost(f"{exc}; it was the only copy")
+                raise BlockCorrupted(
+                    f"cached block {idx} is corrupt ({exc}); the file is not persisted, "
+                    "so that data is lost",
+                    path=self.path,
+                ) from exc
+            data = None  # re-read from the UFS and cached again below
         if data is None:
             data = self._from_ufs(idx)
             if self.read_type is not ReadType.NO_CACHE:

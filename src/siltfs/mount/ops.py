@@ -89,6 +89,7 @@ class SiltOperations(mfusepy.Operations):  # type: ignore[misc]
         self._lock = threading.Lock()
         self._files: dict[str, OpenFile] = {}  # path -> state, while handles are open
         self._handles: dict[int, tuple[OpenFile, int, Any]] = {}  # fh -> (state, flags, reader)
+        self.started = False
         self._dirs: dict[int, str] = {}  # fh -> path of an open directory
         self._next_fh = 1
 
@@ -422,6 +423,9 @@ class SiltOperations(mfusepy.Operations):  # type: ignore[misc]
             if last:
                 state.close()
         return 0
+
+    def init(self, path: str) -> None:
+        self.started = True  # mounted: libfuse's status after a signal is not a failure
 
     def destroy(self, path: str) -> None:
         """Unmounting: commit whatever is still open and dirty."""

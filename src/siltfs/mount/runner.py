@@ -131,4 +131,6 @@ def run(ops: Any, mountpoint: str, options: dict[str, Any]) -> None:
     try:
         SiltFUSE(ops, mountpoint, **options)
     except RuntimeError as exc:  # libfuse's status; its reason went to stderr
+        if getattr(ops, "started", False):
+            return  # stopped by SIGTERM/SIGINT/SIGHUP after serving: unmounted cleanly
         raise MountError(f"FUSE could not mount (libfuse status {exc})", path=mountpoint) from exc

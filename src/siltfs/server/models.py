@@ -176,6 +176,8 @@ class HeartbeatBody(Body):
     misses: Count = 0
     evictions: Count = 0
     pinned: Count = 0
+    checksum_failures: Count = 0
+    credentials_version: Annotated[str, Field(max_length=64)] | None = None
     blocks: dict[Annotated[str, Field(pattern="^[0-9]{1,19}$")], Count] | None = None
 
 
