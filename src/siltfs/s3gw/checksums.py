@@ -1,6 +1,7 @@
 """The checksums S3 clients send (``x-amz-checksum-crc32/crc32c/crc64nvme/sha1/sha256``),
 computed incrementally and rendered as S3 does: base64 of the big-endian CRC or of the
-digest.  CRC32C and CRC64NVME come from awscrt (what botocore itself uses for them)."""
+digest.  CRC32C comes from the ``crc32c`` package (as the block checksums do), CRC64NVME
+from awscrt (what botocore itself uses for it)."""
 
 from __future__ import annotations
 
@@ -22,17 +23,20 @@ class Hasher(Protocol):
 
 
 def _crc(name: str) -> tuple[Callable[[Any, int], int], int]:
-    """The CRC function and width of *name* (awscrt, from the ``server`` extra, for the
-    two zlib lacks)."""
+    """The CRC function and width of *name* (CRC64NVME: awscrt, from the ``server`` extra)."""
     if name == "crc32":
         return zlib.crc32, 4
+    if name == "crc32c":
+        import crc32c
+
+        return crc32c.crc32c, 4
     try:
         from awscrt import checksums as crt
     except ImportError as exc:
         raise S3Error(
             "InvalidRequest", f"{name.upper()} needs awscrt (pip install 'siltfs[server]')"
         ) from exc
-    return (crt.crc32c, 4) if name == "crc32c" else (crt.crc64nvme, 8)
+    return crt.crc64nvme, 8
 
 
 class _Crc:
