@@ -225,14 +225,15 @@ def die_with_parent() -> None:
 
 
 def _start_s3(
-    start: Any, host: str, port: int, credentials: Path, master_url: str, tls_args: list[str],
-    timeout: float, logs: Path,
+    start: Any, host: str, port: int, credentials: Path, master_url: str, token_path: Path,
+    tls_args: list[str], timeout: float, logs: Path,
 ) -> str:  # fmt: skip
-    """Start ``silt s3`` on the master; its URL once it answers."""
+    """Start ``silt s3`` on the master (with the home's token); its URL once it answers."""
     import httpx
 
     proc = start("s3", ["s3", "--master", master_url, "--host", host, "--port", str(port),
-                        "--credentials", str(credentials), *tls_args])  # fmt: skip
+                        "--credentials", str(credentials), "--token-file", str(token_path),
+                        *tls_args])  # fmt: skip
     url = f"{'https' if tls_args else 'http'}://{host}:{port}"
     deadline = time.monotonic() + timeout
     while True:
@@ -347,8 +348,8 @@ def up(
                 )
             time.sleep(0.1)
         if s3_port is not None and s3_credentials is not None:
-            s3_url = _start_s3(start, host, s3_port, s3_credentials, url, tls_args, timeout,
-                               logs)  # fmt: skip
+            s3_url = _start_s3(start, host, s3_port, s3_credentials, url, token_path, tls_args,
+                               timeout, logs)  # fmt: skip
         click.echo(f"silt up: master     {url}   (API {url}/api/v1, docs {url}/docs)")
         click.echo(f"silt up: worker     registered (log {logs / 'worker.log'})")
         click.echo(f"silt up: dashboard  {url}/dashboard#token={token}")
