@@ -82,7 +82,9 @@ def test_the_mount_behaves_as_a_local_directory(shared_mount: MountProcess, tmp_
             os.mkdir(self.local)
             self.stamped: set[str] = set()
 
-        def both(self, func: Callable[..., Any], *args: Any) -> Any:
+        def both(self, func: Callable[..., Any], *args: Any, keeps_times: bool = False) -> Any:
+            if not keeps_times:  # the change sets mtimes to "now", which differs by side
+                self.stamped.clear()
             a = outcome(func, self.silt, *args)
             b = outcome(func, self.local, *args)
             assert a == b, (func.__name__, args, a, b)
@@ -106,13 +108,12 @@ def test_the_mount_behaves_as_a_local_directory(shared_mount: MountProcess, tmp_
 
         @rule(name=NAMES)
         def read(self, name: str) -> None:
-            self.both(read_all, name)
+            self.both(read_all, name, keeps_times=True)
 
         @rule(src=NAMES, dst=NAMES)
         def rename(self, src: str, dst: str) -> None:
             self.both(lambda r, a, b: os.rename(os.path.join(r, a), os.path.join(r, b)), src,
                       dst)  # fmt: skip
-            self.stamped.clear()  # a renamed directory changes its parents' times
 
         @rule(name=NAMES)
         def unlink(self, name: str) -> None:
@@ -128,7 +129,8 @@ def test_the_mount_behaves_as_a_local_directory(shared_mount: MountProcess, tmp_
 
         @rule(name=NAMES, mode=MODES)
         def chmod(self, name: str, mode: int) -> None:
-            self.both(lambda r, n, m: os.chmod(os.path.join(r, n), m), name, mode)
+            self.both(lambda r, n, m: os.chmod(os.path.join(r, n), m), name, mode,
+                      keeps_times=True)  # fmt: skip
 
         @rule(name=NAMES, link_to=s.sampled_from(["a", "../x", "d/e"]))
         def symlink(self, name: str, link_to: str) -> None:
@@ -136,13 +138,13 @@ def test_the_mount_behaves_as_a_local_directory(shared_mount: MountProcess, tmp_
 
         @rule(name=NAMES)
         def readlink(self, name: str) -> None:
-            self.both(lambda r, n: os.readlink(os.path.join(r, n)), name)
+            self.both(lambda r, n: os.readlink(os.path.join(r, n)), name, keeps_times=True)
 
         @rule(name=NAMES, mtime=s.integers(min_value=0, max_value=2**40))
         def utime(self, name: str, mtime: int) -> None:
             result = self.both(
                 lambda r, n, t: os.utime(os.path.join(r, n), ns=(t, t), follow_symlinks=False),
-                name, mtime,
+                name, mtime, keeps_times=True,
             )  # fmt: skip
             if result[0] == "ok":
                 self.stamped.add(name)

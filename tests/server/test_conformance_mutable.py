@@ -101,7 +101,9 @@ def test_modes_check_what_exists(anyfs: Any, base: str) -> None:
     assert anyfs.read_bytes(f"{base}/f") == b""
     with anyfs.open(f"{base}/t", "a+", encoding="utf-8") as t:
         t.write("héllo\n")
-    assert anyfs.read_bytes(f"{base}/t") == "héllo\n".encode()
+    with anyfs.open(f"{base}/t", "a", encoding="utf-8") as t:
+        t.write("again\n")
+    assert anyfs.read_bytes(f"{base}/t") == "héllo\nagain\n".encode()
     assert sorted(i.name for i in anyfs.ls(base)) == ["f", "new", "t"]
 
 

@@ -29,6 +29,40 @@ COPY_CHUNK = 4 * 1024 * 1024
 MUTABLE_KINDS = frozenset({"a", "r+", "w+", "a+", "x+"})
 
 
+def new_spool(fs: Any, path: str, *, copy_in: bool, directory: str | None = None) -> int:
+    """An anonymous local temporary file (gone with its descriptor, even after a crash),
+    holding the current content of *path* when *copy_in*."""
+    fd, name = tempfile.mkstemp(prefix="silt-open-", dir=directory)
+    os.unlink(name)
+    try:
+        if copy_in:
+            with fs.open(path, "rb") as src:
+                offset = 0
+                while chunk := src.read(COPY_CHUNK):
+                    os.pwrite(fd, chunk, offset)
+                    offset += len(chunk)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def commit_spool(fs: Any, path: str, fd: int, size: int, mode: str, kwargs: dict[str, Any]) -> None:
+    """Write the first *size* bytes of the spool *fd* as the next version of *path*
+    (``open(path, mode)``, *mode* ``wb`` or ``xb``): all of it, or nothing on failure.
+    The spool is as long as the file (``ftruncate`` extends it), so holes read as zeros."""
+    dst: IO[bytes] = fs.open(path, mode, **kwargs)
+    try:
+        offset = 0
+        while chunk := os.pread(fd, min(COPY_CHUNK, size - offset), offset):
+            dst.write(chunk)
+            offset += len(chunk)
+    except BaseException:
+        abort_writer(dst)
+        raise
+    dst.close()
+
+
 class MutableFile(io.RawIOBase):
     def __init__(self, fs: Any, path: str, kind: str, write_kwargs: dict[str, Any]) -> None:
         """*kind*: one of :data:`MUTABLE_KINDS`; *write_kwargs*: for ``fs.open(path, "wb")``
@@ -174,34 +208,14 @@ class MutableFile(io.RawIOBase):
             if not self._dirty:
                 return
             fd = self._make_spool(copy_in=True)
-            dst: IO[bytes] = self._fs.open(self.path, "xb" if self._exclusive else "wb",
-                                           **self._write_kwargs)  # fmt: skip
-            try:
-                offset = 0  # (the spool is as long as the file: holes read as zeros)
-                while chunk := os.pread(fd, min(COPY_CHUNK, self._size - offset), offset):
-                    dst.write(chunk)
-                    offset += len(chunk)
-            except BaseException:
-                abort_writer(dst)
-                raise
-            dst.close()
+            mode = "xb" if self._exclusive else "wb"
+            commit_spool(self._fs, self.path, fd, self._size, mode, self._write_kwargs)
             self._dirty = False
             self._exclusive = False  # the file is ours now; later commits replace it
 
     def _make_spool(self, *, copy_in: bool) -> int:
         if self._spool is None:
-            fd, name = tempfile.mkstemp(prefix="silt-open-")
-            os.unlink(name)  # anonymous: gone with the descriptor, even after a crash
-            try:
-                if copy_in and self._size:
-                    with self._fs.open(self.path, "rb") as src:
-                        offset = 0
-                        while chunk := src.read(COPY_CHUNK):
-                            os.pwrite(fd, chunk, offset)
-                            offset += len(chunk)
-            except BaseException:
-                os.close(fd)
-                raise
+            fd = new_spool(self._fs, self.path, copy_in=copy_in and self._size > 0)
             self._spool = fd
             if self._reader is not None:
                 self._reader.close()
@@ -219,4 +233,5 @@ def open_mutable(fs: Any, path: str, mode: str, kind: str, encoding: str | None,
     raw = MutableFile(fs, path, kind, write_kwargs)
     if "b" in mode:
         return raw  # type: ignore[return-value]
-    return io.TextIOWrapper(io.BufferedRandom(raw), encoding=encoding or "utf-8")  # type: ignore[arg-type]
+    buffered = io.BufferedRandom(raw) if "+" in kind else io.BufferedWriter(raw)  # type: ignore[arg-type]
+    return io.TextIOWrapper(buffered, encoding=encoding or "utf-8")

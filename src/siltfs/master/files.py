@@ -10,7 +10,7 @@ from siltfs import crashpoints
 from siltfs.errors import FileExists, IsADirectory, UfsError
 from siltfs.master.intents import retrying
 from siltfs.master.namespace import PERSISTED, Namespace
-from siltfs.master.posix import new_file_attrs, now_ns
+from siltfs.master.posix import apply_to_ufs, new_file_attrs, now_ns
 from siltfs.model import paths
 from siltfs.model.enums import PersistenceState, WriteType
 from siltfs.model.inode import Inode
@@ -70,6 +70,7 @@ def commit_file(ns: Namespace, new: NewFile) -> Inode:
             ns.persist_dirs(parent_path)
             with ns.ms.transaction() as txn:  # if we stop between the move and the commit,
                 placed = txn.insert_intent("placed", mount.id, rel, None, stamp)  # re-read rel
+            apply_to_ufs(ufs, new.staging_rel, inode)
             try:
                 ufs.move(new.staging_rel, rel)
             except BaseException:

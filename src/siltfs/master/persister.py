@@ -20,7 +20,7 @@ from siltfs.errors import FileLost, MountError, PersistFailed, PersistTimeout, U
 from siltfs.jobs.runner import owner_is_dead
 from siltfs.master.intents import retrying
 from siltfs.master.namespace import PERSISTED, Namespace, now_ms
-from siltfs.master.posix import is_special
+from siltfs.master.posix import apply_to_ufs, is_special
 from siltfs.master.ufs_errors import UfsErrorCounter, not_ufs, ufs_calls
 from siltfs.model import paths
 from siltfs.model.enums import JobState, PersistenceState
@@ -110,6 +110,7 @@ class Persister:
             assert job.token is not None
             staging = self.staging_name("j", inode, job.token)
             digest = self._stage(ufs, staging, inode)
+            apply_to_ufs(ufs, staging, inode)
             crashpoints.reach("persist.after_upload")
             self.commit(job, mount.id, staging, digest)
         except Exception as exc:  # noqa: BLE001 - every failure is recorded on the job

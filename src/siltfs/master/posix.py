@@ -10,18 +10,22 @@ given a persist job (:func:`is_special`).
 from __future__ import annotations
 
 import base64
+import logging
 import stat as st
 import time
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from siltfs.errors import AttributeNotFound, FileExists, InvalidArgument, NotADirectory
+from siltfs.errors import AttributeNotFound, FileExists, InvalidArgument, NotADirectory, SiltError
 from siltfs.master.namespace import Namespace
 from siltfs.model import paths
 from siltfs.model import posix as px
 from siltfs.model.enums import PersistenceState
 from siltfs.model.inode import Inode
+from siltfs.ufs.abc import UnderFileSystem
+
+log = logging.getLogger("siltfs.master")
 
 
 def now_ns() -> int:
@@ -35,6 +39,19 @@ def attrs_of(inode: Inode) -> px.PosixAttrs:
 def is_special(inode: Inode) -> bool:
     """A symlink, FIFO, socket or device node: never persisted."""
     return inode.attrs is not None and not inode.is_dir and attrs_of(inode).special
+
+
+def apply_to_ufs(ufs: UnderFileSystem, rel: str, inode: Inode) -> None:
+    """Give the staged object of *inode* its permission bits and mtime where the UFS
+    keeps them (before it is moved into place, so the fingerprint recorded after the move
+    already includes them).  Best effort: a failure is logged, the data still commits."""
+    if inode.attrs is None:
+        return
+    a = attrs_of(inode)
+    try:
+        ufs.set_attributes(rel, mode=a.mode & px.PERMISSION_BITS, mtime_ns=a.mtime_ns)
+    except SiltError as exc:
+        log.warning("could not set mode and mtime of %s: %s", rel, exc)
 
 
 def _update(ns: Namespace, path: str, change: Callable[[px.PosixAttrs], px.PosixAttrs]) -> Inode:

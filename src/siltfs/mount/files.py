@@ -27,14 +27,11 @@ to or patching a large file costs a copy of it; copy-on-write blocks in the core
 from __future__ import annotations
 
 import os
-import tempfile
 import threading
-from typing import IO, Any
+from typing import Any
 
-from siltfs.client.common import abort_writer
+from siltfs.client.mutable import commit_spool, new_spool
 from siltfs.model.posix import Creation
-
-COPY_CHUNK = 4 * 1024 * 1024
 
 
 class OpenFile:
@@ -63,24 +60,9 @@ class OpenFile:
         """The spool's fd, made (and filled with the committed content) on first use."""
         with self.lock:
             if self._spool is None:
-                fd, name = tempfile.mkstemp(prefix="open-", dir=self._spool_dir)
-                os.unlink(name)  # anonymous: gone with the fd, even after a crash
-                try:
-                    if copy_in and self.size:
-                        self._copy_in(fd)
-                except BaseException:
-                    os.close(fd)
-                    raise
-                self._spool = fd
+                self._spool = new_spool(self.fs, self.path, copy_in=copy_in and self.size > 0,
+                                        directory=self._spool_dir)  # fmt: skip
             return self._spool
-
-    def _copy_in(self, fd: int) -> None:
-        with self.fs.open(self.path, "rb") as src:
-            offset = 0
-            while chunk := src.read(COPY_CHUNK):
-                os.pwrite(fd, chunk, offset)
-                offset += len(chunk)
-        self.size = offset
 
     def read(self, size: int, offset: int) -> bytes:
         with self.lock:
@@ -112,19 +94,7 @@ class OpenFile:
             kwargs: dict[str, Any] = {"write_type": self._write_type}
             if creation is not None:
                 kwargs.update(perm=creation.perm, uid=creation.uid, gid=creation.gid)
-            dst: IO[bytes] = self.fs.open(self.path, "wb", **kwargs)
-            try:
-                offset = 0
-                while offset < self.size:
-                    chunk = os.pread(fd, min(COPY_CHUNK, self.size - offset), offset)
-                    if not chunk:  # the spool is shorter than the size: a hole at the end
-                        chunk = bytes(min(COPY_CHUNK, self.size - offset))
-                    dst.write(chunk)
-                    offset += len(chunk)
-            except BaseException:
-                abort_writer(dst)
-                raise
-            dst.close()
+            commit_spool(self.fs, self.path, fd, self.size, "wb", kwargs)
             self.dirty = False
 
     def close(self) -> None:
