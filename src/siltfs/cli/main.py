@@ -37,6 +37,7 @@ COMMAND_GROUPS: dict[str, str] = {
     "token": "siltfs.cli.token:token",
     "mount": "siltfs.cli.mount:mount",
     "umount": "siltfs.cli.mount:umount",
+    "s3": "siltfs.cli.s3:s3",
 }
 
 _FS_META_KEY = "siltfs.cli.fs"
