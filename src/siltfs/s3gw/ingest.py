@@ -2,11 +2,12 @@
 ``x-amz-checksum-*`` in a header or a trailer, chunk signatures, declared lengths) and
 spooled, so nothing reaches the namespace before the whole body is known to be right.
 
-A siltfs write commits when its stream closes, and the client contract has no abort: a
-body written straight through would commit half an object when the client hangs up or
-a checksum turns out wrong.  So a body is spooled first -- the first
-:data:`SPOOL_MEMORY` bytes in memory, the rest in a temporary file -- and written to
-siltfs once verified, in one write.
+A siltfs write commits when its stream closes: a body written straight through would
+commit half an object when the client hangs up or a checksum turns out wrong, unless
+the write is aborted (``siltfs.client.common.abort_writer``, which multipart completion
+uses).  Bodies are spooled first -- the first :data:`SPOOL_MEMORY` bytes in memory, the
+rest in a temporary file -- and written to siltfs once verified, in one write (streaming
+them through an abortable writer instead is the next step for large PUTs).
 """
 
 from __future__ import annotations

@@ -25,6 +25,7 @@ from dataclasses import asdict, dataclass, field
 from typing import IO, Any
 
 from siltfs.client import FileSystem
+from siltfs.client.common import abort_writer
 from siltfs.errors import AttributeNotFound
 from siltfs.model.enums import WriteType
 from siltfs.model.inode import FileInfo
@@ -78,11 +79,15 @@ class MetaStore:
 
     @contextmanager
     def writer(self, path: str, write_type: WriteType, meta: ObjectMeta) -> Iterator[IO[Any]]:
-        """A binary stream writing *path*; *meta* is committed with the bytes."""
-        with self.fs.open(
-            path, "wb", write_type=write_type, xattrs={META_XATTR: meta.to_bytes()}
-        ) as f:
+        """A binary stream writing *path*; *meta* is committed with the bytes when the
+        block ends, and nothing at all when it raises (the write is aborted)."""
+        f = self.fs.open(path, "wb", write_type=write_type, xattrs={META_XATTR: meta.to_bytes()})
+        try:
             yield f
+        except BaseException:
+            abort_writer(f)
+            raise
+        f.close()
 
     def write(
         self, path: str, write_type: WriteType, meta: ObjectMeta, content: bytes | Iterable[bytes]
