@@ -73,7 +73,8 @@ def connect(
 
 
 def _remote(urls: str | list[str], token: str | None) -> RemoteFileSystem:
-    from siltfs.client.remote import RemoteFileSystem, master_urls
+    from siltfs.client.remote import RemoteFileSystem
+    from siltfs.client.wire import master_urls
 
     return RemoteFileSystem(master_urls(urls), token=token)
 

@@ -36,7 +36,8 @@ from fsspec.spec import AbstractFileSystem
 from fsspec.utils import isfilelike, other_paths, stringify_path, tokenize
 
 from siltfs.client.embedded import EmbeddedFileSystem
-from siltfs.client.remote import RemoteFileSystem, master_urls
+from siltfs.client.remote import RemoteFileSystem
+from siltfs.client.wire import master_urls
 from siltfs.config import SiltConfig
 from siltfs.errors import (
     FileExists,

@@ -28,7 +28,8 @@ from pathlib import Path
 import httpx
 
 from siltfs.bench.runner import BASE, SILT, BenchContext, Stopwatch, SuiteResult, alternate
-from siltfs.client.remote import API, RemoteFileSystem
+from siltfs.client.remote import RemoteFileSystem
+from siltfs.client.wire import API
 from siltfs.home import CLUSTER_SECRET_FILE
 from siltfs.model.enums import WriteType
 

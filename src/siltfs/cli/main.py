@@ -157,7 +157,7 @@ def open_fs(ctx: click.Context) -> FileSystem:
     state = ctx.find_object(CliState) or CliState(home=None)
     home = Path(state.home) if state.home is not None else Path.home() / ".silt"
     if state.master:
-        from siltfs.client.remote import master_urls
+        from siltfs.client.wire import master_urls
 
         urls = master_urls(state.master)  # a clear error for anything but http(s):// URLs
         fs = siltfs.connect(urls, token=_token_for(urls, home))

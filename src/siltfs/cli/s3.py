@@ -71,7 +71,7 @@ def s3(
     sock = _bind(host, port)
     bound = sock.getsockname()[1]
     if master:
-        from siltfs.client.remote import master_urls
+        from siltfs.client.wire import master_urls
 
         token = token_file.read_text().strip() if token_file else os.environ.get("SILT_TOKEN")
         fs: Any = siltfs.connect(master_urls(master), token=token or None)
