@@ -6,12 +6,14 @@ Nothing here asserts anything about speed.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
 
+from siltfs.bench.fusemount import fuse_available, rclone_path
 from siltfs.bench.runner import BASE, SILT, Figure, Samples, Stopwatch, alternate
 from siltfs.cli.main import cli
 
@@ -72,7 +74,7 @@ def test_list_unknown_and_planned_suites() -> None:
     runner = CliRunner()
     listing = runner.invoke(cli, ["bench", "--list"])
     assert listing.exit_code == 0
-    for name in ("meta", "small", "writeback", "read", "remote-meta", "remote-read"):
+    for name in ("meta", "small", "writeback", "read", "remote-meta", "remote-read", "mount"):
         assert name in listing.stdout
     assert "(planned)" not in listing.stdout  # the remote suites exist now
     unknown = runner.invoke(cli, ["bench", "nope"])
@@ -136,3 +138,45 @@ def test_figure_targets() -> None:
     both = Figure("x", "ops/s", 10.0, baseline=5.0, target_ratio=1.0, target_abs=20)
     assert both.met is False and both.target_text() == ">= 1x, >= 20 ops/s"
     assert Figure("x", "ops/s", 1.0, target_ratio=1.0).met is False  # no baseline
+
+
+def test_quick_mount_suite_writes_json(tmp_path: Path) -> None:
+    """``silt mount`` and ``rclone mount`` subprocesses, every figure, nothing left mounted."""
+    if fuse_available() is not None or rclone_path() is None:
+        if os.environ.get("SILT_REQUIRE_FUSE") == "1":
+            pytest.fail(f"FUSE and rclone are required (test.sh installs them): {fuse_available()}")
+        pytest.skip("FUSE or rclone not available")
+    out = tmp_path / "results.json"
+    work = tmp_path / "work"
+    result = CliRunner().invoke(
+        cli,
+        ["bench", "mount", "--quick", "--rounds", "1", "--json", str(out), "--workdir", str(work)],
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 0, result.output
+    [suite] = json.loads(out.read_text())["suites"]
+    assert suite["name"] == "mount"
+    assert suite["params"]["file_size"] == 64 * 1024 * 1024
+    assert suite["params"]["untar_files"] == 500
+    assert suite["params"]["rclone"].startswith("rclone v")
+    targets = {
+        "sequential read 64 MiB, cached": (0.5, None),
+        "sequential read 64 MiB, cached, vs rclone": (1.5, None),
+        "sequential write 64 MiB, ASYNC_THROUGH": (0.4, None),
+        "sequential write 64 MiB, ASYNC_THROUGH, vs rclone": (None, None),
+        "untar 500 x 4 KiB": (None, None),
+        "untar 500 x 4 KiB, vs rclone": (1.5, None),
+        "stat, 4 threads, attr cache 1 s": (None, 20_000),
+        "stat, 4 threads, attr cache 1 s, vs rclone": (None, None),
+        "stat, 4 threads, timeouts 0": (None, 3_000),
+    }
+    assert [f["name"] for f in suite["figures"]] == list(targets)
+    for fig in suite["figures"]:
+        assert set(fig) == FIGURE_KEYS
+        assert fig["suite"] == "mount" and fig["rounds"] == 1
+        assert fig["siltfs"] > 0 and fig["baseline"] > 0
+        assert fig["baseline_label"].startswith("rclone" if "rclone" in fig["name"] else "local")
+        assert (fig["target_ratio"], fig["target_abs"]) == targets[fig["name"]]
+    assert list(work.iterdir()) == []  # generated data removed
+    mounted = Path("/proc/self/mounts").read_text()
+    assert str(work) not in mounted  # every mount of the suite unmounted

@@ -16,6 +16,8 @@ Suites (one module each; ``run(ctx) -> SuiteResult``):
   TCP transfer of the same bytes.
 - ``scale``: remote create and stat on SQLite against PostgreSQL with one and with two
   masters (a throwaway PostgreSQL cluster is started).
+- ``mount``: ``silt mount`` (FUSE) against the local file system and ``rclone mount``:
+  sequential read and write, untar of small files, stat from 4 threads.
 
 Suites not written yet are listed in :data:`PLANNED` (none at the moment); adding one is
 a module here and a line in :data:`SUITES`.  See ``docs/BENCHMARKS.md`` for the method and the latest results.
@@ -31,6 +33,7 @@ SUITES: dict[str, str] = {
     "remote-meta": "siltfs.bench.remote_meta:run",
     "remote-read": "siltfs.bench.remote_read:run",
     "scale": "siltfs.bench.scale:run",
+    "mount": "siltfs.bench.mount:run",
 }
 
 PLANNED: dict[str, str] = {}
