@@ -23,14 +23,13 @@ from siltfs.errors import (
     FileExists,
     FileNotFound,
     InvalidArgument,
-    InvalidPath,
     MountError,
     NotADirectory,
-    PermissionDenied,
     SiltError,
     UfsError,
 )
 from siltfs.jobs.runner import owner_is_dead, runner_identity
+from siltfs.master import names
 from siltfs.master.cluster import Cluster
 from siltfs.master.intents import IntentLog, merge_move, retrying
 from siltfs.master.locks import NamespaceLock
@@ -294,24 +293,15 @@ class Namespace:
 
     # helpers for mutations ------------------------------------------------
     def writable(
-        self, path: str, *, new_name: bool = True
-    ) -> tuple[MountInfo, UnderFileSystem, str]:
-        """The mount, UFS and relative path of *path*, if entries may change there.
-
-        *new_name*: *path* is about to be created or renamed to, so its name must be one
-        the UFS can hold (checked before any change; the one name validator)."""
-        mount, ufs, rel = self.mounts.resolve(path)
-        if mount.read_only:
-            raise PermissionDenied(f"mount {mount.path} is read-only", path=path)
-        staging = self.config.persist.staging_dir
-        if rel == staging or rel.startswith(staging + "/"):
-            raise InvalidPath(f"{staging!r} at a mount root is reserved for siltfs", path=path)
-        try:
-            if new_name:
-                ufs.check_path(rel)  # a name the UFS cannot hold is refused before any change
-        except InvalidPath as exc:
-            raise InvalidPath(f"{exc.message} ({mount.uri})", path=path) from None
-        return mount, ufs, rel
+        self, path: str, *, new_name: bool = True, is_dir: bool = False,
+        below: names.Below | None = None,
+    ) -> tuple[MountInfo, UnderFileSystem, str]:  # fmt: skip
+        """The mount, UFS and relative path of *path*, if entries may change there; with
+        *new_name*, if the UFS can also hold the name (:mod:`siltfs.master.names`)."""
+        return names.writable_target(
+            self.mounts, self.config.persist.staging_dir, path, new_name=new_name,
+            is_dir=is_dir, below=below,
+        )  # fmt: skip
 
     def persist_dirs(self, dir_path: str) -> None:
         """Make *dir_path* and its ancestors (within the mount) exist in the UFS."""
@@ -368,7 +358,7 @@ class Namespace:
         so a crash in between leaves no ghost).  ASYNC_THROUGH: a persist job creates it
         (at its path then), so a down UFS does not fail the write.  MUST_CACHE:
         namespace only."""
-        _, ufs, rel = self.writable(path)
+        _, ufs, rel = self.writable(path, is_dir=True)
         if write_type.persists_sync:
             self.persist_dirs(paths.split(path)[0])
         stamp = now_ms()
@@ -401,6 +391,7 @@ class Namespace:
                 if existing.is_dir and (exist_ok or (parents and path != paths.ROOT)):
                     return existing
                 raise FileExists("already exists", path=path)
+            self.writable(path, is_dir=True)  # the whole path, before any parent is made
             parent_path, name = paths.split(path)
             if write_type is WriteType.ASYNC_THROUGH:
                 # an explicit mkdir is cheap to do now and expected to be visible in the
@@ -504,7 +495,11 @@ class Namespace:
             if self.lookup(dst) is not None:
                 raise FileExists("destination exists", path=dst)
             self.writable(src, new_name=False)  # an old bad name can still be renamed away
-            dmount, _, drel = self.writable(dst)
+            below: names.Below = []
+            if res.inode.is_dir:  # its deepest descendant must fit at the new place too
+                with self.ms.snapshot() as txn:
+                    below = names.longest_below(txn.subtree(res.inode.id))
+            dmount, _, drel = self.writable(dst, is_dir=res.inode.is_dir, below=below)
             if dmount.id != res.mount.id:
                 raise InvalidArgument(f"cannot rename across mounts (to {dst})", path=src)
             persisted = res.inode.state is PERSISTED

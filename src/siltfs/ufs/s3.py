@@ -36,10 +36,16 @@ from siltfs.errors import (
     SiltError,
     UfsError,
 )
-from siltfs.ufs.abc import IncompleteUpload, UfsStatus
+from siltfs.ufs.abc import IncompleteUpload, Limits, UfsStatus
 from siltfs.ufs.fsspec_ufs import FsspecUfs, fingerprint_of
 
 SCHEMES = ("s3", "s3a")
+MAX_KEY_BYTES = 1024  # S3's limit on an object key (UTF-8), the mount's prefix included
+S3_LIMITS = Limits(
+    path_bytes=MAX_KEY_BYTES,
+    path_limit=f"S3's limit of {MAX_KEY_BYTES} bytes for an object key (the mount's prefix "
+    "and, for a directory, its marker's trailing '/' included)",
+)
 MIN_PART_SIZE = 5 * 2**20  # S3 refuses smaller parts (except the last)
 DEFAULT_PART_SIZE = 50 * 2**20
 
@@ -240,7 +246,13 @@ class S3Ufs(FsspecUfs):
             raise UfsError(f"cannot open under-storage: {exc}", path=uri) from exc
         self.root = f"{self.bucket}/{self.base}" if self.base else self.bucket
         self.local = False
+        self.limits = S3_LIMITS
         self.part_size: int = kwargs["default_block_size"]
+
+    def stored_bytes(self, rel: str, *, is_dir: bool = False) -> int:
+        """The key's length; a directory is kept as its marker ``<key>/``."""
+        key = f"{self.base}/{rel}" if self.base else rel
+        return len(key.encode("utf-8", "surrogateescape")) + (1 if is_dir and rel else 0)
 
     # keys -----------------------------------------------------------------
     def _key(self, rel: str) -> str:
