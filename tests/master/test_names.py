@@ -29,6 +29,7 @@ from siltfs import errors
 from siltfs.client.remote import RemoteFileSystem
 from siltfs.model.paths import MAX_PATH_BYTES
 from tests.client.conftest import fast_config, ufs_tree
+from tests.s3server import S3Bucket
 from tests.servers import MasterProcess, start_cluster
 
 # the local file system's PATH_MAX counts the terminating NUL: 4095 bytes is the longest
@@ -296,3 +297,78 @@ def test_remote_answers_400_invalid_path(cluster: MasterProcess, tmp_path: Path)
     r = httpx.get(api + "/ls", params={"path": base, "recursive": "true"},
                   headers=cluster.auth(), timeout=30)  # fmt: skip
     assert [e["path"] for e in r.json()] == [f"{base}/ok"]
+
+
+def test_mounting_a_root_the_kernel_refuses_as_too_long_changes_nothing(
+    target: Target,
+) -> None:
+    """ENAMETOOLONG from the local adapter is InvalidPath (400), not a 409 or a 500."""
+    t = target
+    before = t.snapshot()
+    too_long = str(t.lake) + "/" + "/".join(["x" * 250] * 17)
+    with pytest.raises(errors.InvalidPath) as info:
+        t.fs.mount(f"{t.base}/m", "file://" + too_long)
+    assert "ENAMETOOLONG" in info.value.message and info.value.path == f"{t.base}/m"
+    assert t.snapshot() == before
+
+
+# S3: keys of at most 1024 bytes, the mount's prefix included -----------------------
+S3_PREFIX = "pre/fix"
+S3_OPS = [
+    "write-MUST_CACHE", "write-CACHE_THROUGH", "write-THROUGH", "write-ASYNC_THROUGH",
+    "write-implicit-dir-ASYNC_THROUGH", "mkdir", "mkdir-parents", "touch",
+    "rename-persisted-file", "rename-cached-file", "rename-dir",
+]  # fmt: skip
+
+
+@pytest.fixture
+def on_s3(target: Target, s3_bucket: S3Bucket) -> tuple[Target, S3Bucket, str]:
+    """*target* with a bucket mounted at ``<base>/s3``, populated, and a parent directory
+    under which a name of the returned length makes a key of exactly 1025 bytes."""
+    mnt = f"{target.base}/s3"
+    target.fs.mount(mnt, s3_bucket.uri(S3_PREFIX), options=s3_bucket.options)
+    t = Target(target.fs, target.ufs_root, mnt, target.lake)
+    populate(t)
+    rel_parent = "/".join(["k" * 200] * 4)
+    t.fs.mkdir(f"{mnt}/{rel_parent}", parents=True)
+    t.fs.wait_persisted(mnt, timeout=30)
+    return t, s3_bucket, f"{mnt}/{rel_parent}"
+
+
+def _s3_name(parent: str, mnt: str, key_bytes: int) -> str:
+    used = len(f"{S3_PREFIX}/{parent[len(mnt) + 1 :]}/".encode())
+    return "n" * (key_bytes - used)
+
+
+@pytest.mark.parametrize("op", S3_OPS)
+def test_an_s3_key_over_1024_bytes_changes_nothing(
+    on_s3: tuple[Target, S3Bucket, str], op: str
+) -> None:
+    t, bucket, parent = on_s3
+    name = _s3_name(parent, t.base, 1025)
+    if op == "mkdir-parents":
+        name = name[:-4]  # ".../new/<name>": 1025 bytes again
+    if op == "write-implicit-dir-ASYNC_THROUGH":
+        name = name[:-2]  # "<name>/f": a file key of 1025 bytes
+    before, keys = t.snapshot(), bucket.keys()
+    with pytest.raises(errors.InvalidPath) as info:
+        OPS[op](t, parent, name)
+    assert "1024" in info.value.message, info.value.message
+    assert info.value.path is not None and info.value.path.startswith(parent)
+    assert t.snapshot() == before
+    assert bucket.keys() == keys
+    assert t.fs.check_consistency(t.base).consistent
+
+
+def test_an_s3_key_of_1024_bytes_is_accepted(on_s3: tuple[Target, S3Bucket, str]) -> None:
+    """A file's key may be 1024 bytes; a directory's marker (its key and '/') too."""
+    t, bucket, parent = on_s3
+    name = _s3_name(parent, t.base, 1024)
+    t.fs.write_bytes(f"{parent}/{name}", b"at the limit", write_type="CACHE_THROUGH")
+    key = f"{S3_PREFIX}/{parent[len(t.base) + 1 :]}/{name}"
+    assert len(key.encode()) == 1024 and bucket.read(key) == b"at the limit"
+    with pytest.raises(errors.InvalidPath):
+        t.fs.mkdir(f"{parent}/d{name[1:]}")  # its marker would be 1025 bytes
+    t.fs.mkdir(f"{parent}/d{name[2:]}")
+    assert f"{key[: -len(name)]}d{name[2:]}/" in bucket.keys()
+    assert t.fs.check_consistency(t.base).consistent
