@@ -486,6 +486,12 @@ class Namespace:
                 raise MountError("is a mount point; cannot be renamed", path=src)
             if src == dst:
                 return
+            self.writable(src, new_name=False)  # an old bad name can still be renamed away
+            below: names.Below = []
+            if res.inode.is_dir:  # its deepest descendant must fit at the new place too
+                with self.ms.snapshot() as txn:
+                    below = names.longest_below(txn.subtree(res.inode.id))
+            dmount, _, drel = self.writable(dst, is_dir=res.inode.is_dir, below=below)
             dst_parent_path, dst_name = paths.split(dst)
             dst_parent = self.lookup(dst_parent_path)
             if dst_parent is None:
@@ -494,12 +500,6 @@ class Namespace:
                 raise NotADirectory("destination parent is a file", path=dst_parent_path)
             if self.lookup(dst) is not None:
                 raise FileExists("destination exists", path=dst)
-            self.writable(src, new_name=False)  # an old bad name can still be renamed away
-            below: names.Below = []
-            if res.inode.is_dir:  # its deepest descendant must fit at the new place too
-                with self.ms.snapshot() as txn:
-                    below = names.longest_below(txn.subtree(res.inode.id))
-            dmount, _, drel = self.writable(dst, is_dir=res.inode.is_dir, below=below)
             if dmount.id != res.mount.id:
                 raise InvalidArgument(f"cannot rename across mounts (to {dst})", path=src)
             persisted = res.inode.state is PERSISTED
