@@ -125,8 +125,16 @@ class MasterProcess(ServerProcess):
     def token(self) -> str:
         return (self.home / "token").read_text().strip()
 
+    @property
+    def cluster_secret(self) -> str:
+        return (self.home / "cluster-secret").read_text().strip()
+
     def auth(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token}"}
+
+    def cluster_auth(self) -> dict[str, str]:
+        """What workers (and only they) call masters and workers with."""
+        return {"Authorization": f"Bearer {self.cluster_secret}"}
 
     def command(self) -> list[str]:
         return ["--home", str(self.home), "master", "--port", str(self.port),
@@ -135,6 +143,7 @@ class MasterProcess(ServerProcess):
     def environment(self) -> dict[str, str]:
         env = super().environment()
         env.pop("SILT_TOKEN", None)
+        env.pop("SILT_CLUSTER_SECRET", None)
         return env
 
     def ready(self) -> bool:
@@ -172,7 +181,8 @@ class WorkerProcess(ServerProcess):
                 "--log-level", "warning"]  # fmt: skip
 
     def environment(self) -> dict[str, str]:
-        return {**super().environment(), "SILT_TOKEN": self.masters[0].token}
+        secret = self.masters[0].cluster_secret
+        return {**super().environment(), "SILT_CLUSTER_SECRET": secret, **self.env}
 
     def ready(self) -> bool:
         return (self.home / "worker-id").exists() and all(self.registered(m) for m in self.masters)

@@ -24,6 +24,7 @@ EXPECTED: list[tuple[type[SiltError], type[BaseException], int | None, int]] = [
     (errors.Unauthenticated, PermissionError, errno.EACCES, 401),
     (errors.ResourceExhausted, OSError, errno.ENOSPC, 507),
     (errors.FileLost, OSError, errno.EIO, 410),
+    (errors.BlockCorrupted, OSError, errno.EIO, 410),
     (errors.UfsError, OSError, errno.EIO, 502),
     (errors.PersistFailed, OSError, errno.EIO, 500),
     (errors.PersistTimeout, TimeoutError, None, 504),
@@ -31,6 +32,9 @@ EXPECTED: list[tuple[type[SiltError], type[BaseException], int | None, int]] = [
     (errors.JobNotFound, LookupError, None, 404),
     (errors.HomeLocked, BlockingIOError, errno.EWOULDBLOCK, 423),
     (errors.NotEnoughWorkers, OSError, errno.ENOSPC, 409),
+    (errors.NameTooLong, OSError, errno.ENAMETOOLONG, 400),
+    (errors.AttributeNotFound, FileNotFoundError, errno.ENODATA, 404),
+    (errors.NotSupported, OSError, errno.ENOTSUP, 501),
 ]
 CLASSES = [SiltError] + [e[0] for e in EXPECTED]
 

@@ -112,8 +112,8 @@ def open_embedded(
 ) -> EmbeddedFileSystem:
     """The embedded file system on *home* (see :func:`connect`).
 
-    For servers (``silt master``): *token* is the one workers are called with;
-    *expect_workers* says workers will register by heartbeat.  With
+    For servers (``silt master``): *token* is the one workers are called with (the
+    cluster secret); *expect_workers* says workers will register by heartbeat.  With
     ``config.cluster.local_worker`` false the master keeps no block store of its own.
     """
     from siltfs.client.embedded import EmbeddedFileSystem

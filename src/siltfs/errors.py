@@ -6,9 +6,11 @@ the class also derives from it, so ``except FileNotFoundError`` keeps working::
 
     SiltError
     ├── InvalidPath            (ValueError)          400 invalid_path
+    │   └── NameTooLong        (OSError ENAMETOOLONG) 400 name_too_long
     ├── InvalidArgument        (ValueError)          400 invalid_argument
     │   └── WrongType          (TypeError)           400 wrong_type
     ├── FileNotFound           (FileNotFoundError)   404 file_not_found
+    │   └── AttributeNotFound  (OSError ENODATA)     404 attribute_not_found
     ├── FileExists             (FileExistsError)     409 file_exists
     ├── DirectoryNotEmpty      (OSError ENOTEMPTY)   409 directory_not_empty
     ├── IsADirectory           (IsADirectoryError)   409 is_a_directory
@@ -19,11 +21,13 @@ the class also derives from it, so ``except FileNotFoundError`` keeps working::
     ├── ResourceExhausted      (OSError ENOSPC)      507 resource_exhausted
     │   └── NotEnoughWorkers                         409 not_enough_workers
     ├── FileLost               (OSError EIO)         410 file_lost
+    │   └── BlockCorrupted                           410 block_corrupted
     ├── UfsError               (OSError)             502 ufs_error
     ├── PersistFailed          (OSError)             500 persist_failed
     ├── PersistTimeout         (TimeoutError)        504 persist_timeout
     ├── Unavailable            (ConnectionError)     503 unavailable
     ├── JobNotFound            (LookupError)         404 job_not_found
+    ├── NotSupported           (OSError ENOTSUP)     501 not_supported
     └── HomeLocked             (BlockingIOError)     423 home_locked
 
 Errors raised by third-party code (fsspec, sqlite3, ...) are translated at the one
@@ -68,6 +72,14 @@ class InvalidPath(SiltError, ValueError):
     status = 400
 
 
+class NameTooLong(InvalidPath, OSError):
+    """A name over 255 bytes or a path over 4,096 (or over what a UFS on it takes)."""
+
+    code = "name_too_long"
+    status = 400
+    errno_value = _errno.ENAMETOOLONG
+
+
 class InvalidArgument(SiltError, ValueError):
     code = "invalid_argument"
     status = 400
@@ -82,6 +94,14 @@ class FileNotFound(SiltError, FileNotFoundError):
     code = "file_not_found"
     status = 404
     errno_value = _errno.ENOENT
+
+
+class AttributeNotFound(FileNotFound):
+    """An extended attribute the entry does not have (getxattr's ENODATA)."""
+
+    code = "attribute_not_found"
+    status = 404
+    errno_value = _errno.ENODATA
 
 
 class FileExists(SiltError, FileExistsError):
@@ -145,6 +165,14 @@ class FileLost(SiltError, OSError):
     errno_value = _errno.EIO
 
 
+class BlockCorrupted(FileLost):
+    """A cached block failed its checksum; it was dropped.  A persisted file is re-read
+    from the UFS instead (the reader never sees this); an unpersisted one has lost it."""
+
+    code = "block_corrupted"
+    status = 410
+
+
 class UfsError(SiltError, OSError):
     code = "ufs_error"
     status = 502
@@ -170,6 +198,14 @@ class Unavailable(SiltError, ConnectionError):
 class JobNotFound(SiltError, LookupError):
     code = "job_not_found"
     status = 404
+
+
+class NotSupported(SiltError, OSError):
+    """An operation siltfs does not offer (say, hard links): nothing was changed."""
+
+    code = "not_supported"
+    status = 501
+    errno_value = _errno.ENOTSUP
 
 
 class HomeLocked(SiltError, BlockingIOError):

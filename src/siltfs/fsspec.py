@@ -24,12 +24,11 @@ from __future__ import annotations
 
 import atexit
 import datetime
-import io
 import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from fsspec.callbacks import DEFAULT_CALLBACK
 from fsspec.implementations.local import trailing_sep
@@ -49,13 +48,13 @@ from siltfs.errors import (
     Unavailable,
     WrongType,
 )
+from siltfs.fsspec_file import PROTOCOL, SiltFile
 from siltfs.model import paths
 from siltfs.model.enums import ReadType, WriteType
 from siltfs.model.inode import FileInfo
 
 __all__ = ["SiltFile", "SiltFileSystem"]
 
-PROTOCOL = "silt"
 _GLOB_CHARS = frozenset("*?[")
 
 
@@ -178,149 +177,6 @@ def _forget_after_fork() -> None:
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_forget_after_fork)
-
-
-# -- file objects ---------------------------------------------------------------------
-
-
-class SiltFile(io.BufferedIOBase):
-    """A binary siltfs file as fsspec hands it out: buffered reads with seek/tell/size, or a
-    write that becomes visible at close (``autocommit``) or at :meth:`commit`."""
-
-    def __init__(
-        self,
-        fs: SiltFileSystem,
-        path: str,
-        mode: str,
-        inner: IO[bytes],
-        *,
-        autocommit: bool = True,
-        block_size: int | None = None,
-    ) -> None:
-        super().__init__()
-        self.fs = fs
-        self.path = path
-        self.mode = mode
-        self.blocksize = block_size
-        self.autocommit = autocommit
-        self._inner = inner
-        self._written = 0
-        self._reading = "r" in mode
-
-    # identity ---------------------------------------------------------------
-    @property
-    def name(self) -> str:
-        return self.path
-
-    @property
-    def full_name(self) -> str:
-        return f"{PROTOCOL}://{self.path}"
-
-    @property
-    def size(self) -> int:
-        if self._reading:
-            return int(self._inner.raw.size)  # type: ignore[attr-defined]
-        return self._written
-
-    def info(self) -> dict[str, Any]:
-        return self.fs.info(self.path)
-
-    def __repr__(self) -> str:
-        return f"<SiltFile {self.full_name} mode={self.mode!r}>"
-
-    # capabilities -----------------------------------------------------------
-    def readable(self) -> bool:
-        return self._reading
-
-    def writable(self) -> bool:
-        return not self._reading
-
-    def seekable(self) -> bool:
-        return self._reading
-
-    # reading ----------------------------------------------------------------
-    def read(self, size: int | None = -1) -> bytes:
-        self._check_readable()
-        return self._inner.read(-1 if size is None else size)
-
-    def read1(self, size: int = -1) -> bytes:
-        self._check_readable()
-        return self._inner.read1(size)  # type: ignore[attr-defined,no-any-return]
-
-    def readinto(self, buffer: Any) -> int:
-        self._check_readable()
-        return self._inner.readinto(buffer)  # type: ignore[attr-defined,no-any-return]
-
-    def readinto1(self, buffer: Any) -> int:
-        self._check_readable()
-        return self._inner.readinto1(buffer)  # type: ignore[attr-defined,no-any-return]
-
-    def readline(self, size: int | None = -1) -> bytes:
-        self._check_readable()
-        return self._inner.readline(-1 if size is None else size)
-
-    def peek(self, size: int = 0) -> bytes:
-        self._check_readable()
-        return self._inner.peek(size)  # type: ignore[attr-defined,no-any-return]
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        if self.closed:
-            raise ValueError("seek on a closed file")
-        if not self._reading:
-            raise io.UnsupportedOperation("seek: siltfs files are written sequentially")
-        return self._inner.seek(offset, whence)
-
-    def tell(self) -> int:
-        if self.closed:
-            raise ValueError("tell on a closed file")
-        return self._inner.tell() if self._reading else self._written
-
-    def _check_readable(self) -> None:
-        if self.closed:
-            raise ValueError("read from a closed file")
-        if not self._reading:
-            raise io.UnsupportedOperation("not readable")
-
-    # writing ----------------------------------------------------------------
-    def write(self, data: Any) -> int:
-        if self.closed:
-            raise ValueError("write to a closed file")
-        if self._reading:
-            raise io.UnsupportedOperation("not writable")
-        n = self._inner.write(data)
-        self._written += n
-        return n
-
-    def flush(self) -> None:
-        if not self._inner.closed and not self._reading:
-            self._inner.flush()
-
-    def close(self) -> None:
-        if self.closed:
-            return
-        try:
-            if self._reading or self.autocommit:
-                self._inner.close()  # a write commits here: the file appears
-            else:
-                self._inner.flush()  # held open until commit() or discard()
-        finally:
-            super().close()
-
-    def commit(self) -> None:
-        """Make a write opened with ``autocommit=False`` visible."""
-        if not self._reading:
-            self._inner.close()
-
-    def discard(self) -> None:
-        """Drop a write opened with ``autocommit=False``: nothing of it stays behind."""
-        if self._reading or self._inner.closed:
-            return
-        raw = getattr(self._inner, "raw", None)
-        abort = getattr(raw, "abort", None) or getattr(raw, "_abort", None)
-        if abort is None:  # pragma: no cover - every siltfs writer can abort
-            raise io.UnsupportedOperation("this siltfs writer cannot be discarded")
-        abort()
-        super().close()
 
 
 # -- the file system ------------------------------------------------------------------
@@ -650,16 +506,15 @@ class SiltFileSystem(AbstractFileSystem):  # type: ignore[misc]
         cache_options: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> SiltFile:
-        """Modes ``rb``, ``wb`` and ``xb`` (fsspec wraps text modes around them).  A write
-        becomes visible at close, or with ``autocommit=False`` (transactions) at commit.
+        """Modes ``rb``, ``wb``, ``xb``, and to change a file ``ab``, ``r+b``, ``w+b``,
+        ``a+b``, ``x+b`` (fsspec wraps text modes around them).  A write becomes visible
+        at flush/close, or with ``autocommit=False`` (transactions) at commit.
         ``block_size`` is the siltfs block size of a new file; ``write_type`` and
         ``read_type`` override the instance defaults."""
         p = self._strip_protocol(path)
-        if mode not in ("rb", "wb", "xb"):
+        if mode not in ("rb", "wb", "xb", "ab", "r+b", "w+b", "a+b", "x+b"):
             raise InvalidArgument(
-                f"unsupported mode {mode!r}: siltfs files are read, or written once from "
-                "the start (rb, wb, xb; no append or update)",
-                path=p,
+                f"unsupported mode {mode!r} (rb, wb, xb, ab, r+b, w+b, a+b, x+b)", path=p
             )
         if mode == "rb":
             inner = self._c.open(p, "rb", read_type=kwargs.get("read_type") or self.read_type)

@@ -27,7 +27,10 @@ from siltfs.errors import HomeLocked
 LOCK_FILE = "lock"
 MASTER_FILE = "master.json"
 TOKEN_FILE = "token"
+CLUSTER_SECRET_FILE = "cluster-secret"
 __all__ = [
+    "CLUSTER_SECRET_FILE",
+    "TOKEN_FILE",
     "HomeLock",
     "MasterInfo",
     "private_dir",
@@ -167,10 +170,10 @@ def remove_master_file(home: Path) -> None:
         (Path(home) / MASTER_FILE).unlink(missing_ok=True)
 
 
-def read_token(home: Path) -> str | None:
-    """The admin token in ``<home>/token``, if there is one."""
+def read_token(home: Path, name: str = TOKEN_FILE) -> str | None:
+    """The admin token in ``<home>/token`` (or the secret in ``<home>/<name>``), if any."""
     try:
-        token = (Path(home) / TOKEN_FILE).read_text(encoding="ascii").strip()
+        token = (Path(home) / name).read_text(encoding="ascii").strip()
     except (OSError, UnicodeDecodeError):
         return None
     return token or None

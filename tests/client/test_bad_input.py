@@ -69,9 +69,9 @@ BAD_PATHS: list[tuple[str, object, type[errors.SiltError], str]] = [
     ("empty-component", "/a//b", errors.InvalidPath, "/a//b"),
     ("double-slash", "//", errors.InvalidPath, "//"),
     ("empty", "", errors.InvalidPath, "''"),
-    ("name-256-bytes", LONG_NAME, errors.InvalidPath, LONG_NAME[:80]),
-    ("name-256-utf8-bytes", LONG_MULTIBYTE_NAME, errors.InvalidPath, LONG_MULTIBYTE_NAME[:40]),
-    ("path-over-4096", LONG_PATH, errors.InvalidPath, LONG_PATH[:80]),
+    ("name-256-bytes", LONG_NAME, errors.NameTooLong, LONG_NAME[:80]),
+    ("name-256-utf8-bytes", LONG_MULTIBYTE_NAME, errors.NameTooLong, LONG_MULTIBYTE_NAME[:40]),
+    ("path-over-4096", LONG_PATH, errors.NameTooLong, LONG_PATH[:80]),
     ("lone-surrogate", "/bad\udc80name", errors.InvalidPath, "bad"),
     ("none", None, errors.WrongType, "None"),
     ("int", 1, errors.WrongType, "1"),
@@ -132,7 +132,7 @@ def test_bad_path(env: Env, op: str, path: object, cls: type[errors.SiltError], 
         OPS[op](env.fs, path)
     exc = info.value
     assert type(exc) is cls, f"{type(exc).__name__}: {exc}"
-    if cls is errors.InvalidPath:
+    if issubclass(cls, errors.InvalidPath):
         assert isinstance(exc, ValueError)
     else:
         assert isinstance(exc, TypeError)
@@ -272,7 +272,7 @@ def test_valid_enum_spellings_accepted(env: Env) -> None:
     assert fs.read_bytes("/b", read_type=siltfs.ReadType.CACHE_PROMOTE) == b"b"
 
 
-@pytest.mark.parametrize("mode", ["a", "ab", "at", "r+", "rb+", "w+", "rw", "", "wx", "q"])
+@pytest.mark.parametrize("mode", ["rw", "", "wx", "q", "ra", "r++", "aw", "abx"])
 def test_bad_open_mode(env: Env, mode: str) -> None:
     before = env.snapshot()
     with pytest.raises(errors.InvalidArgument) as info:

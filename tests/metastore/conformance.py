@@ -122,6 +122,7 @@ class MetastoreConformance:
                 txn.update_inode(replace(moved, parent_id=tree["a"].id))
         with store.snapshot() as txn:
             assert txn.count_children(tree["a"].id) == 1
+            assert txn.count_subdirs(tree["a"].id) == 0
             assert txn.count_children(tree["b"].id) == 1
             assert txn.get_child(tree["a"].id, "f") == tree["a/f"]
 

@@ -190,7 +190,7 @@ def test_errors_are_the_same_classes(anyfs: Any, base: str) -> None:
         (lambda: anyfs.write_bytes(f"{base}/file/big", bytes(8 * MiB)), errors.NotADirectory),
         (lambda: anyfs.write_bytes(f"{base}/w", "text"), errors.WrongType),
         (lambda: anyfs.write_bytes(f"{base}/w", b"x", write_type="SOMETIMES"), errors.InvalidArgument),
-        (lambda: anyfs.open(f"{base}/file", "a"), errors.InvalidArgument),
+        (lambda: anyfs.open(f"{base}/file", "rw"), errors.InvalidArgument),
         (lambda: anyfs.mkdir(f"{base}/file"), errors.FileExists),
         (lambda: anyfs.job(10**9), errors.JobNotFound),
         (lambda: anyfs.job("1"), errors.WrongType),

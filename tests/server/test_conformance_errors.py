@@ -30,10 +30,10 @@ BAD_PATHS: list[tuple[str, object, type[errors.SiltError], str]] = [
     ("empty-component", "/a//b", errors.InvalidPath, "/a//b"),
     ("double-slash", "//", errors.InvalidPath, "//"),
     ("empty", "", errors.InvalidPath, "''"),
-    ("name-256-bytes", LONG_NAME, errors.InvalidPath, LONG_NAME[:80] + "..."),
-    ("name-256-utf8-bytes", LONG_MULTIBYTE_NAME, errors.InvalidPath,
+    ("name-256-bytes", LONG_NAME, errors.NameTooLong, LONG_NAME[:80] + "..."),
+    ("name-256-utf8-bytes", LONG_MULTIBYTE_NAME, errors.NameTooLong,
      LONG_MULTIBYTE_NAME[:80] + "..."),
-    ("path-over-4096", LONG_PATH, errors.InvalidPath, LONG_PATH[:80] + "..."),
+    ("path-over-4096", LONG_PATH, errors.NameTooLong, LONG_PATH[:80] + "..."),
     ("lone-surrogate", "/bad\udc80name", errors.InvalidPath, repr("/bad\udc80name")),
     ("none", None, errors.WrongType, "None"),
     ("int", 1, errors.WrongType, "1"),
@@ -116,7 +116,8 @@ def test_bad_path_every_operation(env: Env, path: object, cls: type[errors.SiltE
             env.fs.wait_persisted(path, timeout=5)  # None is the documented default: "/"
             continue
         err = fails(cls, shown, op, env.fs, path, env)
-        assert isinstance(err, ValueError if cls is errors.InvalidPath else TypeError), name
+        expected = ValueError if issubclass(cls, errors.InvalidPath) else TypeError
+        assert isinstance(err, expected), name
     assert env.snapshot() == before
 
 
@@ -155,7 +156,7 @@ def bad_arguments(e: Env) -> list[Case]:
           ]],
         # open
         *[(f"open-mode-{m!r}", lambda m=m: fs.open(f"{b}/existing", m), errors.InvalidArgument,
-           f"{b}/existing") for m in ("a", "ab", "r+", "rb+", "w+", "rw", "", "wx", "q")],
+           f"{b}/existing") for m in ("rw", "", "wx", "q", "ra", "r++", "aw")],
         *[(f"open-mode-type-{m!r}", lambda m=m: fs.open(f"{b}/existing", m), errors.WrongType,
            f"{b}/existing") for m in (None, 1, b"rb")],
         *[(f"block_size-{v!r}", lambda v=v: fs.open(f"{b}/new", "wb", block_size=v),
@@ -264,7 +265,7 @@ def test_argument_errors_come_before_namespace_errors(env: Env) -> None:
     fails(errors.InvalidArgument, None, fs.put, env.local, f"{b}/dir", write_type="BOGUS")
     fails(errors.InvalidArgument, None, fs.open, f"{b}/nope", "rb", read_type="BOGUS")
     fails(errors.InvalidArgument, f"{b}/dir", fs.open, f"{b}/dir", "wb", block_size=0)
-    fails(errors.InvalidArgument, f"{b}/nope", fs.open, f"{b}/nope", "a")
+    fails(errors.InvalidArgument, f"{b}/nope", fs.open, f"{b}/nope", "rw")
     fails(errors.WrongType, None, fs.ls, f"{b}/nope", recursive=1)
     fails(errors.WrongType, f"{b}/nope", fs.read_bytes, f"{b}/nope", start="1")
     fails(errors.InvalidArgument, "/", fs.wait_persisted, "/", timeout=-1)

@@ -17,6 +17,7 @@ from siltfs.client.remote import RemoteFileSystem
 from tests.servers import SILT_TOML, MasterProcess, WorkerProcess
 
 TOKEN = "two-masters-share-this-token"
+SECRET = "and-this-cluster-secret"  # workers register with every master
 LEASE_S = 2.0
 
 
@@ -34,8 +35,9 @@ def start_master(
 ) -> MasterProcess:
     home.mkdir(parents=True)
     (home / "silt.toml").write_text(toml(poll))
-    (home / "token").write_text(TOKEN + "\n")
-    os.chmod(home / "token", 0o600)
+    for name, value in (("token", TOKEN), ("cluster-secret", SECRET)):
+        (home / name).write_text(value + "\n")
+        os.chmod(home / name, 0o600)
     args = ("--no-local-worker", "--metastore", dsn, "--ufs", f"file://{ufs}")
     return MasterProcess(home, args=args, env=env).start()
 

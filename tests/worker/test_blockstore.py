@@ -291,8 +291,10 @@ def test_no_tmp_files_left_behind(ssd_dir: Path) -> None:
             pass
         store.get(b // 2, promote=b % 2 == 0)
     assert_no_tmp_files(ssd_dir)
-    on_disk = {int(p.name) for p in (ssd_dir / "blocks").iterdir()}
+    names = {p.name for p in (ssd_dir / "blocks").iterdir()}
+    on_disk = {int(n) for n in names if n.isdigit()}
     assert on_disk == {b for b in range(30) if store.tier_of(b) == "SSD"}
+    assert names - {str(b) for b in on_disk} == {f"{b}.crc" for b in on_disk}  # checksums
 
 
 def test_flush_mem(ssd_dir: Path) -> None:

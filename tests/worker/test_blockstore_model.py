@@ -135,8 +135,10 @@ class BlockStoreModel(RuleBasedStateMachine):
             assert 0 <= tier.used <= tier.capacity
             assert tier.used == sum(tier.sizes.values())
         assert set(self.store.mem.sizes).isdisjoint(self.store.ssd.sizes)
-        on_disk = {int(p.name) for p in (self.dir / "blocks").iterdir()}
+        names = {p.name for p in (self.dir / "blocks").iterdir()}
+        on_disk = {int(n) for n in names if n.isdigit()}
         assert on_disk == set(self.store.ssd.sizes)
+        assert names - {str(b) for b in on_disk} == {f"{b}.crc" for b in on_disk}
         assert list((self.dir / "tmp").iterdir()) == []
 
 

@@ -29,6 +29,7 @@ import httpx
 
 from siltfs.bench.runner import BASE, SILT, BenchContext, Stopwatch, SuiteResult, alternate
 from siltfs.client.remote import API, RemoteFileSystem
+from siltfs.home import CLUSTER_SECRET_FILE
 from siltfs.model.enums import WriteType
 
 CLIENTS = 8
@@ -118,7 +119,8 @@ def running_cluster(
             "--home", str(home), "--host", "127.0.0.1", "--port", str(port),
             "--log-level", "warning",
         ]  # fmt: skip
-        env = {**os.environ, "SILT_TOKEN": master.token}
+        secret = (master.home / CLUSTER_SECRET_FILE).read_text(encoding="ascii").strip()
+        env = {**os.environ, "SILT_CLUSTER_SECRET": secret}
         env.pop("SILT_MASTER", None)
         stderr_path = root / f"worker-{port}.log"
         with open(stderr_path, "wb") as err:

@@ -127,7 +127,7 @@ def run(ctx: BenchContext) -> SuiteResult:
                 _write(http, data, local)
                 assert http.stat(PATH).length == size
                 blocks = cluster.worker_home / "cache" / "ssd" / "blocks"
-                on_ssd = {int(p.name) for p in blocks.iterdir()}
+                on_ssd = {int(p.name) for p in blocks.iterdir() if p.name.isdigit()}
                 assert set(http.stat(PATH).block_ids) <= on_ssd, "blocks not on the worker SSD"
                 for fs in (http, near):  # check once, untimed
                     with fs.open(PATH, "rb") as f:

@@ -16,8 +16,8 @@ from typing import Any
 import click
 
 from siltfs.cli.main import CliState, load_config
-from siltfs.cli.server import ensure_token
-from siltfs.home import HomeLock, private_dir
+from siltfs.cli.server import ensure_cluster_secret, ensure_token
+from siltfs.home import CLUSTER_SECRET_FILE, HomeLock, private_dir, read_token
 from siltfs.tls import client_verify, make_self_signed
 
 PR_SET_PDEATHSIG = 1
@@ -61,8 +61,12 @@ def _bind(host: str, port: int) -> socket.socket:
     default=None,
     help="Worker home: its cache lives in <home>/cache (default <silt home>/worker).",
 )
-@click.option("--token-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="The cluster's token (default: $SILT_TOKEN, else <silt home>/token).")  # fmt: skip
+@click.option(
+    "--secret-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="The cluster secret (default: $SILT_CLUSTER_SECRET, else <silt home>/cluster-secret).",
+)
 @click.option(
     "--log-level",
     default="info",
@@ -83,7 +87,7 @@ def worker(
     port: int,
     advertise: str | None,
     home_opt: Path | None,
-    token_file: Path | None,
+    secret_file: Path | None,
     log_level: str,
     access_log: bool,
     tls_cert: Path | None,
@@ -105,12 +109,16 @@ def worker(
             raise click.UsageError(f"master URL must be http(s)://host:port, not {url!r}")
     silt_home = _home(ctx, None)
     home = home_opt or silt_home / "worker"
-    if token_file is not None:
-        token: str | None = token_file.read_text().strip()
+    if secret_file is not None:
+        secret = read_token(secret_file.parent, secret_file.name)
     else:
-        token = os.environ.get("SILT_TOKEN") or None
-        if token is None and (silt_home / "token").is_file():
-            token = (silt_home / "token").read_text().strip()
+        secret = os.environ.get("SILT_CLUSTER_SECRET") or read_token(silt_home, CLUSTER_SECRET_FILE)
+    if not secret:
+        where = secret_file or silt_home / CLUSTER_SECRET_FILE
+        raise click.UsageError(
+            f"no cluster secret in {where}: copy the masters' <home>/{CLUSTER_SECRET_FILE} "
+            "there, or give --secret-file or $SILT_CLUSTER_SECRET"
+        )
     cfg = load_config(home if (home / "silt.toml").is_file() else silt_home)
     sock = _bind(host, port)
     bound = sock.getsockname()[1]
@@ -119,10 +127,10 @@ def worker(
     url = advertise or f"{'https' if tls_cert else 'http'}://{host}:{bound}"
     store = BlockStore(cfg.cache.mem_capacity, cfg.cache.ssd_capacity, home / "cache" / "ssd")
     node = WorkerNode(
-        store, home=home, url=url, masters=urls, token=token,
+        store, home=home, url=url, masters=urls, secret=secret,
         heartbeat_interval_s=cfg.cluster.heartbeat_interval_s,
     )  # fmt: skip
-    app = create_worker_app(node, token)
+    app = create_worker_app(node)
     server = uvicorn.Server(
         uvicorn.Config(
             app,
@@ -216,6 +224,29 @@ def die_with_parent() -> None:
         pass  # not Linux: the children outlive a SIGKILLed parent
 
 
+def _start_s3(
+    start: Any, host: str, port: int, credentials: Path, master_url: str, token_path: Path,
+    tls_args: list[str], timeout: float, logs: Path,
+) -> str:  # fmt: skip
+    """Start ``silt s3`` on the master (with the home's token); its URL once it answers."""
+    import httpx
+
+    proc = start("s3", ["s3", "--master", master_url, "--host", host, "--port", str(port),
+                        "--credentials", str(credentials), "--token-file", str(token_path),
+                        *tls_args])  # fmt: skip
+    url = f"{'https' if tls_args else 'http'}://{host}:{port}"
+    deadline = time.monotonic() + timeout
+    while True:
+        try:  # up when it refuses an anonymous request
+            if httpx.get(url + "/", verify=client_verify(), timeout=1).status_code == 403:
+                return url
+        except httpx.HTTPError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise click.ClickException(f"the S3 gateway did not start: {_tail(logs / 's3.log')}")
+        time.sleep(0.1)
+
+
 @click.command("up")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=19998, show_default=True, type=click.IntRange(1, 65535),
@@ -232,6 +263,10 @@ def die_with_parent() -> None:
 @click.option("--tls", is_flag=True,
               help="Serve HTTPS with a self-signed pair made in <home>/tls (clients: SILT_CA).")  # fmt: skip
 @click.option("--timeout", default=60.0, show_default=True, help="Seconds to wait for start-up.")
+@click.option("--s3-port", type=click.IntRange(1, 65535), default=None,
+              help="Also start the S3 gateway (silt s3) on this port.")  # fmt: skip
+@click.option("--s3-credentials", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="The gateway's credentials file (TOML, mode 0600; see silt s3).")  # fmt: skip
 @click.pass_context
 def up(
     ctx: click.Context,
@@ -241,6 +276,8 @@ def up(
     worker_port: int,
     tls: bool,
     timeout: float,
+    s3_port: int | None,
+    s3_credentials: Path | None,
 ) -> None:
     """Start a master (with the persist runner) and one worker; stop both on Ctrl-C.
 
@@ -250,12 +287,22 @@ def up(
     kernel if it is killed)."""
     os.umask(0o077)
     home = _home(ctx, home_opt)
+    if (s3_port is None) != (s3_credentials is None):
+        raise click.UsageError("--s3-port and --s3-credentials go together")
+    if s3_credentials is not None:
+        from siltfs.s3gw.credentials import load_keys
+
+        load_keys(s3_credentials)  # a refused file stops everything before it starts
+        with _bind(host, s3_port or 0):
+            pass
     HomeLock(home).acquire().release()  # HomeLocked naming the holder, before anything
     worker_port = _free_ports(host, port, worker_port)
     token, token_path = ensure_token(home)
+    secret, _ = ensure_cluster_secret(home)
     logs = private_dir(home / "logs")
     tls_args: list[str] = []
-    env = {**os.environ, "SILT_TOKEN": token}
+    env = {**os.environ, "SILT_CLUSTER_SECRET": secret}
+    env.pop("SILT_TOKEN", None)
     if tls:
         cert, key = make_self_signed(home / "tls")
         tls_args = ["--tls-cert", str(cert), "--tls-key", str(key)]
@@ -300,9 +347,14 @@ def up(
                     f"the worker did not register: {_tail(logs / 'worker.log')}"
                 )
             time.sleep(0.1)
+        if s3_port is not None and s3_credentials is not None:
+            s3_url = _start_s3(start, host, s3_port, s3_credentials, url, token_path, tls_args,
+                               timeout, logs)  # fmt: skip
         click.echo(f"silt up: master     {url}   (API {url}/api/v1, docs {url}/docs)")
         click.echo(f"silt up: worker     registered (log {logs / 'worker.log'})")
         click.echo(f"silt up: dashboard  {url}/dashboard#token={token}")
+        if s3_port is not None:
+            click.echo(f"silt up: s3         {s3_url}   (keys in {s3_credentials})")
         click.echo(f"silt up: token      {token_path}   (export SILT_TOKEN=$(cat {token_path}))")
         click.echo(f"silt up: use it     SILT_MASTER={url} silt fs ls /   (Ctrl-C stops)")
         sys.stdout.flush()
@@ -313,9 +365,9 @@ def up(
                 break
             time.sleep(0.2)
     finally:
-        # the master first: its graceful shutdown commits in-flight persists, which read
-        # blocks from the worker; then the worker
-        for proc in procs:
+        # the gateway (a client) first; then the master: its graceful shutdown commits
+        # in-flight persists, which read blocks from the worker; then the worker
+        for proc in sorted(procs, key=lambda p: names[p.pid] != "s3"):
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
                 try:

@@ -1,6 +1,7 @@
 """The ``silt fs`` group: Alluxio-style file system commands.
 
-The commands live in ``namespace.py``, ``transfer.py``, ``caching.py`` and ``mounts.py``;
+The commands live in ``namespace.py``, ``posix.py``, ``transfer.py``, ``caching.py`` and
+``mounts.py``;
 this module only names them (Alluxio's aliases included).
 """
 
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 import click
 
-from siltfs.cli import caching, mounts, namespace, transfer
+from siltfs.cli import caching, mounts, namespace, posix, transfer
 
 
 @click.group("fs")
@@ -24,6 +25,12 @@ _COMMANDS: list[tuple[str, click.Command]] = [
     ("rm", namespace.rm),
     ("stat", namespace.stat),
     ("du", namespace.du),
+    ("chmod", posix.chmod),
+    ("chown", posix.chown),
+    ("ln", posix.ln),
+    ("readlink", posix.readlink),
+    ("truncate", posix.truncate),
+    ("xattr", posix.xattr),
     ("put", transfer.put),
     ("copyFromLocal", transfer.put),
     ("get", transfer.get),

@@ -35,6 +35,9 @@ COMMAND_GROUPS: dict[str, str] = {
     "worker": "siltfs.cli.cluster:worker",
     "up": "siltfs.cli.cluster:up",
     "token": "siltfs.cli.token:token",
+    "mount": "siltfs.cli.mount:mount",
+    "umount": "siltfs.cli.mount:umount",
+    "s3": "siltfs.cli.s3:s3",
 }
 
 _FS_META_KEY = "siltfs.cli.fs"

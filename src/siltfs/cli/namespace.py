@@ -47,11 +47,19 @@ def mkdir(
 
 @click.command("touch")
 @write_type_option
+@click.option("-d", "--date", "date", default=None, metavar="WHEN",
+              help="Set access and modification time to WHEN (ISO 8601, UTC unless given, "
+                   "or @SECONDS) instead of now.")  # fmt: skip
 @click.argument("path")
 @click.pass_context
-def touch(ctx: click.Context, path: str, write_type: WriteType | None) -> None:
-    """Create an empty file at PATH."""
-    open_fs(ctx).touch(path, write_type=write_type)
+def touch(ctx: click.Context, path: str, write_type: WriteType | None, date: str | None) -> None:
+    """Create an empty file at PATH if there is none; set its times (now, or -d WHEN)."""
+    from siltfs.cli.posix import parse_date
+
+    when = parse_date(date) if date is not None else None  # checked before any change
+    fs = open_fs(ctx)
+    fs.touch(path, write_type=write_type)
+    fs.utime(path, ns=(when, when)) if when is not None else fs.utime(path)
 
 
 @click.command("mv")

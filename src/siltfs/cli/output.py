@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import stat
 import sys
 from datetime import datetime
 from enum import Enum
@@ -58,11 +59,21 @@ def long_line(info: FileInfo) -> str:
     )
 
 
+def _kind(info: FileInfo) -> str:
+    if info.is_dir:
+        return "directory"
+    kinds = {stat.S_IFLNK: "symlink", stat.S_IFIFO: "fifo", stat.S_IFSOCK: "socket",
+             stat.S_IFCHR: "character device", stat.S_IFBLK: "block device"}  # fmt: skip
+    return kinds.get(stat.S_IFMT(info.mode), "file")
+
+
 def stat_lines(info: FileInfo) -> list[str]:
     ttl = "none" if info.ttl is None else f"{info.ttl} ms ({info.ttl_action.value})"
     rows = [
         ("path", info.path),
-        ("type", "directory" if info.is_dir else "file"),
+        ("type", _kind(info)),
+        ("mode", f"{stat.filemode(info.mode)} ({stat.S_IMODE(info.mode):04o})"),
+        ("owner", f"{info.uid}:{info.gid}"),
         ("id", str(info.id)),
         ("length", str(info.length)),
         ("block size", str(info.block_size)),
@@ -75,6 +86,10 @@ def stat_lines(info: FileInfo) -> list[str]:
         ("generation", str(info.generation)),
         ("mount point", "yes" if info.mount_point else "no"),
     ]
+    if info.target is not None:
+        rows.append(("link target", info.target))
+    if info.checksum is not None:
+        rows.append(("md5", info.checksum))
     if info.fingerprint is not None:
         rows.append(("fingerprint", info.fingerprint))
     return [f"{name + ':':<20}{value}" for name, value in rows]

@@ -1,7 +1,9 @@
 """``silt master``: serve the master's HTTP API (siltfs.server) on an embedded home.
 
-The bearer token is made on first start (``secrets.token_urlsafe``) and kept in
-``<home>/token`` (mode 0600); clients pass it as ``token=`` or ``$SILT_TOKEN``.
+The admin token is made on first start (``secrets.token_urlsafe``) and kept in
+``<home>/token`` (mode 0600); clients pass it as ``token=`` or ``$SILT_TOKEN``.  The
+cluster secret is made the same way in ``<home>/cluster-secret``: workers register with
+it, and the master calls workers with it; it is no credential for the file system.
 SIGTERM or Ctrl-C shut down gracefully: uvicorn stops accepting connections and lets
 running requests finish (at most ``--graceful-timeout`` seconds), then the file system
 is closed, which waits for in-flight persist commits.
@@ -21,14 +23,28 @@ from typing import Any
 import click
 
 from siltfs.cli.main import CliState, load_config
-from siltfs.home import private_dir, remove_master_file, write_master_file
-
-TOKEN_FILE = "token"
+from siltfs.home import (
+    CLUSTER_SECRET_FILE,
+    TOKEN_FILE,
+    private_dir,
+    remove_master_file,
+    write_master_file,
+)
 
 
 def ensure_token(home: Path) -> tuple[str, Path]:
-    """The token in ``<home>/token``, created (mode 0600) if there is none yet."""
-    path = home / TOKEN_FILE
+    """The admin token in ``<home>/token``, created (mode 0600) if there is none yet."""
+    return ensure_secret(home, TOKEN_FILE)
+
+
+def ensure_cluster_secret(home: Path) -> tuple[str, Path]:
+    """The cluster secret in ``<home>/cluster-secret``, created (0600) if there is none."""
+    return ensure_secret(home, CLUSTER_SECRET_FILE)
+
+
+def ensure_secret(home: Path, name: str) -> tuple[str, Path]:
+    """The secret in ``<home>/<name>``, created (mode 0600) if there is none yet."""
+    path = home / name
     private_dir(home)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -126,6 +142,7 @@ def master(
     state = ctx.find_object(CliState) or CliState(home=None)
     home = home_opt or state.home or Path.home() / ".silt"
     token, token_path = ensure_token(home)
+    secret, secret_path = ensure_cluster_secret(home)
     cfg = load_config(home)
     if metastore_uri is not None:
         cfg = replace(cfg, metastore=metastore_uri).validate()
@@ -133,9 +150,9 @@ def master(
     cfg = replace(cfg, security=replace(cfg.security, restrict_mounts=True))
     if local_worker is not None:
         cfg = replace(cfg, cluster=replace(cfg.cluster, local_worker=local_worker))
-    fs = siltfs.open_embedded(config=cfg, ufs=ufs_uri, token=token, expect_workers=True)
+    fs = siltfs.open_embedded(config=cfg, ufs=ufs_uri, token=secret, expect_workers=True)
     try:
-        app = create_app(fs, token)
+        app = create_app(fs, token, cluster_secret=secret)
         config = uvicorn.Config(
             app,
             host=host,
@@ -148,7 +165,8 @@ def master(
         )
         server = uvicorn.Server(config)
         click.echo(f"silt master: serving {home} on {scheme}://{host}:{port}", err=True)
-        click.echo(f"silt master: bearer token in {token_path}", err=True)
+        click.echo(f"silt master: admin token in {token_path}", err=True)
+        click.echo(f"silt master: cluster secret (for workers) in {secret_path}", err=True)
         click.echo(
             f"silt master: dashboard {scheme}://{host}:{port}/dashboard#token=<token>", err=True
         )

@@ -7,6 +7,15 @@ the expected length; otherwise the block is fetched from the worker over HTTP.  
 not cached (or a worker that fails) is left to the caller, who reads it through the
 master, where it is checked against the file version.
 
+Short-circuit bytes are verified against the block's checksums (the sidecar beside the
+block file, :mod:`siltfs.worker.checksums`): each read checks the 64 KiB chunks it
+touches (reading the rest of its first and last chunk beside the caller's buffer, in
+the same ``preadv``), once per chunk while the block file is open.  A block that fails
+is not read short-circuit again; the same location is asked over HTTP, where the worker
+verifies its copy itself, drops it and counts it, and answers 410 -- the caller then
+reads through the master, which re-reads a persisted file from the UFS.  Bytes from a
+worker's HTTP answer were verified by the worker before they were sent.
+
 Bytes go straight into the caller's buffer: ``os.preadv`` from the block file (kept
 open while the file is read, up to ``OPEN_FILES`` of them: a block file replaced or
 removed meanwhile does not change what an open descriptor reads), or ``recv_into`` from the worker's answer
@@ -22,6 +31,7 @@ from collections import OrderedDict
 from typing import Any
 
 from siltfs.errors import SiltError
+from siltfs.worker.checksums import BlockSums, read_sums
 from siltfs.worker.client import BlockStream, WorkerClient
 from siltfs.worker.hostid import HOST_ID
 
@@ -39,6 +49,7 @@ class BlockSource:
         self._lock = threading.Lock()
         # bytes served per route, for tests, benchmarks and curious users
         self.stats = {"short_circuit": 0, "worker": 0}
+        self.short_circuit_failures = 0  # block files that failed their checksums
 
     def _client(self, url: str) -> WorkerClient:
         with self._lock:
@@ -55,11 +66,60 @@ class BlockSource:
         with self._lock:
             self.stats[route] += n
 
+    def short_circuit_failed(self) -> None:
+        with self._lock:
+            self.short_circuit_failures += 1
+
     def close(self) -> None:
         with self._lock:
             for client in self._workers.values():
                 client.close()
             self._workers.clear()
+
+
+class _BlockFile:
+    """A block file open for short-circuit reads, its checksums, the chunks verified."""
+
+    def __init__(self, fd: int, sums: BlockSums) -> None:
+        self.fd = fd
+        self.sums = sums
+        self.verified: set[int] = set()
+
+    def readinto(self, offset: int, out: memoryview) -> bool:
+        """Fill *out* with the bytes from *offset*; False if they are not all there or
+        fail their checksums."""
+        sums = self.sums
+        first, last = sums.span(offset, offset + len(out))
+        chunks = range(first // sums.chunk, -(-last // sums.chunk))
+        if all(i in self.verified for i in chunks):
+            return _pread_all(self.fd, [out], offset)
+        head = memoryview(bytearray(offset - first))
+        tail = memoryview(bytearray(max(0, last - offset - len(out))))
+        if not _pread_all(self.fd, [head, out, tail], first):
+            return False
+        if not sums.check(first, [head, out, tail]):
+            return False
+        self.verified.update(chunks)
+        return True
+
+
+def _pread_all(fd: int, views: list[memoryview], offset: int) -> bool:
+    """Fill *views* from *offset* of *fd*; False if the file ends first (or fails)."""
+    views = [v for v in views if len(v)]
+    try:
+        while views:
+            n = os.preadv(fd, views, offset)
+            if n <= 0:
+                return False
+            offset += n
+            while views and n >= len(views[0]):
+                n -= len(views[0])
+                views.pop(0)
+            if n:
+                views[0] = views[0][n:]
+    except OSError:
+        return False
+    return True
 
 
 class BlockCursor:
@@ -68,7 +128,7 @@ class BlockCursor:
     def __init__(self, source: BlockSource) -> None:
         self.source = source
         # block id -> open block file (None: not usable), the most recently used last
-        self._files: OrderedDict[int, int | None] = OrderedDict()
+        self._files: OrderedDict[int, _BlockFile | None] = OrderedDict()
         self._stream: BlockStream | None = None
 
     def __enter__(self) -> BlockCursor:
@@ -97,46 +157,42 @@ class BlockCursor:
         return 0
 
     # short-circuit ------------------------------------------------------------
-    def _fd(self, bid: int, where: dict[str, Any], length: int) -> int | None:
+    def _file(self, bid: int, where: dict[str, Any], length: int) -> _BlockFile | None:
         if bid in self._files:
             self._files.move_to_end(bid)
             return self._files[bid]
         while len(self._files) >= OPEN_FILES:
             _, old = self._files.popitem(last=False)
             if old is not None:
-                os.close(old)
-        fd: int | None = None
+                os.close(old.fd)
+        opened: _BlockFile | None = None
         if where.get("block_dir"):
+            path = os.path.join(where["block_dir"], str(bid))
             try:
-                fd = os.open(os.path.join(where["block_dir"], str(bid)), os.O_RDONLY)
+                fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
             except OSError:
-                fd = None
-            if fd is not None and os.fstat(fd).st_size != length:
-                os.close(fd)
-                fd = None
-        self._files[bid] = fd
-        return fd
+                fd = -1
+            sums = read_sums(path) if fd >= 0 else None
+            if fd >= 0 and sums is not None and os.fstat(fd).st_size == sums.length == length:
+                opened = _BlockFile(fd, sums)
+            elif fd >= 0:
+                os.close(fd)  # not the block we expect: the worker will tell (over HTTP)
+        self._files[bid] = opened
+        return opened
 
     def _local(
         self, bid: int, where: dict[str, Any], length: int, offset: int, out: memoryview
     ) -> int:
-        fd = self._fd(bid, where, length)
-        if fd is None:
+        block = self._file(bid, where, length)
+        if block is None:
             return 0
-        done = 0
-        try:
-            while done < len(out):
-                n = os.preadv(fd, [out[done:]], offset + done)
-                if n <= 0:
-                    break
-                done += n
-        except OSError:
-            pass
-        if done < len(out):  # cannot happen to a block file of the right length
-            os.close(fd)
+        if not block.readinto(offset, out):  # cut short or failed its checksums
+            os.close(block.fd)
             self._files[bid] = None
-        self.source._count("short_circuit", done)
-        return done
+            self.source.short_circuit_failed()
+            return 0
+        self.source._count("short_circuit", len(out))
+        return len(out)
 
     # over HTTP ----------------------------------------------------------------
     def _remote(self, bid: int, url: str, offset: int, out: memoryview, ahead: int) -> int:
@@ -170,6 +226,6 @@ class BlockCursor:
     def close(self) -> None:
         self._end_stream()
         files, self._files = self._files, OrderedDict()
-        for fd in files.values():
-            if fd is not None:
-                os.close(fd)
+        for block in files.values():
+            if block is not None:
+                os.close(block.fd)

@@ -131,3 +131,13 @@ class PieceReader(io.RawIOBase):
             done += n
             self._pos += n
         return done
+
+
+def abort_writer(f: IO[Any]) -> None:
+    """Drop an unfinished write of either client: nothing of it is committed (closing
+    the file instead would commit the partial data)."""
+    raw = getattr(f, "raw", f)
+    abort = getattr(raw, "abort", None)
+    if abort is None:
+        raise TypeError(f"{type(raw).__name__} cannot be aborted")
+    abort()

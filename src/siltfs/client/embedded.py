@@ -15,6 +15,8 @@ from siltfs.client.common import (
     read_slice,
     save_to_local,
 )
+from siltfs.client.mutable import MUTABLE_KINDS, open_mutable
+from siltfs.client.posix import PosixMethods, creation, encode_value
 from siltfs.client.streams import BlockReader, BlockWriter
 from siltfs.errors import InvalidArgument, IsADirectory, Unavailable, WrongType
 from siltfs.home import HomeLock
@@ -26,8 +28,13 @@ from siltfs.model.enums import JobState, ReadType, TtlAction, WriteType
 from siltfs.model.inode import FileInfo, MountInfo
 
 
-class EmbeddedFileSystem:
-    """Alluxio's FileSystem API in snake_case.  Paths are absolute namespace paths."""
+class EmbeddedFileSystem(PosixMethods):
+    """Alluxio's FileSystem API in snake_case.  Paths are absolute namespace paths.
+
+    POSIX metadata methods come from :class:`~siltfs.client.posix.PosixMethods`:
+    chmod, chown, utime, symlink, readlink, mknod and the extended attributes
+    (def setxattr, getxattr, listxattr, removexattr).
+    """
 
     def __init__(self, master: Master, *, home_lock: HomeLock | None = None) -> None:
         self._master = master
@@ -40,6 +47,10 @@ class EmbeddedFileSystem:
         if self._closed:
             raise Unavailable("this file system is closed", path=str(self.config.home))
         return self._master
+
+    def posix_op(self, op: str, path: str, args: dict[str, Any]) -> Any:
+        result = self.master.posix(op, path, args)
+        return encode_value(result) if isinstance(result, bytes) else result
 
     # types ----------------------------------------------------------------
     def _wt(self, write_type: WriteType | str | None) -> WriteType:
@@ -155,9 +166,16 @@ class EmbeddedFileSystem:
         sync_interval_ms: int | None = None,
         encoding: str | None = None,
         replicas: int | None = None,
+        perm: int | None = None,
+        uid: int | None = None,
+        gid: int | None = None,
+        xattrs: dict[str, bytes] | None = None,
     ) -> IO[Any]:
         """``replicas``: copies of each block of an unpersisted write (MUST_CACHE,
-        ASYNC_THROUGH) on distinct workers (default ``config.cluster.replicas``)."""
+        ASYNC_THROUGH) on distinct workers (default ``config.cluster.replicas``).
+        ``perm``, ``uid``, ``gid``: of a new file (default ``0o666`` less the umask, this
+        process's uid and gid; an overwrite keeps the old ones); ``xattrs``: replace the
+        file's extended attributes when it is committed."""
         p = paths.validate(path)
         if not isinstance(mode, str):
             raise WrongType(f"mode must be a str, not {type(mode).__name__}", path=p)
@@ -181,22 +199,30 @@ class EmbeddedFileSystem:
             n = self.config.cluster.replicas if replicas is None else replicas
             if not isinstance(n, int) or isinstance(n, bool) or n < 1:
                 raise InvalidArgument(f"replicas must be a positive int, not {n!r}", path=p)
-            raw = BlockWriter(self.master, p, self._wt(write_type), kind == "x", bs, n)
+            made = creation(p, perm, uid, gid, xattrs)
+            raw = BlockWriter(self.master, p, self._wt(write_type), kind == "x", bs, n, made)
             buffered = io.BufferedWriter(raw, buffer_size=1024 * 1024)  # type: ignore[arg-type]
+        elif kind in MUTABLE_KINDS:
+            return open_mutable(self, p, mode, kind, encoding, {
+                "write_type": self._wt(write_type), "block_size": block_size,
+                "replicas": replicas, "perm": perm, "uid": uid, "gid": gid, "xattrs": xattrs,
+            })  # fmt: skip
         else:
             raise InvalidArgument(
-                f"unsupported mode {mode!r} (use r, w or x, binary or text)", path=p
+                f"unsupported mode {mode!r} (r, w, x, a, r+, w+, x+, a+; binary or text)",
+                path=p,
             )
         if binary:
             return buffered
         return io.TextIOWrapper(buffered, encoding=encoding or "utf-8")  # type: ignore[arg-type]
 
     def write_bytes(
-        self, path: str, data: bytes, *, write_type: WriteType | str | None = None
-    ) -> FileInfo:
+        self, path: str, data: bytes, *, write_type: WriteType | str | None = None,
+        xattrs: dict[str, bytes] | None = None,
+    ) -> FileInfo:  # fmt: skip
         if not isinstance(data, (bytes, bytearray, memoryview)):
             raise WrongType(f"data must be bytes, not {type(data).__name__}", path=str(path))
-        f = self.open(path, "wb", write_type=write_type)
+        f = self.open(path, "wb", write_type=write_type, xattrs=xattrs)
         try:
             f.write(data)
         finally:

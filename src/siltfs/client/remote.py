@@ -46,6 +46,8 @@ from siltfs.client.common import (
     read_slice,
     save_to_local,
 )
+from siltfs.client.mutable import MUTABLE_KINDS, open_mutable
+from siltfs.client.posix import PosixMethods, creation, creation_params
 from siltfs.errors import (
     FileNotFound,
     InvalidArgument,
@@ -318,6 +320,10 @@ class RemoteWriter(io.RawIOBase):
         while chunk := self._tmp.read(1024 * 1024):
             yield chunk
 
+    def abort(self) -> None:
+        """Drop this unfinished write: nothing of it is committed."""
+        self._abort()
+
     def _abort(self) -> None:
         """Drop what was written; nothing is uploaded."""
         self._done = True
@@ -338,7 +344,7 @@ def master_urls(url: object) -> list[str]:
     return out
 
 
-class RemoteFileSystem:
+class RemoteFileSystem(PosixMethods):
     """The FileSystem API of a siltfs master at *url* (``http://host:port``).
 
     *url* may name several masters (a list, or comma-separated) serving one namespace:
@@ -439,6 +445,15 @@ class RemoteFileSystem:
     def _post(self, route: str, **body: Any) -> Any:
         return self._call("POST", route, json=body)
 
+    def posix_op(self, op: str, path: str, args: dict[str, Any]) -> Any:
+        body = {k: v for k, v in args.items() if v is not None}
+        answer = self._call("POST", f"/posix/{op}", json={"path": path, **body})
+        if "value" in answer:
+            return answer["value"]
+        if "names" in answer:
+            return answer["names"]
+        return file_info(answer)
+
     def _upload(self, path: str, params: dict[str, Any], body: Body, size: int) -> FileInfo:
         headers = {"Content-Length": str(size)}
         params = {"path": path, **params}
@@ -534,8 +549,10 @@ class RemoteFileSystem:
         self, path: str, mode: str = "rb", *, write_type: WriteType | str | None = None,
         read_type: ReadType | str | None = None, block_size: int | None = None,
         sync_interval_ms: int | None = None, encoding: str | None = None,
-        replicas: int | None = None,
+        replicas: int | None = None, perm: int | None = None, uid: int | None = None,
+        gid: int | None = None, xattrs: dict[str, bytes] | None = None,
     ) -> IO[Any]:  # fmt: skip
+        """As the embedded ``open`` (its docstring says what each argument does)."""
         p = paths.validate(path)
         if not isinstance(mode, str):
             raise WrongType(f"mode must be a str, not {type(mode).__name__}", path=p)
@@ -562,27 +579,36 @@ class RemoteFileSystem:
                 raise InvalidArgument(f"replicas must be a positive int, not {n!r}", path=p)
             params = _params(  # arguments first, then the target: the embedded order
                 write_type=_enum(WriteType, write_type), exclusive=kind == "x", block_size=bs,
-                replicas=n,
+                replicas=n, **creation_params(creation(p, perm, uid, gid, xattrs)),
             )  # fmt: skip
             self._post("/data/check", path=p, exclusive=kind == "x")  # fail early, as embedded
             raw = RemoteWriter(self, p, params)
             buffered = io.BufferedWriter(raw, buffer_size=1024 * 1024)  # type: ignore[arg-type]
+        elif kind in MUTABLE_KINDS:
+            return open_mutable(self, p, mode, kind, encoding, {
+                "write_type": write_type, "block_size": block_size, "replicas": replicas,
+                "perm": perm, "uid": uid, "gid": gid, "xattrs": xattrs,
+            })  # fmt: skip
         else:
             raise InvalidArgument(
-                f"unsupported mode {mode!r} (use r, w or x, binary or text)", path=p
+                f"unsupported mode {mode!r} (r, w, x, a, r+, w+, x+, a+; binary or text)",
+                path=p,
             )
         if "b" in mode:
             return buffered
         return io.TextIOWrapper(buffered, encoding=encoding or "utf-8")  # type: ignore[arg-type]
 
     def write_bytes(
-        self, path: str, data: bytes, *, write_type: WriteType | str | None = None
-    ) -> FileInfo:
+        self, path: str, data: bytes, *, write_type: WriteType | str | None = None,
+        xattrs: dict[str, bytes] | None = None,
+    ) -> FileInfo:  # fmt: skip
         if not isinstance(data, (bytes, bytearray, memoryview)):
             raise WrongType(f"data must be bytes, not {type(data).__name__}", path=str(path))
         body = bytes(data)
-        params = _params(write_type=_enum(WriteType, write_type))
-        return self._upload(paths.validate(path), params, body, len(body))
+        p = paths.validate(path)
+        made = creation_params(creation(p, None, None, None, xattrs))
+        params = _params(write_type=_enum(WriteType, write_type), **made)
+        return self._upload(p, params, body, len(body))
 
     def read_bytes(
         self, path: str, start: int | None = None, end: int | None = None, *,

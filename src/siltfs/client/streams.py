@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
-import hashlib
 import io
 import os
 import secrets
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from siltfs.client.common import PieceReader
-from siltfs.errors import FileLost, FileNotFound, ResourceExhausted, SiltError, UfsError
+from siltfs.errors import (
+    BlockCorrupted,
+    FileLost,
+    FileNotFound,
+    ResourceExhausted,
+    SiltError,
+    UfsError,
+)
 from siltfs.master.files import NewFile
 from siltfs.master.persister import HOST_TAG, STAGING_ATTEMPTS
 from siltfs.model.enums import PersistenceState, ReadType, WriteType
-from siltfs.model.inode import Inode, block_id
+from siltfs.model.inode import Inode, block_id, content_digest
+from siltfs.model.posix import Creation
 from siltfs.ufs.abc import UnderFileSystem
 
 if TYPE_CHECKING:
@@ -31,10 +38,11 @@ class BlockWriter(io.RawIOBase):
 
     def __init__(
         self, master: Master, path: str, write_type: WriteType, exclusive: bool, block_size: int,
-        replicas: int = 1,
+        replicas: int = 1, creation: Creation | None = None,
     ) -> None:  # fmt: skip
         super().__init__()
         master.check_write(path, exclusive)
+        self.creation = creation
         self.replicas = replicas
         self.master = master
         self.store = master.store
@@ -46,7 +54,7 @@ class BlockWriter(io.RawIOBase):
         self._buf = bytearray()
         self._index = 0
         self._length = 0
-        self._hash = hashlib.sha256()
+        self._hash = content_digest()
         self._written: list[int] = []
         self._ufs_file: BinaryIO | None = None
         self._staging: str | None = None
@@ -135,7 +143,7 @@ class BlockWriter(io.RawIOBase):
                     path=self.path, inode_id=self.inode_id, length=self._length,
                     block_size=self.block_size, write_type=self.write_type,
                     exclusive=self.exclusive, staging_rel=self._staging,
-                    content_hash=self._hash.hexdigest(),
+                    content_hash=self._hash.hexdigest(), creation=self.creation,
                 )
             )  # fmt: skip
             self._done = True
@@ -144,6 +152,10 @@ class BlockWriter(io.RawIOBase):
             raise
         finally:
             self.master.ns.active_staging.discard(self._token)
+
+    def abort(self) -> None:
+        """Drop this unfinished write: nothing of it is committed."""
+        self._abort()
 
     def _abort(self) -> None:
         """Nothing of a failed write stays behind: blocks and staged object removed."""
@@ -168,7 +180,12 @@ class BlockWriter(io.RawIOBase):
 
 
 class BlockReader(PieceReader):
-    """Reads a file from the cache where blocks are cached and from the UFS elsewhere."""
+    """Reads a file from the cache where blocks are cached and from the UFS elsewhere.
+
+    A cached block that fails its checksums (dropped by the store that held it) is read
+    from the UFS and cached again when the file is persisted -- the reader does not
+    notice; an unpersisted file has lost it: it becomes LOST and the read raises
+    :class:`~siltfs.errors.BlockCorrupted`."""
 
     def __init__(
         self, master: Master, path: str, read_type: ReadType, sync_interval_ms: int | None
@@ -209,11 +226,21 @@ class BlockReader(PieceReader):
         if self._cur is not None and self._cur[0] == idx:
             return self._cur[1]
         bid = block_id(self.inode.id, idx)
-        data = self.store.get(
-            bid,
-            promote=self.read_type is ReadType.CACHE_PROMOTE,
-            wait=self.inode.state is not PersistenceState.PERSISTED,
-        )
+        try:
+            data = self.store.get(
+                bid,
+                promote=self.read_type is ReadType.CACHE_PROMOTE,
+                wait=self.inode.state is not PersistenceState.PERSISTED,
+            )
+        except BlockCorrupted as exc:
+            if self.inode.state is not PersistenceState.PERSISTED:
+                self.master.mark_lost(f"{exc}; it was the only copy")
+                raise BlockCorrupted(
+                    f"cached block {idx} is corrupt ({exc}); the file is not persisted, "
+                    "so that data is lost",
+                    path=self.path,
+                ) from exc
+            data = None  # re-read from the UFS and cached again below
         if data is None:
             data = self._from_ufs(idx)
             if self.read_type is not ReadType.NO_CACHE:

@@ -15,6 +15,9 @@ care whether a block is in this process or on a worker across the network.
   says which; the master then marks unpersisted files whose only copy was there LOST.
 - Right after the master starts, workers have not reported yet: reads that find no
   copy wait for them (until ``worker_timeout_s`` after start) before calling it a miss.
+- A copy that fails its checksums (:class:`~siltfs.errors.BlockCorrupted`, the member
+  dropped it) is forgotten and the next holder is asked; the error is raised only if no
+  member has a good copy.
 """
 
 from __future__ import annotations
@@ -23,45 +26,24 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from typing import Any
 
 from siltfs.config import ClusterConfig
-from siltfs.errors import NotEnoughWorkers, ResourceExhausted, SiltError, Unavailable
+from siltfs.errors import (
+    BlockCorrupted,
+    NotEnoughWorkers,
+    ResourceExhausted,
+    SiltError,
+    Unavailable,
+)
+from siltfs.master.members import LOCAL, WorkerRecord, overview, sum_usage
 from siltfs.worker.blockstore import BlockStore, TierUsage
+from siltfs.worker.checksums import crc
 from siltfs.worker.client import WorkerClient
 from siltfs.worker.hostid import HOST_ID
 
 log = logging.getLogger("siltfs.cluster")
-LOCAL = "local"
-
-
-@dataclass
-class WorkerRecord:
-    id: str
-    url: str
-    host_id: str
-    block_dir: str
-    boot_id: str
-    client: WorkerClient
-    last_seen: float = field(default_factory=time.monotonic)
-    alive: bool = True
-    tiers: list[TierUsage] = field(default_factory=list)
-    hits: dict[str, int] = field(default_factory=dict)
-    misses: int = 0
-    evictions: int = 0
-    blocks: dict[int, int] = field(default_factory=dict)  # block id -> size
-    # blocks this master put there, with the worker's block-set version right after: a
-    # heartbeat with an older version was taken before the put and must not drop them
-    put_versions: dict[int, int] = field(default_factory=dict)
-    # new, restarted or back from the dead: its next full block map is checked (pins,
-    # orphans, LOST files whose blocks are back)
-    check_blocks: bool = True
-
-    def free_room(self, ssd_only: bool) -> int:
-        return sum(
-            t.capacity - t.used for t in self.tiers if t.tier == "SSD" or not ssd_only
-        )  # fmt: skip
+__all__ = ["LOCAL", "Cluster", "WorkerRecord"]
 
 
 class Cluster:
@@ -129,13 +111,7 @@ class Cluster:
             w.boot_id = str(report["boot_id"])
             w.last_seen = time.monotonic()
             w.alive = True
-            w.tiers = [
-                TierUsage(t["tier"], int(t["capacity"]), int(t["used"]), int(t["blocks"]))
-                for t in report.get("tiers", [])
-            ]
-            w.hits = {str(k): int(v) for k, v in report.get("hits", {}).items()}
-            w.misses = int(report.get("misses", 0))
-            w.evictions = int(report.get("evictions", 0))
+            w.take_counters(report)
             blocks = report.get("blocks")
             w.check_blocks = w.check_blocks or rebooted
             if blocks is None:
@@ -232,6 +208,7 @@ class Cluster:
         placed: list[str] = []
         last: SiltError | None = None
         pin = block_id in self.pinned
+        whole: int | None = None  # the CRC-32C a worker checks the block against
         for _, member in candidates:
             if len(placed) >= replicas:
                 break
@@ -239,7 +216,10 @@ class Cluster:
                 if isinstance(member, BlockStore):
                     placed.append(member.put(block_id, data, durable=durable, ssd=ssd))
                     continue
-                tier, version = member.client.put(block_id, data, durable=durable, ssd=ssd, pin=pin)
+                whole = crc(data) if whole is None else whole
+                tier, version = member.client.put(
+                    block_id, data, durable=durable, ssd=ssd, pin=pin, crc32c=whole
+                )
                 placed.append(tier)
                 with self._lock:
                     member.blocks[block_id] = len(data)
@@ -267,49 +247,62 @@ class Cluster:
         master just started, give workers their first heartbeat to report the block
         (for data that has no other copy)."""
         local = self.local
+        corrupt: list[BlockCorrupted] = []  # copies that failed their checksums
         if local is not None and (local.contains(block_id) or not self.expect_workers):
-            data = local.get(block_id, promote=promote)
-            if data is not None or not self.workers:
+            try:
+                data = local.get(block_id, promote=promote)
+            except BlockCorrupted as exc:
+                data = None
+                corrupt.append(exc)
+            if data is not None or (not self.workers and not corrupt):
                 return data
         deadline = self._started + self.config.worker_timeout_s
         while True:
             tried = False
             for w in self._holders(block_id):
                 tried = True
-                data = self._read_from(w, block_id, promote)
+                data = self._read_from(w, block_id, promote, corrupt)
                 if data is not None:
                     return data
-            if wait and not tried:
-                data = self._probe(block_id, promote)
+            if wait and not tried and not corrupt:
+                data = self._probe(block_id, promote, corrupt)
                 if data is not None:
                     return data
             with self._lock:
                 early = wait and self.expect_workers and time.monotonic() < deadline
-                if tried or not early:
+                if tried or not early or corrupt:
+                    if corrupt:
+                        raise corrupt[0]
                     self._misses += 1
                     return None
                 # just started: the workers may not have reported this block yet
                 self._changed.wait(min(0.2, max(0.0, deadline - time.monotonic())))
 
-    def _probe(self, block_id: int, promote: bool) -> bytes | None:
+    def _probe(self, block_id: int, promote: bool, corrupt: list[BlockCorrupted]) -> bytes | None:
         """Ask every live worker directly: for data with no other copy, a location this
         master has not heard of yet (another master put it; the heartbeat is on its way)
         must not pass for a loss."""
         for w in self.alive():
-            data = self._read_from(w, block_id, promote)
+            data = self._read_from(w, block_id, promote, corrupt)
             if data is not None:
                 return data
         return None
 
-    def _read_from(self, w: WorkerRecord, block_id: int, promote: bool) -> bytes | None:
+    def _read_from(
+        self, w: WorkerRecord, block_id: int, promote: bool, corrupt: list[BlockCorrupted]
+    ) -> bytes | None:
         """The block from worker *w*, its location recorded as it turns out: known if it
-        answered with the bytes, forgotten if it does not have it; None if it cannot be
-        reached (marked so) or does not have it."""
+        answered with the bytes, forgotten if it does not have it (or dropped it as
+        corrupt: added to *corrupt*); None if it cannot be reached (marked so) or does
+        not have it."""
         try:
             data = w.client.get(block_id, promote=promote)
         except Unavailable:
             self.mark_unreachable(w)
             return None
+        except BlockCorrupted as exc:
+            corrupt.append(BlockCorrupted(f"on worker {w.id}: {exc.message}", exc.path))
+            data = None
         with self._lock:
             if data is None:
                 self._forget(w, block_id)
@@ -443,6 +436,13 @@ class Cluster:
         return total
 
     @property
+    def checksum_failures(self) -> int:
+        """Blocks dropped for failing their checksums, here and on every worker known."""
+        local = self.local.checksum_failures if self.local is not None else 0
+        with self._lock:
+            return local + sum(w.checksum_failures for w in self.workers.values())
+
+    @property
     def misses(self) -> int:
         local = self.local.misses if self.local is not None else 0
         return local + self._misses
@@ -454,38 +454,14 @@ class Cluster:
 
     def usage(self) -> list[TierUsage]:
         """Capacity and use per tier, summed over the live members."""
-        sums: dict[str, list[int]] = {}
         members = [self.local.usage()] if self.local is not None else []
-        members += [w.tiers for w in self.alive()]
-        for tiers in members:
-            for u in tiers:
-                acc = sums.setdefault(u.tier, [0, 0, 0])
-                acc[0] += u.capacity
-                acc[1] += u.used
-                acc[2] += u.blocks
-        if not sums:
-            sums = {"MEM": [0, 0, 0], "SSD": [0, 0, 0]}
-        return [TierUsage(t, c, u, b) for t, (c, u, b) in sums.items()]
+        return sum_usage(members + [w.tiers for w in self.alive()])
 
     def overview(self) -> list[dict[str, Any]]:
         """One entry per member (the dashboard's worker table)."""
-        now = time.monotonic()
-
-        def tiers(usage: Iterable[TierUsage]) -> list[dict[str, Any]]:
-            return [{"tier": u.tier, "used_bytes": u.used, "capacity_bytes": u.capacity,
-                     "blocks": u.blocks} for u in usage]  # fmt: skip
-
-        out: list[dict[str, Any]] = []
-        if self.local is not None:
-            out.append({"id": LOCAL, "address": "(in the master)", "host": HOST_ID,
-                        "alive": True, "last_heartbeat_age_s": 0.0,
-                        "tiers": tiers(self.local.usage())})  # fmt: skip
+        local = self.local.usage() if self.local is not None else None
         with self._lock:
-            for w in self.workers.values():
-                out.append({"id": w.id, "address": w.url, "host": w.host_id, "alive": w.alive,
-                            "last_heartbeat_age_s": round(now - w.last_seen, 3),
-                            "tiers": tiers(w.tiers)})  # fmt: skip
-        return out
+            return overview(local, list(self.workers.values()))
 
     def flush_mem(self) -> None:
         if self.local is not None:

@@ -9,10 +9,12 @@ from dataclasses import dataclass
 from siltfs import crashpoints
 from siltfs.errors import FileExists, IsADirectory, UfsError
 from siltfs.master.intents import retrying
-from siltfs.master.namespace import PERSISTED, Namespace, now_ms
+from siltfs.master.namespace import PERSISTED, Namespace
+from siltfs.master.posix import apply_to_ufs, new_file_attrs, now_ns
 from siltfs.model import paths
 from siltfs.model.enums import PersistenceState, WriteType
 from siltfs.model.inode import Inode
+from siltfs.model.posix import Creation
 
 
 @dataclass
@@ -25,6 +27,7 @@ class NewFile:
     exclusive: bool
     staging_rel: str | None = None  # synchronous write types: the staged UFS object
     content_hash: str | None = None
+    creation: Creation | None = None  # POSIX metadata from the writer (model.posix)
 
 
 def check_writable_target(ns: Namespace, path: str, exclusive: bool) -> None:
@@ -54,11 +57,13 @@ def commit_file(ns: Namespace, new: NewFile) -> Inode:
         if existing is not None and new.exclusive:
             raise FileExists("already exists", path=new.path)
         mount, ufs, rel = ns.writable(new.path)
-        stamp = now_ms()
+        stamp_ns = now_ns()
+        stamp = stamp_ns // 1_000_000
         inode = Inode(
             id=new.inode_id, parent_id=parent.id, name=name, is_dir=False, length=new.length,
             block_size=new.block_size, state=PersistenceState.NOT_PERSISTED, created_ms=stamp,
             mtime_ms=stamp, content_hash=new.content_hash,
+            attrs=new_file_attrs(existing, new.creation or Creation(), stamp_ns),
         )  # fmt: skip
         placed = None
         if wt.persists_sync:
@@ -66,6 +71,7 @@ def commit_file(ns: Namespace, new: NewFile) -> Inode:
             ns.persist_dirs(parent_path)
             with ns.ms.transaction() as txn:  # if we stop between the move and the commit,
                 placed = txn.insert_intent("placed", mount.id, rel, None, stamp)  # re-read rel
+            apply_to_ufs(ufs, new.staging_rel, inode)
             try:
                 ufs.move(new.staging_rel, rel)
             except BaseException:
@@ -84,6 +90,8 @@ def commit_file(ns: Namespace, new: NewFile) -> Inode:
         with ns.ms.transaction() as txn:
             if existing is not None:
                 txn.delete_inodes([existing.id])
+            else:
+                ns.touch_parent(txn, parent.id)
             txn.insert_inode(inode)
             if wt is WriteType.ASYNC_THROUGH:
                 txn.insert_job(inode.id, inode.generation, stamp)

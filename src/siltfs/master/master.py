@@ -12,6 +12,8 @@ from typing import Any
 from siltfs.config import SiltConfig
 from siltfs.errors import InvalidArgument, SiltError
 from siltfs.jobs.runner import PersistRunner, owner_is_dead
+from siltfs.master import infos
+from siltfs.master import posix as px
 from siltfs.master.cluster import Cluster
 from siltfs.master.consistency import Checker, ConsistencyReport
 from siltfs.master.files import NewFile, check_writable_target, commit_file
@@ -22,7 +24,6 @@ from siltfs.master.namespace import PERSISTED, Namespace, Resolved, now_ms
 from siltfs.master.persister import Persister
 from siltfs.master.queue import JobQueue
 from siltfs.metastore.abc import Metastore
-from siltfs.model import paths
 from siltfs.model.enums import JobState, PersistenceState, TtlAction, WriteType
 from siltfs.model.inode import FileInfo, Inode, MountInfo, inode_of_block
 from siltfs.ufs.fsspec_ufs import open_ufs
@@ -268,42 +269,15 @@ class Master:
 
     # info -----------------------------------------------------------------
     def info(self, inode: Inode, path: str) -> FileInfo:
-        length = inode.length
-        if length:  # (hot in ls: empty files and directories skip the block store)
-            ids = inode.block_ids()
-            cached = self.store.cached_bytes(ids) * 100 // length
-        else:
-            ids = []
-            cached = 0 if inode.is_dir else 100
-        root = path == paths.ROOT
-        return FileInfo(
-            path, "/" if root else inode.name, inode.id, inode.is_dir, length,
-            inode.mtime_ms / 1000, inode.block_size, ids, inode.state, cached, inode.pinned,
-            inode.ttl_ms, inode.ttl_action, inode.generation,
-            inode.mount_id is not None or root, inode.fingerprint,
-        )  # fmt: skip
-
-    def _infos(self, kids: list[Inode], parent: str) -> list[FileInfo]:
-        """:meth:`info` of each child of the directory at *parent*, in one pass (hot in
-        ls): no call per entry, and the cached bytes of all of them in one block-store
-        call.  Whatever changes in :meth:`info` changes here too."""
-        prefix = "/" if parent == paths.ROOT else parent + "/"
-        ids = [k.block_ids() if k.length else [] for k in kids]
-        sized = [b for k, b in zip(kids, ids, strict=True) if k.length]
-        cached = iter(self.store.cached_bytes_many(sized) if sized else ())
-        return [
-            FileInfo(
-                prefix + k.name, k.name, k.id, k.is_dir, k.length, k.mtime_ms / 1000,
-                k.block_size, b, k.state,
-                next(cached) * 100 // k.length if k.length else (0 if k.is_dir else 100),
-                k.pinned, k.ttl_ms, k.ttl_action, k.generation, k.mount_id is not None,
-                k.fingerprint,
-            )
-            for k, b in zip(kids, ids, strict=True)
-        ]  # fmt: skip
+        return infos.info(self.store, inode, path)
 
     def stat(self, path: str, sync_interval_ms: int | None = None) -> FileInfo:
-        return self.info(self.ns.get(path, sync_interval_ms=sync_interval_ms), path)
+        inode = self.ns.get(path, sync_interval_ms=sync_interval_ms)
+        info = self.info(inode, path)
+        if inode.is_dir:  # 2 + subdirectories, as on a local file system (ls: 2)
+            with self.ms.snapshot() as txn:
+                info.nlink = 2 + txn.count_subdirs(inode.id)
+        return info
 
     def ls(
         self, path: str, *, recursive: bool, sync_interval_ms: int | None = None
@@ -316,10 +290,10 @@ class Master:
         while stack:
             node, node_path = stack.pop()
             kids = self.ns.children(node, node_path, sync_interval_ms)
-            infos = self._infos(kids, node_path)
-            out.extend(infos)
+            found = infos.infos(self.store, kids, node_path)
+            out.extend(found)
             if recursive:
-                stack.extend((k, i.path) for k, i in zip(kids, infos, strict=True) if k.is_dir)
+                stack.extend((k, i.path) for k, i in zip(kids, found, strict=True) if k.is_dir)
         if recursive:
             out.sort(key=lambda i: i.path)
         return out
@@ -404,6 +378,11 @@ class Master:
                     elif node.state is PERSISTED:
                         self.store.unpin(node.block_ids())
             return self.info(fresh, path)
+
+    def posix(self, op: str, path: str, args: dict[str, Any]) -> FileInfo | bytes | list[str]:
+        """chmod, chown, utime, xattrs, symlinks and special files (siltfs.master.posix)."""
+        result = px.apply(self.ns, op, path, args)
+        return self.info(result, path) if isinstance(result, Inode) else result
 
     def check_ttl(self) -> int:
         now = now_ms()

@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TypeVar
 
 from siltfs import crashpoints
@@ -36,7 +36,7 @@ from siltfs.master.locks import NamespaceLock
 from siltfs.master.mounts import MountTable
 from siltfs.master.sync import apply_listing
 from siltfs.metastore.abc import Metastore, Txn
-from siltfs.model import paths
+from siltfs.model import paths, posix
 from siltfs.model.enums import PersistenceState, WriteType
 from siltfs.model.inode import ROOT_ID, Inode, MountInfo
 from siltfs.ufs.abc import UfsStatus, UnderFileSystem
@@ -370,6 +370,7 @@ class Namespace:
         )  # fmt: skip
         with self.ms.transaction() as txn:
             txn.insert_inode(inode)
+            self.touch_parent(txn, parent.id)
             if asynchronous:
                 txn.insert_job(inode.id, inode.generation, stamp)
         if write_type.persists_sync:
@@ -439,7 +440,7 @@ class Namespace:
                 intent = None
                 if touch_ufs:
                     intent = txn.insert_intent("delete", res.mount.id, res.rel, None, now_ms())
-                self._touch_parent(txn, res.inode.parent_id)
+                self.touch_parent(txn, res.inode.parent_id)
             for node in subtree:
                 self.store.remove(node.block_ids())
             if intent is not None:
@@ -511,9 +512,12 @@ class Namespace:
                 old_parent = inode.parent_id
                 inode.parent_id = dst_parent.id
                 inode.name = dst_name
+                if inode.attrs is not None:  # a rename changes the entry's ctime (Linux)
+                    a = posix.decode(inode.attrs, inode.is_dir, inode.mtime_ms)
+                    inode.attrs = replace(a, ctime_ns=time.time_ns()).to_json()
                 txn.update_inode(inode)
-                self._touch_parent(txn, old_parent)
-                self._touch_parent(txn, dst_parent.id)
+                self.touch_parent(txn, old_parent)
+                self.touch_parent(txn, dst_parent.id)
                 intent = None
                 if persisted:
                     intent = txn.insert_intent("rename", res.mount.id, res.rel, drel, now_ms())
@@ -570,8 +574,14 @@ class Namespace:
         """Roll forward UFS steps recorded before a crash or deferred by UFS errors."""
         return self.intents.replay()
 
-    def _touch_parent(self, txn: Txn, parent_id: int) -> None:
+    def touch_parent(self, txn: Txn, parent_id: int) -> None:
+        """An entry was added to or removed from the directory: its mtime and ctime
+        become now (POSIX)."""
         parent = txn.get_inode(parent_id)
         if parent is not None and parent.id != ROOT_ID:
-            parent.mtime_ms = now_ms()
+            stamp = time.time_ns()
+            parent.mtime_ms = stamp // 1_000_000
+            if parent.attrs is not None:
+                a = posix.decode(parent.attrs, True, parent.mtime_ms)
+                parent.attrs = replace(a, mtime_ns=stamp, ctime_ns=stamp).to_json()
             txn.update_inode(parent)

@@ -20,10 +20,11 @@ from siltfs.errors import FileLost, MountError, PersistFailed, PersistTimeout, U
 from siltfs.jobs.runner import owner_is_dead
 from siltfs.master.intents import retrying
 from siltfs.master.namespace import PERSISTED, Namespace, now_ms
+from siltfs.master.posix import apply_to_ufs, is_special
 from siltfs.master.ufs_errors import UfsErrorCounter, not_ufs, ufs_calls
 from siltfs.model import paths
 from siltfs.model.enums import JobState, PersistenceState
-from siltfs.model.inode import Inode, PersistJob
+from siltfs.model.inode import Inode, PersistJob, content_digest
 from siltfs.ufs.abc import IncompleteUpload, UnderFileSystem
 
 log = logging.getLogger("siltfs.persist")
@@ -109,6 +110,7 @@ class Persister:
             assert job.token is not None
             staging = self.staging_name("j", inode, job.token)
             digest = self._stage(ufs, staging, inode)
+            apply_to_ufs(ufs, staging, inode)
             crashpoints.reach("persist.after_upload")
             self.commit(job, mount.id, staging, digest)
         except Exception as exc:  # noqa: BLE001 - every failure is recorded on the job
@@ -137,8 +139,8 @@ class Persister:
             self.fail(job, exc)
 
     def _stage(self, ufs: UnderFileSystem, staging: str, inode: Inode) -> str:
-        """Stream the inode's cached blocks to *staging*; returns their sha256."""
-        digest = hashlib.sha256()
+        """Stream the inode's cached blocks to *staging*; returns their MD5."""
+        digest = content_digest()
         store = self.ns.store
         for attempt in range(1, STAGING_ATTEMPTS + 1):
             try:
@@ -161,7 +163,7 @@ class Persister:
                     raise
                 # no staging directory (yet), or another master tidied it away between
                 # our mkdirs and open: create it, retry
-                digest = hashlib.sha256()
+                digest = content_digest()
         raise AssertionError("unreachable")
 
     def commit(self, job: PersistJob, mount_id: int, staging: str, digest: str) -> None:
@@ -342,7 +344,7 @@ class Persister:
                     continue
                 with ns.ms.transaction() as txn:
                     fresh = txn.get_inode(node.id)
-                    if fresh is None:
+                    if fresh is None or is_special(fresh):  # symlinks, FIFOs: namespace only
                         continue
                     job = txn.job_for_inode(node.id)
                     if fresh.state is PersistenceState.NOT_PERSISTED:

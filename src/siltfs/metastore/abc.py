@@ -66,6 +66,11 @@ class Txn(ABC):
     @abstractmethod
     def count_children(self, parent_id: int) -> int: ...
 
+    def count_subdirs(self, parent_id: int) -> int:
+        """How many children of *parent_id* are directories (a directory's nlink is 2 +
+        this).  Backends may answer it in one query."""
+        return sum(1 for c in self.list_children(parent_id) if c.is_dir)
+
     @abstractmethod
     def insert_inode(self, inode: Inode) -> None:
         """Insert; raises FileExists if (parent_id, name) is taken."""

@@ -138,8 +138,10 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
         );
         """,
     ),
+    ("POSIX metadata of inodes (JSON)", "ALTER TABLE silt_inodes ADD COLUMN attrs TEXT;"),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
+_INODE_PLACEHOLDERS = ", ".join(["%s"] * len(INODE_COL_NAMES))
 
 Statement = tuple[str, tuple[Any, ...] | None]
 # sent in one pipeline with a transaction's first statement: one round trip for all
@@ -264,10 +266,18 @@ class PgTxn(Txn):
         )
         return int(row[0])
 
+    def count_subdirs(self, parent_id: int) -> int:
+        row = self._one(
+            "SELECT count(*) FROM silt_inodes WHERE parent_id = %s AND id <> parent_id "
+            "AND is_dir = 1",
+            (parent_id,),
+        )
+        return int(row[0])
+
     def insert_inode(self, inode: Inode) -> None:
         try:
             cur = self._x(
-                f"INSERT INTO silt_inodes ({INODE_COLS}) VALUES ({', '.join(['%s'] * 17)}) "
+                f"INSERT INTO silt_inodes ({INODE_COLS}) VALUES ({_INODE_PLACEHOLDERS}) "
                 "ON CONFLICT (parent_id, name) DO NOTHING",
                 inode_params(inode),
             )
@@ -283,7 +293,7 @@ class PgTxn(Txn):
         cur = self._x(
             "UPDATE silt_inodes SET parent_id=%s, name=%s, is_dir=%s, length=%s, block_size=%s, "
             "generation=%s, state=%s, created_ms=%s, mtime_ms=%s, pinned=%s, ttl_ms=%s, "
-            "ttl_action=%s, mount_id=%s, fingerprint=%s, content_hash=%s, sync_ms=%s "
+            "ttl_action=%s, mount_id=%s, fingerprint=%s, content_hash=%s, sync_ms=%s, attrs=%s "
             "WHERE id=%s AND NOT EXISTS (SELECT 1 FROM silt_inodes o "
             "WHERE o.parent_id=%s AND o.name=%s AND o.id <> %s)",
             (*p[1:], inode.id, inode.parent_id, inode.name, inode.id),

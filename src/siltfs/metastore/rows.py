@@ -11,7 +11,7 @@ from siltfs.model.inode import Inode, MountInfo, PersistJob
 
 INODE_COLS = (
     "id, parent_id, name, is_dir, length, block_size, generation, state, created_ms, mtime_ms, "
-    "pinned, ttl_ms, ttl_action, mount_id, fingerprint, content_hash, sync_ms"
+    "pinned, ttl_ms, ttl_action, mount_id, fingerprint, content_hash, sync_ms, attrs"
 )
 INODE_COL_NAMES = tuple(c.strip() for c in INODE_COLS.split(","))
 JOB_COLS = (
@@ -29,11 +29,12 @@ def inode_from_row(row: Any) -> Inode:
     (
         id_, parent_id, name, is_dir, length, block_size, generation, state, created_ms,
         mtime_ms, pinned, ttl_ms, ttl_action, mount_id, fingerprint, content_hash, sync_ms,
+        attrs,
     ) = row  # fmt: skip
     return Inode(
         id_, parent_id, name, bool(is_dir), length, block_size, generation, _STATES[state],
         created_ms, mtime_ms, bool(pinned), ttl_ms, _ACTIONS[ttl_action], mount_id,
-        fingerprint, content_hash, sync_ms,
+        fingerprint, content_hash, sync_ms, attrs,
     )  # fmt: skip
 
 
@@ -45,11 +46,12 @@ def inodes_from_rows(rows: Iterable[Any]) -> list[Inode]:
         Inode(
             id_, parent_id, name, bool(is_dir), length, block_size, generation, states[state],
             created_ms, mtime_ms, bool(pinned), ttl_ms, actions[ttl_action], mount_id,
-            fingerprint, content_hash, sync_ms,
+            fingerprint, content_hash, sync_ms, attrs,
         )
         for (
             id_, parent_id, name, is_dir, length, block_size, generation, state, created_ms,
             mtime_ms, pinned, ttl_ms, ttl_action, mount_id, fingerprint, content_hash, sync_ms,
+            attrs,
         ) in rows
     ]  # fmt: skip
 
@@ -59,7 +61,7 @@ def inode_params(i: Inode) -> tuple[Any, ...]:
     return (
         i.id, i.parent_id, i.name, int(i.is_dir), i.length, i.block_size, i.generation,
         i.state.value, i.created_ms, i.mtime_ms, int(i.pinned), i.ttl_ms, i.ttl_action.value,
-        i.mount_id, i.fingerprint, i.content_hash, i.sync_ms,
+        i.mount_id, i.fingerprint, i.content_hash, i.sync_ms, i.attrs,
     )  # fmt: skip
 
 

@@ -26,7 +26,7 @@ from siltfs.metastore.rows import mount_from_row as _mount
 from siltfs.model.enums import JobState, PersistenceState
 from siltfs.model.inode import ROOT_ID, Inode, Intent, MountInfo, PersistJob
 
-SCHEMA_VERSION = 2  # 2: latches
+SCHEMA_VERSION = 3  # 2: latches; 3: inodes.attrs (POSIX metadata)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -48,6 +48,7 @@ CREATE TABLE IF NOT EXISTS inodes (
     fingerprint TEXT,
     content_hash TEXT,
     sync_ms INTEGER,
+    attrs TEXT,
     UNIQUE (parent_id, name)
 );
 CREATE INDEX IF NOT EXISTS inodes_state ON inodes(state) WHERE state != 'PERSISTED';
@@ -150,10 +151,17 @@ class SqliteTxn(Txn):
         ).fetchone()
         return int(row[0])
 
+    def count_subdirs(self, parent_id: int) -> int:
+        row = self.c.execute(
+            "SELECT COUNT(*) FROM inodes WHERE parent_id=? AND id != parent_id AND is_dir=1",
+            (parent_id,),
+        ).fetchone()
+        return int(row[0])
+
     def insert_inode(self, inode: Inode) -> None:
         try:
             self.c.execute(
-                f"INSERT INTO inodes ({_INODE_COLS}) VALUES ({','.join('?' * 17)})",
+                f"INSERT INTO inodes ({_INODE_COLS}) VALUES ({','.join('?' * len(INODE_COL_NAMES))})",
                 _inode_params(inode),
             )
         except sqlite3.IntegrityError as exc:
@@ -165,7 +173,7 @@ class SqliteTxn(Txn):
             self.c.execute(
                 "UPDATE inodes SET parent_id=?, name=?, is_dir=?, length=?, block_size=?, "
                 "generation=?, state=?, created_ms=?, mtime_ms=?, pinned=?, ttl_ms=?, "
-                "ttl_action=?, mount_id=?, fingerprint=?, content_hash=?, sync_ms=? WHERE id=?",
+                "ttl_action=?, mount_id=?, fingerprint=?, content_hash=?, sync_ms=?, attrs=? WHERE id=?",
                 p[1:] + (p[0],),
             )
         except sqlite3.IntegrityError as exc:
@@ -339,6 +347,12 @@ class SqliteTxn(Txn):
 class SqliteMetastore(Metastore):
     """Thread-safe: each thread gets its own connection; writers serialise on BEGIN IMMEDIATE."""
 
+    def _add_attrs_column(self) -> None:
+        """Schema 3 on a file made by an older siltfs: the POSIX metadata column."""
+        columns = {row[1] for row in self._conn().execute("PRAGMA table_info(inodes)")}
+        if "attrs" not in columns:
+            self._conn().execute("ALTER TABLE inodes ADD COLUMN attrs TEXT")
+
     def __init__(self, path: str | Path, *, synchronous: str = "NORMAL") -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -346,10 +360,11 @@ class SqliteMetastore(Metastore):
         os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))
         self._synchronous = synchronous
         self._local = threading.local()
-        self._all: list[sqlite3.Connection] = []
+        self._by_thread: dict[int, sqlite3.Connection] = {}
         self._lock = threading.Lock()
         self._closed = False
         self._conn().executescript(SCHEMA)
+        self._add_attrs_column()
         with self.transaction() as txn:
             conn = txn.c  # type: ignore[attr-defined]
             conn.execute(
@@ -365,7 +380,11 @@ class SqliteMetastore(Metastore):
             )
 
     def _conn(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        # by OS thread, not threading.local: a thread Python did not start (a libfuse
+        # worker calling in through ctypes) gets a fresh thread state on every call,
+        # and so would open a connection per call
+        ident = threading.get_ident()
+        conn = self._by_thread.get(ident)
         if conn is None:
             if self._closed:
                 raise SiltError("metastore is closed", path=str(self.path))
@@ -375,9 +394,8 @@ class SqliteMetastore(Metastore):
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute(f"PRAGMA synchronous={self._synchronous}")
             conn.execute("PRAGMA foreign_keys=OFF")
-            self._local.conn = conn
             with self._lock:
-                self._all.append(conn)
+                self._by_thread[ident] = conn
         return conn
 
     @contextmanager
@@ -422,10 +440,10 @@ class SqliteMetastore(Metastore):
     def close(self) -> None:
         self._closed = True
         with self._lock:
-            for conn in self._all:
+            for conn in self._by_thread.values():
                 try:
                     conn.close()
                 except sqlite3.Error:
                     pass
-            self._all.clear()
+            self._by_thread.clear()
         self._local = threading.local()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
+import stat
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -20,6 +22,11 @@ def block_id(inode_id: int, index: int) -> int:
 def inode_of_block(bid: int) -> int:
     """The id of the inode a block belongs to (the inverse of :func:`block_id`)."""
     return bid >> BLOCK_INDEX_BITS
+
+
+def content_digest() -> hashlib._Hash:
+    """The hash of a file's content recorded on ingest: MD5 (an S3 ETag, not security)."""
+    return hashlib.md5(usedforsecurity=False)
 
 
 def block_count(length: int, block_size: int) -> int:
@@ -45,6 +52,7 @@ class Inode:
     fingerprint: str | None = None  # UFS fingerprint recorded at commit/import
     content_hash: str | None = None
     sync_ms: int | None = None  # last metadata sync of this entry (dirs: of its listing)
+    attrs: str | None = None  # POSIX metadata as JSON (siltfs.model.posix); None: defaults
 
     def block_ids(self) -> list[int]:
         return [block_id(self.id, i) for i in range(block_count(self.length, self.block_size))]
@@ -70,6 +78,20 @@ class FileInfo:
     generation: int
     mount_point: bool
     fingerprint: str | None = None
+    mode: int = 0o100644  # st_mode: type and permission bits (siltfs.model.posix)
+    uid: int = 0
+    gid: int = 0
+    nlink: int = 1
+    atime_ns: int = 0
+    mtime_ns: int = 0
+    ctime_ns: int = 0
+    target: str | None = None  # a symlink's target (its length is the target's)
+    rdev: int = 0
+    checksum: str | None = None  # MD5 of the content, hex, when recorded on ingest
+
+    @property
+    def is_symlink(self) -> bool:
+        return stat.S_ISLNK(self.mode)
 
     @property
     def persisted(self) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 
-from siltfs.errors import InvalidPath, WrongType
+from siltfs.errors import InvalidPath, NameTooLong, WrongType
 
 MAX_NAME_BYTES = 255
 MAX_PATH_BYTES = 4096
@@ -46,7 +46,7 @@ def _validate(path: object, *, what: str = "path") -> str:
     except UnicodeEncodeError as exc:
         raise InvalidPath(f"{what} is not valid UTF-8", path=repr(path)) from exc
     if len(encoded) > MAX_PATH_BYTES:
-        raise InvalidPath(f"{what} is longer than {MAX_PATH_BYTES} bytes", path=path[:80] + "...")
+        raise NameTooLong(f"{what} is longer than {MAX_PATH_BYTES} bytes", path=path[:80] + "...")
     if path == ROOT:
         return ROOT
     body = path[1:-1] if path.endswith("/") else path[1:]
@@ -61,7 +61,7 @@ def validate_name(name: str, path: str) -> None:
     if name in (".", ".."):
         raise InvalidPath(f"'{name}' components are not allowed", path=path)
     if len(name.encode("utf-8")) > MAX_NAME_BYTES:
-        raise InvalidPath(f"a name is longer than {MAX_NAME_BYTES} bytes", path=path[:80] + "...")
+        raise NameTooLong(f"a name is longer than {MAX_NAME_BYTES} bytes", path=path[:80] + "...")
 
 
 def components(path: str) -> list[str]:

@@ -45,8 +45,9 @@ from siltfs.server.models import (
 )
 from siltfs.server.openapi import document_errors
 from siltfs.server.opmetrics import OpMetrics, OpMetricsMiddleware
+from siltfs.server.posix_api import posix_router
 from siltfs.server.roles import ADMIN, may_repair
-from siltfs.server.tokens import TokenStore
+from siltfs.server.tokens import MasterCredentials, TokenStore
 
 API_PREFIX = "/api/v1"
 
@@ -189,13 +190,20 @@ def persistence_router(fs: EmbeddedFileSystem) -> APIRouter:
     return router
 
 
-def cluster_router(fs: EmbeddedFileSystem) -> APIRouter:
+def cluster_router(fs: EmbeddedFileSystem, credentials: MasterCredentials | None) -> APIRouter:
     router = APIRouter()
 
     @router.post("/workers/heartbeat")
     def heartbeat(body: HeartbeatBody) -> dict[str, Any]:
-        """A worker registers and reports; the answer says what to pin and drop."""
-        return fs.master.store.heartbeat(body.model_dump())
+        """A worker registers and reports (with the cluster secret); the answer says what
+        to pin and drop, and -- when they changed since ``credentials_version`` -- the
+        digests of the admin and client tokens the worker is to accept."""
+        answer = fs.master.store.heartbeat(body.model_dump())
+        if credentials is not None:
+            version, tokens = credentials.published()
+            if version != body.credentials_version:
+                answer["credentials"] = {"version": version, "tokens": tokens}
+        return answer
 
     @router.get("/workers")
     def workers() -> list[dict[str, Any]]:
@@ -206,9 +214,15 @@ def cluster_router(fs: EmbeddedFileSystem) -> APIRouter:
 
 
 def create_app(
-    fs: EmbeddedFileSystem, token: str | None, *, max_json_body: int = MAX_JSON_BODY
+    fs: EmbeddedFileSystem,
+    token: str | None,
+    *,
+    cluster_secret: str | None = None,
+    max_json_body: int = MAX_JSON_BODY,
 ) -> FastAPI:
-    """The master's API over *fs*.  With a *token*, ``/api`` needs ``Bearer <token>``.
+    """The master's API over *fs*.  With a *token* (the admin token), ``/api`` needs
+    ``Bearer <token>``, a client token of the home, or -- for worker registration only --
+    the *cluster_secret* (without one, no worker can register).
 
     The app does not own *fs*: whoever created it closes it (``silt master`` does so
     after uvicorn's graceful shutdown).
@@ -223,7 +237,11 @@ def create_app(
     app.include_router(namespace_router(fs), prefix=API_PREFIX)
     app.include_router(persistence_router(fs), prefix=API_PREFIX)
     app.include_router(data_router(fs), prefix=API_PREFIX)
-    app.include_router(cluster_router(fs), prefix=API_PREFIX)
+    app.include_router(posix_router(fs), prefix=API_PREFIX)
+    credentials = None
+    if token is not None:
+        credentials = MasterCredentials(token, cluster_secret, TokenStore(fs.config.home))
+    app.include_router(cluster_router(fs, credentials), prefix=API_PREFIX)
     ops = getattr(fs.master, "op_metrics", None) or OpMetrics(fs.master.registry, "master")
     fs.master.op_metrics = ops  # one set per registry, however many apps are made
     app.include_router(dashboard_router(fs, API_PREFIX))  # /dashboard is open, overview not
@@ -238,10 +256,9 @@ def create_app(
     app.add_middleware(OpMetricsMiddleware, metrics=ops)
     app.add_middleware(
         Guard,
-        token=token,
+        credentials=credentials,
         api_prefix=API_PREFIX,
         max_body=max_json_body,
         streaming_paths=(API_PREFIX + "/data",),
-        tokens=TokenStore(fs.config.home) if token is not None else None,
     )
     return app

@@ -15,16 +15,19 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
-from typing import IO, Any
+from typing import IO, Annotated, Any
 
 import anyio
-from fastapi import APIRouter, Header, Request, Response
+from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
+from siltfs.client.common import abort_writer
 from siltfs.client.embedded import EmbeddedFileSystem
+from siltfs.client.posix import parse_xattrs
 from siltfs.errors import FileNotFound, InvalidArgument, UfsError
 from siltfs.model import paths
 from siltfs.model.inode import FileInfo, block_id
@@ -86,19 +89,6 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
     if start >= size:
         raise Unsatisfiable
     return start, min(end, size)
-
-
-def abort_writer(f: IO[Any]) -> None:
-    """Drop an unfinished write: nothing of it is committed.
-
-    Uses the writer's private ``_abort()`` (BlockWriter has no public abort); closing the
-    file instead would commit the partial data.
-    """
-    raw = getattr(f, "raw", f)
-    abort = getattr(raw, "abort", None) or getattr(raw, "_abort", None)
-    if abort is None:
-        raise TypeError(f"{type(raw).__name__} cannot be aborted")
-    abort()
 
 
 def _open_reader(
@@ -247,14 +237,23 @@ def data_router(fs: EmbeddedFileSystem) -> APIRouter:
         exclusive: bool = False,
         block_size: BlockSizeQuery = None,
         replicas: ReplicasQuery = None,
+        perm: Annotated[int | None, Query(ge=0, le=0o7777)] = None,
+        uid: Annotated[int | None, Query(ge=0, le=2**32 - 1)] = None,
+        gid: Annotated[int | None, Query(ge=0, le=2**32 - 1)] = None,
+        xattrs: Annotated[str | None, Query(max_length=8192)] = None,
     ) -> Response:
-        """Stream the request body into a new file; commit only once all of it arrived."""
+        """Stream the request body into a new file; commit only once all of it arrived.
+        *perm*, *uid*, *gid*: of a new file; *xattrs*: JSON of name to base64 value."""
+        new_xattrs = parse_xattrs(xattrs, path)
         declared = request.headers.get("content-length")
         expected = int(declared) if declared is not None and declared.isdigit() else None
         mode = "xb" if exclusive else "wb"
         f = await run_in_threadpool(
-            fs.open, path, mode, write_type=write_type, block_size=block_size, replicas=replicas
-        )
+            functools.partial(
+                fs.open, path, mode, write_type=write_type, block_size=block_size,
+                replicas=replicas, perm=perm, uid=uid, gid=gid, xattrs=new_xattrs,
+            )
+        )  # fmt: skip
         committed = False
         received = 0
         try:

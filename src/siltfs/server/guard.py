@@ -1,14 +1,16 @@
 """The ASGI middleware in front of every route: bearer-token auth and the body limit.
 
-Auth (when the app has a token): every route under ``/api`` needs
+Auth (when the app has credentials): every route under ``/api`` needs
 ``Authorization: Bearer <token>``, else 401 ``unauthenticated``.  ``/metrics`` needs it
 too, except from a loopback client (127.0.0.1 / ::1), so a local Prometheus or
 ``curl localhost`` can scrape without the token.  ``/docs`` and ``/openapi.json`` are open
 (they describe the API, they expose no data).
 
-Roles: the admin token may do everything; client tokens (``silt token create``, checked
-against :class:`~siltfs.server.tokens.TokenStore`) only what :mod:`siltfs.server.roles`
-allows (403 ``permission_denied`` otherwise).  The role is left in ``scope["state"]``.
+Roles: the app's credentials say which role a token has (a master's:
+:class:`~siltfs.server.tokens.MasterCredentials`; a worker's:
+:class:`~siltfs.worker.credentials.WorkerCredentials`), its policy what each role may
+call (:mod:`siltfs.server.roles`; 403 ``permission_denied`` otherwise).  The role is left
+in ``scope["state"]["silt_role"]``; without credentials it is the app's full role.
 
 Body limit: a request body under ``/api`` larger than ``max_body`` bytes is refused with
 413 ``payload_too_large`` before any handler runs -- except the data route, which
@@ -18,16 +20,22 @@ bytes) when the body is chunked.
 
 from __future__ import annotations
 
-import secrets
-from collections.abc import Collection
+from collections.abc import Callable, Collection
+from typing import Protocol
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from siltfs.server.errors import error_response
-from siltfs.server.roles import ADMIN, CLIENT, READ_ONLY, refusal
-from siltfs.server.tokens import TokenStore
+from siltfs.server.roles import ADMIN, refusal
 
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
+Policy = Callable[[str, str, str], "str | None"]  # (role, method, route) -> why refused
+
+
+class Credentials(Protocol):
+    def role(self, token: bytes) -> str | None:
+        """The role of a bearer token (None: not a valid token)."""
+        ...
 
 
 def _header(scope: Scope, name: bytes) -> bytes | None:
@@ -42,15 +50,17 @@ class Guard:
         self,
         app: ASGIApp,
         *,
-        token: str | None,
+        credentials: Credentials | None,
         api_prefix: str,
         max_body: int,
         streaming_paths: Collection[str] = (),
-        tokens: TokenStore | None = None,
+        policy: Policy = refusal,
+        full_role: str = ADMIN,
     ) -> None:
         self.app = app
-        self.token = token.encode() if token is not None else None
-        self.tokens = tokens  # client tokens (siltfs.server.tokens); roles in .roles
+        self.credentials = credentials
+        self.policy = policy
+        self.full_role = full_role  # the role of every request when there is no auth
         self.api_prefix = api_prefix.rstrip("/")
         self.max_body = max_body
         self.streaming_paths = frozenset(streaming_paths)
@@ -69,28 +79,22 @@ class Guard:
 
     def _role(self, scope: Scope) -> str | None:
         """The role of the request's bearer token (None: no valid token)."""
-        assert self.token is not None
+        assert self.credentials is not None
         value = _header(scope, b"authorization")
         if value is None:
             return None
-        scheme, _, credentials = value.strip().partition(b" ")
-        if scheme.lower() != b"bearer":
+        scheme, _, token = value.strip().partition(b" ")
+        if scheme.lower() != b"bearer" or not token.strip():
             return None
-        credentials = credentials.strip()
-        if secrets.compare_digest(credentials, self.token):
-            return ADMIN
-        client = self.tokens.lookup(credentials) if self.tokens is not None else None
-        if client is None:
-            return None
-        return READ_ONLY if client.read_only else CLIENT
+        return self.credentials.role(token.strip())
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         path: str = scope["path"]
-        role = ADMIN
-        if self.token is not None and self._needs_token(scope):
+        role = self.full_role
+        if self.credentials is not None and self._needs_token(scope):
             found = self._role(scope)
             if found is None:
                 response = error_response(
@@ -103,7 +107,7 @@ class Guard:
                 return
             role = found
             route = path[len(self.api_prefix) :] if self._is_api(path) else path
-            why = refusal(role, scope["method"], route)
+            why = self.policy(role, scope["method"], route)
             if why is not None:
                 await error_response(403, "permission_denied", why, path=route)(
                     scope, receive, send

@@ -176,4 +176,25 @@ class HeartbeatBody(Body):
     misses: Count = 0
     evictions: Count = 0
     pinned: Count = 0
+    checksum_failures: Count = 0
+    credentials_version: Annotated[str, Field(max_length=64)] | None = None
     blocks: dict[Annotated[str, Field(pattern="^[0-9]{1,19}$")], Count] | None = None
+
+
+Int64 = Annotated[int, Field(ge=-(2**63) + 1, le=2**63 - 1)]
+OwnerId = Annotated[int, Field(ge=0, le=2**32 - 1)]
+
+
+class PosixBody(Body):
+    """One POSIX metadata operation (siltfs.client.posix): the fields it needs."""
+
+    path: NsPath
+    mode: Annotated[int, Field(ge=0, le=0o177777)] | None = None
+    uid: OwnerId | None = None
+    gid: OwnerId | None = None
+    atime_ns: Int64 | None = None
+    mtime_ns: Int64 | None = None
+    name: Annotated[str, Field(min_length=6, max_length=255, pattern=r"^user\.")] | None = None
+    value: Annotated[str, Field(max_length=90_000)] | None = None  # base64
+    target: Annotated[str, Field(min_length=1, max_length=4095)] | None = None
+    rdev: Annotated[int, Field(ge=0, le=MAX_INT)] | None = None

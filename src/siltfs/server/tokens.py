@@ -1,7 +1,9 @@
-"""Client tokens: credentials that are not the admin token, stored hashed.
+"""A master's credentials: the admin token, the cluster secret, and client tokens stored
+hashed.
 
-The admin token (``<home>/token``, made on first start) may do everything and is what
-workers use.  Client tokens are made with ``silt token create [--read-only]`` and kept in
+The admin token (``<home>/token``, made on first start) may do everything but register
+workers; the cluster secret (``<home>/cluster-secret``) is what masters and workers
+authenticate to each other with, and nothing else.  Client tokens are made with ``silt token create [--read-only]`` and kept in
 ``<home>/tokens.json`` (mode 0600) as SHA-256 digests only; the token itself is shown once.
 A running master re-reads the file when it changes, so a token created or revoked while
 it runs takes effect on the next request.  What each role may do is decided in one place,
@@ -20,9 +22,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from siltfs.errors import InvalidArgument, SiltError
+from siltfs.server.roles import ADMIN, CLIENT, CLUSTER, READ_ONLY
 
 TOKENS_FILE = "tokens.json"
-__all__ = ["ClientToken", "TokenStore", "digest"]
+__all__ = ["ClientToken", "MasterCredentials", "TokenStore", "digest"]
 
 
 def digest(token: str | bytes) -> str:
@@ -93,8 +96,8 @@ class TokenStore:
             self._save([t for t in tokens if t.id != token_id])
         return match[0]
 
-    def lookup(self, token: bytes) -> ClientToken | None:
-        """The client token *token* is, if any (the file re-read when it changed)."""
+    def _current(self) -> dict[str, ClientToken]:
+        """The tokens by digest (the file re-read when it changed)."""
         try:
             st = self.path.stat()
             stamp: tuple[int, int] | None = (st.st_mtime_ns, st.st_size)
@@ -105,7 +108,48 @@ class TokenStore:
                 tokens = self._load() if stamp is not None else []
                 self._by_digest = {t.sha256: t for t in tokens}
                 self._stamp = stamp
-            found = self._by_digest.get(digest(token))
+            return self._by_digest
+
+    def lookup(self, token: bytes) -> ClientToken | None:
+        """The client token *token* is, if any."""
+        found = self._current().get(digest(token))
         if found is None:
             return None
         return found if secrets.compare_digest(found.sha256, digest(token)) else None
+
+    def current(self) -> tuple[ClientToken, ...]:
+        """Every client token as the file says now."""
+        return tuple(self._current().values())
+
+
+class MasterCredentials:
+    """Who a bearer token on a master's API is (:class:`siltfs.server.guard.Guard`), and
+    what workers are told of it so that they accept the same admin and client tokens
+    (:meth:`published`, sent in heartbeat answers; :mod:`siltfs.worker.credentials`)."""
+
+    def __init__(self, admin: str, cluster: str | None, clients: TokenStore | None) -> None:
+        self._admin = admin.encode()
+        self._cluster = cluster.encode() if cluster is not None else None
+        self._clients = clients
+
+    def role(self, token: bytes) -> str | None:
+        if secrets.compare_digest(token, self._admin):
+            return ADMIN
+        if self._cluster is not None and secrets.compare_digest(token, self._cluster):
+            return CLUSTER
+        client = self._clients.lookup(token) if self._clients is not None else None
+        if client is None:
+            return None
+        return READ_ONLY if client.read_only else CLIENT
+
+    def published(self) -> tuple[str, list[dict[str, str]]]:
+        """The digests of the admin and client tokens with their roles, and a version
+        that changes whenever they do."""
+        entries = [{"sha256": digest(self._admin), "role": ADMIN}]
+        clients = self._clients.current() if self._clients is not None else []
+        entries += sorted(
+            ({"sha256": t.sha256, "role": READ_ONLY if t.read_only else CLIENT} for t in clients),
+            key=lambda e: e["sha256"],
+        )
+        version = hashlib.sha256(json.dumps(entries).encode()).hexdigest()[:32]
+        return version, entries

@@ -167,6 +167,10 @@ class FaultInjectingUfs(UnderFileSystem):
         self._before("open_write", rel)
         return self.inner.open_write(rel)
 
+    def set_attributes(self, rel: str, *, mode: int | None, mtime_ns: int | None) -> None:
+        self._before("set_attributes", rel)
+        self.inner.set_attributes(rel, mode=mode, mtime_ns=mtime_ns)
+
     def read_range(self, rel: str, start: int, end: int) -> bytes:
         self._before("read_range", rel)
         return self.inner.read_range(rel, start, end)

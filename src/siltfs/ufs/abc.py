@@ -169,6 +169,12 @@ class UnderFileSystem(ABC):
     def delete(self, rel: str, *, recursive: bool = False) -> None:
         """Delete a file or directory; no error if it is already gone."""
 
+    def set_attributes(self, rel: str, *, mode: int | None, mtime_ns: int | None) -> None:
+        """Give the file at *rel* these permission bits and this modification time where
+        the store keeps them (a local directory does); others keep them only in the
+        namespace.  Default: nothing."""
+        return None
+
     def abort_stale_uploads(
         self,
         prefix: str,

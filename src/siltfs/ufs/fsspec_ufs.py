@@ -182,6 +182,18 @@ class FsspecUfs(UnderFileSystem):
                 raise self._err(exc, rel, "write") from exc
             raise
 
+    def set_attributes(self, rel: str, *, mode: int | None, mtime_ns: int | None) -> None:
+        if not self.local:
+            return
+        full = self._full(rel)
+        try:
+            if mode is not None:
+                os.chmod(full, mode & 0o7777)
+            if mtime_ns is not None:
+                os.utime(full, ns=(mtime_ns, mtime_ns))
+        except OSError as exc:
+            raise self._err(exc, rel, "set_attributes") from exc
+
     def read_range(self, rel: str, start: int, end: int) -> bytes:
         full = self._full(rel)
         try:

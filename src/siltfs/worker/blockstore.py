@@ -5,17 +5,31 @@ SSD tier and fsyncs).  Making room in MEM demotes its least recently used blocks
 SSD; making room in SSD evicts its least recently used *unpinned* blocks.  Pinned
 blocks (pinned files and data not yet persisted) are never dropped; when only they are
 left, :class:`~siltfs.errors.ResourceExhausted` is raised and nothing is written.
+
+Every block carries checksums (:mod:`siltfs.worker.checksums`), recorded by :meth:`put`
+and verified by every read: :meth:`get` checks the whole block, :meth:`open_block` hands
+a reader of ranges the checksums to check what it sends.  A block that fails is dropped
+(whatever its pinning: its bytes are wrong), counted in ``checksum_failures``,
+remembered in ``corrupt`` until it is stored again, and
+:class:`~siltfs.errors.BlockCorrupted` is raised.
 """
 
 from __future__ import annotations
 
+import logging
+import os
 import threading
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from siltfs.errors import ResourceExhausted
+from siltfs.errors import BlockCorrupted, ResourceExhausted
+from siltfs.worker.checksums import BlockSums
 from siltfs.worker.tiers import MemTier, SsdTier, Tier
+
+log = logging.getLogger("siltfs.worker")
+CORRUPT_REMEMBERED = 4096  # ids of dropped corrupt blocks kept (to answer why they are gone)
 
 
 @dataclass(frozen=True)
@@ -36,6 +50,8 @@ class BlockStore:
         self.evictions = 0
         self.hits = {"MEM": 0, "SSD": 0}
         self.misses = 0
+        self.checksum_failures = 0
+        self.corrupt: OrderedDict[int, str] = OrderedDict()  # block id -> what failed
 
     # pinning --------------------------------------------------------------
     def pin(self, block_ids: Iterable[int]) -> None:
@@ -48,14 +64,25 @@ class BlockStore:
 
     # placement ------------------------------------------------------------
     def put(
-        self, block_id: int, data: bytes | memoryview, *, durable: bool = False, ssd: bool = False
+        self,
+        block_id: int,
+        data: bytes | memoryview,
+        *,
+        durable: bool = False,
+        ssd: bool = False,
+        sums: BlockSums | None = None,
     ) -> str:
         """Store a block; returns the tier name.  Raises ResourceExhausted.
 
         ``ssd=True`` places it on the SSD tier (data that must outlive the process);
-        ``durable=True`` also fsyncs it before returning.
+        ``durable=True`` also fsyncs it before returning.  *sums*: its checksums, if the
+        caller has them already (computed from *data* otherwise).
         """
         size = len(data)
+        if sums is None:
+            sums = BlockSums.of(data)
+        elif sums.length != size:
+            raise ValueError(f"checksums of {sums.length} bytes for a {size}-byte block")
         with self.lock:
             order = [self.ssd] if (durable or ssd) else self.tiers
             for tier in order:
@@ -64,7 +91,8 @@ class BlockStore:
                 own = tier.sizes.get(block_id, 0)  # an older copy of this block makes room too
                 if self._make_room(tier, size - own, keep=block_id):
                     self._drop(block_id)
-                    tier.put(block_id, data, durable=durable)
+                    tier.put(block_id, data, durable=durable, sums=sums)
+                    self.corrupt.pop(block_id, None)
                     return tier.name
         raise ResourceExhausted(
             f"no cache space for a {size}-byte block: the rest is pinned or not yet persisted",
@@ -96,31 +124,90 @@ class BlockStore:
         size = self.mem.sizes[block_id]
         if size <= self.ssd.capacity and self._make_room(self.ssd, size):
             data = self.mem.get(block_id)
+            sums = self.mem.sums(block_id)
             self.mem.remove(block_id)
-            if data is not None:
-                self.ssd.put(block_id, data, durable=False)
+            if data is not None and sums is not None:
+                self.ssd.put(block_id, data, durable=False, sums=sums)
         elif block_id not in self.pinned:
             self.mem.remove(block_id)
             self.evictions += 1
 
     # access ---------------------------------------------------------------
     def get(self, block_id: int, *, promote: bool = False) -> bytes | None:
+        """The block's bytes, verified whole; None if it is not here.  Raises
+        BlockCorrupted (the block dropped) if they fail their checksums."""
         with self.lock:
             for tier in self.tiers:
                 if block_id in tier or (tier is self.ssd and self.ssd.has_file(block_id)):
                     data = tier.get(block_id)
                     if data is None:
                         continue
+                    sums = tier.sums(block_id)
+                    if sums is None or not sums.matches(data):
+                        what = "no checksums recorded" if sums is None else "checksum mismatch"
+                        raise self.corrupted(block_id, f"{what} ({tier.name} tier)")
                     if block_id in tier:
                         tier.touch(block_id)
                     self.hits[tier.name] += 1
                     if promote and tier is not self.mem and len(data) <= self.mem.capacity:
                         if self._make_room(self.mem, len(data), keep=block_id):
                             tier.remove(block_id)
-                            self.mem.put(block_id, data, durable=False)
+                            self.mem.put(block_id, data, durable=False, sums=sums)
                     return data
             self.misses += 1
             return None
+
+    def open_block(
+        self, block_id: int, *, promote: bool = False
+    ) -> tuple[bytes | int, BlockSums] | None:
+        """The block to send in ranges, with its checksums to verify what is sent: an open
+        descriptor of its SSD file (the caller closes it; never read whole into memory)
+        or its bytes (MEM tier, or after a promotion); None if it is not here.  Counted
+        as a hit and touched (LRU) like :meth:`get`.  Raises BlockCorrupted (the block
+        dropped) if it has no checksums."""
+        if promote:
+            data = self.get(block_id, promote=True)
+            if data is None:
+                return None
+            return data, BlockSums.of(data)  # verified whole just now
+        with self.lock:
+            for tier in self.tiers:
+                if block_id not in tier and not (tier is self.ssd and self.ssd.has_file(block_id)):
+                    continue
+                source: bytes | int | None
+                source = self.ssd.open(block_id) if tier is self.ssd else tier.get(block_id)
+                if source is None:
+                    continue
+                sums = tier.sums(block_id)
+                if sums is None:
+                    if isinstance(source, int):
+                        os.close(source)
+                    raise self.corrupted(block_id, f"no checksums recorded ({tier.name} tier)")
+                if block_id in tier:
+                    tier.touch(block_id)
+                self.hits[tier.name] += 1
+                return source, sums
+            self.misses += 1
+            return None
+
+    def corrupted(self, block_id: int, reason: str) -> BlockCorrupted:
+        """Drop a block whose bytes failed their checksums, count it; the error to raise."""
+        with self.lock:
+            self.pinned.discard(block_id)
+            self._drop(block_id)
+            self.checksum_failures += 1
+            self.corrupt[block_id] = reason
+            while len(self.corrupt) > CORRUPT_REMEMBERED:
+                self.corrupt.popitem(last=False)
+        log.error("block %d failed its checksums and was dropped: %s", block_id, reason)
+        return BlockCorrupted(
+            f"failed its checksums ({reason}) and was dropped", path=f"block {block_id}"
+        )
+
+    def corruption(self, block_id: int) -> str | None:
+        """Why the block was dropped as corrupt, if it was (and not stored again since)."""
+        with self.lock:
+            return self.corrupt.get(block_id)
 
     def contains(self, block_id: int) -> bool:
         with self.lock:

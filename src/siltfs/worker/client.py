@@ -3,7 +3,10 @@
 Used by masters (placing, reading, pinning and dropping blocks) and by remote clients
 (reading the blocks of a file straight from the worker that holds them).  A worker that
 cannot be reached raises :class:`~siltfs.errors.Unavailable`; a block it does not have
-is ``None``, never an error.
+is ``None``, never an error; one the worker dropped for failing its checksums raises
+:class:`~siltfs.errors.BlockCorrupted` (the worker verifies every byte it sends; a body it
+cut short because the next bytes failed is asked for once more, which then says so).
+Blocks are sent with their CRC-32C, which the worker checks before storing them.
 
 Remote clients read block bodies with :meth:`WorkerClient.open_block`: a plain HTTP/1.1
 ``GET`` with a ``Range`` on a kept-alive socket of the client's own, whose body is
@@ -24,11 +27,13 @@ import httpx
 
 from siltfs.errors import SiltError, Unavailable, error_class_for_code
 from siltfs.tls import client_verify
+from siltfs.worker.checksums import crc
 
 BLOCKS = "/api/v1/blocks"
 HEAD_LIMIT = 64 * 1024  # status line + headers of a block answer
 DRAIN_LIMIT = 256 * 1024  # an unread rest up to this is read off to keep the connection
 IDLE_LIMIT = 8  # kept-alive block connections per worker
+CRC_HEADER = "X-Silt-Crc32c"  # a block's CRC-32C on a PUT (siltfs.server.worker_api)
 
 
 def _error_from(status: int, body: bytes, what: str) -> SiltError:
@@ -152,11 +157,16 @@ class WorkerClient:
             raise Unavailable(f"worker at {self.url} unreachable: {exc!r}", what) from exc
 
     def put(self, block_id: int, data: bytes | memoryview, *, durable: bool, ssd: bool,
-            pin: bool) -> tuple[str, int]:  # fmt: skip
-        """Store a block; returns its tier and the worker's block-set version after it."""
+            pin: bool, crc32c: int | None = None) -> tuple[str, int]:  # fmt: skip
+        """Store a block; returns its tier and the worker's block-set version after it.
+        *crc32c*: the block's CRC-32C if the caller has it (computed otherwise)."""
         what = f"block {block_id}"
         params = {"durable": durable, "ssd": ssd, "pin": pin}
-        r = self._request("PUT", f"/{block_id}", what, params=params, content=bytes(data))
+        value = crc(data) if crc32c is None else crc32c
+        headers = {CRC_HEADER: f"{value:08x}"}
+        r = self._request(
+            "PUT", f"/{block_id}", what, params=params, content=bytes(data), headers=headers
+        )
         if not r.is_success:
             raise _error(r, what)
         answer = r.json()
@@ -184,7 +194,12 @@ class WorkerClient:
         if start is not None and end is not None:
             headers["Range"] = f"bytes={start}-{end - 1}"
         params = {"promote": promote} if promote else None
-        r = self._request("GET", f"/{block_id}", what, headers=headers, params=params)
+        try:
+            r = self._http.request("GET", BLOCKS + f"/{block_id}", headers=headers, params=params)
+        except httpx.RemoteProtocolError:  # cut short (corrupt bytes next?): once more
+            r = self._request("GET", f"/{block_id}", what, headers=headers, params=params)
+        except httpx.HTTPError as exc:
+            raise Unavailable(f"worker at {self.url} unreachable: {exc!r}", what) from exc
         if r.status_code == 404:
             return None
         if not r.is_success:

@@ -20,6 +20,8 @@ class CacheStats(Protocol):
     def evictions(self) -> int: ...
     @property
     def pinned(self) -> set[int]: ...
+    @property
+    def checksum_failures(self) -> int: ...
 
     def usage(self) -> Iterable[TierUsage]: ...
 
@@ -47,6 +49,11 @@ class CacheCollector(Collector):
         )
         yield CounterMetricFamily(
             "silt_cache_evictions", "Blocks dropped to make room", value=store.evictions
+        )
+        yield CounterMetricFamily(
+            "silt_block_checksum_failures",
+            "Cached blocks that failed their checksums when read (each was dropped)",
+            value=store.checksum_failures,
         )
         yield GaugeMetricFamily(
             "silt_cache_pinned_blocks", "Blocks that may not be evicted (pinned or unpersisted)",

@@ -6,7 +6,11 @@ block_dir (for short-circuit reads), boot_id (new on every start), tier usage an
 counters, and -- when its block set changed since that master last acknowledged, or the
 master asks for it -- the full ``{block_id: size}`` map.  The master answers with blocks
 to pin (unpersisted data, after a restart) and blocks to drop (orphans of files that no
-longer exist), which the worker applies.
+longer exist), which the worker applies -- and, when they changed since the version the
+heartbeat named (``credentials_version``), the digests of its admin and client tokens,
+which the worker then accepts (:mod:`siltfs.worker.credentials`).
+
+A worker authenticates to its masters with the cluster secret, never a client's token.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import httpx
 from siltfs.home import private_dir
 from siltfs.tls import client_verify
 from siltfs.worker.blockstore import BlockStore
+from siltfs.worker.credentials import WorkerCredentials
 from siltfs.worker.hostid import HOST_ID
 
 log = logging.getLogger("siltfs.worker")
@@ -48,11 +53,25 @@ def worker_id(home: Path) -> str:
     return value
 
 
+def _refusal(exc: Exception) -> str | None:
+    """What a master that refused a heartbeat said (None: not a refusal)."""
+    if not isinstance(exc, httpx.HTTPStatusError):
+        return None
+    response = exc.response
+    try:
+        doc = response.json()
+    except ValueError:
+        doc = None
+    message = str(doc.get("message")) if isinstance(doc, dict) else response.text[:200]
+    return f"{response.status_code}: {message}"
+
+
 @dataclass
 class _MasterLink:
     url: str
     acked_version: int | None = None  # the block-set version this master has seen
     reachable: bool = False
+    last_error: str | None = None  # the last failure logged (each new one is, once)
 
 
 class WorkerNode:
@@ -63,9 +82,10 @@ class WorkerNode:
         home: Path,
         url: str,
         masters: Sequence[str],
-        token: str | None,
+        secret: str,
         heartbeat_interval_s: float = 1.0,
     ) -> None:
+        """*secret*: the cluster secret (to the masters, and what they call this with)."""
         self.store = store
         self.id = worker_id(home)
         self.url = url.rstrip("/")
@@ -73,7 +93,8 @@ class WorkerNode:
         self.block_dir = str(store.ssd.dir.resolve())
         self.interval = heartbeat_interval_s
         self._links = [_MasterLink(m.rstrip("/")) for m in masters]
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self.credentials = WorkerCredentials(secret)
+        headers = {"Authorization": f"Bearer {secret}"}
         self._http = httpx.Client(
             headers=headers, timeout=max(2.0, 3 * heartbeat_interval_s), verify=client_verify()
         )
@@ -89,7 +110,7 @@ class WorkerNode:
             "tiers": [{"tier": u.tier, "capacity": u.capacity, "used": u.used,
                        "blocks": u.blocks} for u in s.usage()],
             "hits": dict(s.hits), "misses": s.misses, "evictions": s.evictions,
-            "pinned": len(s.pinned),
+            "pinned": len(s.pinned), "checksum_failures": s.checksum_failures,
         }  # fmt: skip
 
     def beat(self, link: _MasterLink) -> None:
@@ -98,9 +119,12 @@ class WorkerNode:
         payload["version"] = version
         if link.acked_version != version:
             payload["blocks"] = {str(k): v for k, v in self.store.block_sizes().items()}
+        payload["credentials_version"] = self.credentials.version(link.url)
         r = self._http.post(link.url + HEARTBEAT, json=payload)
         r.raise_for_status()
         answer = r.json()
+        if "credentials" in answer:
+            self.credentials.learn(link.url, answer["credentials"])
         if answer.get("pin"):
             self.store.pin(int(b) for b in answer["pin"])
         if answer.get("remove"):
@@ -109,14 +133,17 @@ class WorkerNode:
         if not link.reachable:
             log.info("registered with master %s as %s", link.url, self.id)
         link.reachable = True
+        link.last_error = None
 
     def beat_all(self) -> None:
         for link in self._links:
             try:
                 self.beat(link)
             except (httpx.HTTPError, ValueError) as exc:
-                if link.reachable:
-                    log.warning("heartbeat to %s failed: %s", link.url, exc)
+                why = _refusal(exc)
+                if link.reachable or (why is not None and why != link.last_error):
+                    log.warning("heartbeat to %s failed: %s", link.url, why or exc)
+                    link.last_error = why
                 link.reachable = False
                 link.acked_version = None  # tell it everything when it is back
 

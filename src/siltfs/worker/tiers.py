@@ -1,13 +1,19 @@
-"""Storage tiers.  MEM keeps bytes in a dict; SSD keeps one file per block in a directory."""
+"""Storage tiers.  MEM keeps bytes in a dict; SSD keeps one file per block in a directory.
+Each block's checksums (:mod:`siltfs.worker.checksums`) are kept beside it: in a dict in
+MEM, in a sidecar file on SSD."""
 
 from __future__ import annotations
 
+import logging
 import os
 from collections import OrderedDict
 from pathlib import Path
 
 from siltfs.errors import ResourceExhausted
 from siltfs.home import private_dir
+from siltfs.worker.checksums import SUFFIX, BlockSums, read_sums, sidecar
+
+log = logging.getLogger("siltfs.worker")
 
 
 class Tier:
@@ -30,10 +36,16 @@ class Tier:
     def free_space(self) -> int:
         return self.capacity - self.used
 
-    def put(self, block_id: int, data: bytes | memoryview, *, durable: bool) -> None:
+    def put(
+        self, block_id: int, data: bytes | memoryview, *, durable: bool, sums: BlockSums
+    ) -> None:
         raise NotImplementedError
 
     def get(self, block_id: int) -> bytes | None:
+        raise NotImplementedError
+
+    def sums(self, block_id: int) -> BlockSums | None:
+        """The checksums recorded with the block (None: none, which means damage)."""
         raise NotImplementedError
 
     def remove(self, block_id: int) -> None:
@@ -60,22 +72,32 @@ class MemTier(Tier):
     def __init__(self, capacity: int) -> None:
         super().__init__(capacity)
         self.data: dict[int, bytes] = {}
+        self.checksums: dict[int, BlockSums] = {}
 
-    def put(self, block_id: int, data: bytes | memoryview, *, durable: bool) -> None:
+    def put(
+        self, block_id: int, data: bytes | memoryview, *, durable: bool, sums: BlockSums
+    ) -> None:
         self.data[block_id] = bytes(data)
+        self.checksums[block_id] = sums
         self._account(block_id, len(data))
 
     def get(self, block_id: int) -> bytes | None:
         return self.data.get(block_id)
 
+    def sums(self, block_id: int) -> BlockSums | None:
+        return self.checksums.get(block_id)
+
     def remove(self, block_id: int) -> None:
         self.data.pop(block_id, None)
+        self.checksums.pop(block_id, None)
         self._unaccount(block_id)
 
 
 class SsdTier(Tier):
-    """Block files ``<dir>/blocks/<id>``; written to ``tmp/`` then renamed, so a block file is
-    always complete.  The index is rebuilt from the directory on start (LRU by mtime)."""
+    """Block files ``<dir>/blocks/<id>`` and their checksums ``<id>.crc``; each written to
+    ``tmp/`` then renamed (the checksums first), so a block file is always complete.  The
+    index is rebuilt from the directory on start (LRU by mtime): a block file without
+    checksums (kept by an older siltfs) gets them then, checksums without a block go."""
 
     name = "SSD"
 
@@ -88,34 +110,56 @@ class SsdTier(Tier):
         for leftover in self.tmp.iterdir():
             leftover.unlink(missing_ok=True)
         found = []
+        sums: set[str] = set()
         for entry in os.scandir(self.dir):
             if entry.name.isdigit():
                 st = entry.stat()
                 found.append((st.st_mtime, int(entry.name), st.st_size))
+            elif entry.name.endswith(SUFFIX):
+                sums.add(entry.name[: -len(SUFFIX)])
+        for name in sums - {str(bid) for _, bid, _ in found}:
+            (self.dir / (name + SUFFIX)).unlink(missing_ok=True)
+        unsummed = [bid for _, bid, _ in found if str(bid) not in sums]
+        for bid in unsummed:
+            self._write_sums(bid, BlockSums.of(self.path(bid).read_bytes()), durable=True)
+        if unsummed:
+            log.warning("recorded checksums of %d block(s) kept without them", len(unsummed))
         for _, bid, size in sorted(found):
             self._account(bid, size)
 
     def path(self, block_id: int) -> Path:
         return self.dir / str(block_id)
 
-    def put(self, block_id: int, data: bytes | memoryview, *, durable: bool) -> None:
-        tmp = self.tmp / f"{block_id}.{os.getpid()}"
+    def _write(self, name: str, data: bytes | memoryview, *, durable: bool) -> None:
+        """Write ``<dir>/<name>`` whole or not at all (through ``tmp/``)."""
+        tmp = self.tmp / f"{name}.{os.getpid()}"
         try:
             with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as f:
                 f.write(data)
                 if durable:
                     f.flush()
                     os.fsync(f.fileno())
-            os.replace(tmp, self.path(block_id))
-            if durable:
-                fd = os.open(self.dir, os.O_RDONLY)
-                try:
-                    os.fsync(fd)
-                finally:
-                    os.close(fd)
+            os.replace(tmp, self.dir / name)
         except OSError as exc:
             tmp.unlink(missing_ok=True)
-            raise ResourceExhausted(f"cannot write block {block_id}: {exc}", path=str(tmp)) from exc
+            raise ResourceExhausted(
+                f"cannot write block file {name}: {exc}", path=str(tmp)
+            ) from exc
+
+    def _write_sums(self, block_id: int, sums: BlockSums, *, durable: bool) -> None:
+        self._write(f"{block_id}{SUFFIX}", sums.encode(), durable=durable)
+
+    def put(
+        self, block_id: int, data: bytes | memoryview, *, durable: bool, sums: BlockSums
+    ) -> None:
+        self._write_sums(block_id, sums, durable=durable)
+        self._write(str(block_id), data, durable=durable)
+        if durable:
+            fd = os.open(self.dir, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
         self._account(block_id, len(data))
 
     def get(self, block_id: int) -> bytes | None:
@@ -129,9 +173,21 @@ class SsdTier(Tier):
             self._account(block_id, len(data))
         return data
 
+    def sums(self, block_id: int) -> BlockSums | None:
+        return read_sums(str(self.path(block_id)))
+
+    def open(self, block_id: int) -> int | None:
+        """A descriptor of the block file (None: no such file)."""
+        try:
+            return os.open(self.path(block_id), os.O_RDONLY | os.O_CLOEXEC)
+        except FileNotFoundError:
+            return None
+
     def has_file(self, block_id: int) -> bool:
         return self.path(block_id).exists()
 
     def remove(self, block_id: int) -> None:
-        self.path(block_id).unlink(missing_ok=True)
+        path = self.path(block_id)
+        path.unlink(missing_ok=True)
+        Path(sidecar(str(path))).unlink(missing_ok=True)
         self._unaccount(block_id)
