@@ -3,7 +3,9 @@ path, and leaves the namespace, the mount table and the UFS exactly as they were
 
 from __future__ import annotations
 
+import contextlib
 import gc
+import io
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -158,6 +160,52 @@ def test_bad_path_put_get(env: Env, path: object, cls: type[errors.SiltError], s
     assert env.snapshot() == before
     assert env.local_file.read_bytes() == b"local bytes"
     assert [p.name for p in env.local_target.parent.iterdir() if p.name.startswith(".silt")] == []
+
+
+# names the namespace takes but no UFS can hold (one rule, ufs/abc.py unrepresentable) -----
+UNREPRESENTABLE: dict[str, str] = {
+    "backslash": "/a\\b",
+    "slash-encoded": "/a%2fb",
+    "slash-double-encoded": "/a%252fb",
+    "slash-triple-encoded": "/a%25252Fb",
+    "backslash-double-encoded": "/a%255cb",
+    "nul-double-encoded": "/a%2500b",
+    "dotdot-encoded": "/%2e%2e",
+    "dotdot-half-encoded": "/.%2e",
+    "dotdot-double-encoded": "/%252E%252E",
+    "parent-double-encoded": "/n%252fm/child",
+    "in-second-mount": "/lake/x%255cy",
+}
+CREATING_OPS = [
+    "mkdir", "mkdir-parents", "makedirs", "rename-dst", "mv", "mount", "open-wb",
+    "open-xb", "open-w", "write_bytes", "write_bytes-through", "touch", "put",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("op", CREATING_OPS)
+@pytest.mark.parametrize("case", list(UNREPRESENTABLE))
+def test_unrepresentable_name(env: Env, op: str, case: str) -> None:
+    """InvalidPath naming the path, and nothing changed: namespace, mounts, both UFS."""
+    path = UNREPRESENTABLE[case]
+    if op == "mount" and path.startswith("/lake/"):
+        pytest.raises(errors.MountError, env.fs.mount, path, "memory://never")  # nested
+        return
+    before = env.snapshot()
+    with pytest.raises(errors.InvalidPath) as info:
+        if op == "put":
+            env.fs.put(env.local_file, path)
+        else:
+            with contextlib.ExitStack() as stack:
+                opened = OPS[op](env.fs, path)
+                if isinstance(opened, io.IOBase):
+                    stack.enter_context(opened)
+    exc = info.value
+    assert type(exc) is errors.InvalidPath, f"{type(exc).__name__}: {exc}"
+    assert exc.path is not None and exc.path.startswith(path.rsplit("/", 1)[0] or "/")
+    del info, exc
+    gc.collect()
+    assert env.snapshot() == before
+    assert env.fs.jobs() == []
 
 
 def test_good_paths_still_work(env: Env) -> None:

@@ -102,3 +102,39 @@ def test_representable() -> None:
     assert representable("a\\b%2Fc%00") == "a_b_c_"
     assert representable("%2e%2e") == "_"
     assert representable("fine") == "fine"
+
+
+def test_chained_quarantined_renames_are_repaired_newest_first(
+    make_fs: Callable[..., EmbeddedFileSystem],
+) -> None:
+    """``/ok -> /bad\\name -> /worse%2fname``, both refused by the UFS (as the old code
+    could leave them): undoing the newer one first puts the entry back at ``/ok``, the
+    name the UFS holds, as the same entry.  Oldest first, the older rename's entry
+    looked gone and the entry was left at ``/bad\\name``, which no UFS can hold: it
+    was dropped and the UFS copy imported as a new entry (a GHOST)."""
+    fs = make_fs()
+    info = fs.write_bytes("/ok", b"precious", write_type="CACHE_THROUGH")
+    root_mount = next(m for m in fs.mounts() if m.path == "/")
+    with fs.master.ms.transaction() as txn:
+        inode = txn.get_inode(info.id)
+        assert inode is not None
+        inode.name = "worse%2fname"
+        txn.update_inode(inode)
+        txn.insert_intent("rename", root_mount.id, "ok", BAD, 1)
+        txn.insert_intent("rename", root_mount.id, BAD, "worse%2fname", 1)  # same ms
+    fs.close()
+    fs = make_fs()  # recovery quarantines both
+    assert [k for k in kinds(fs) if k[0] == "QUARANTINED_INTENT"] == [
+        ("QUARANTINED_INTENT", f"/{BAD}", False),
+        ("QUARANTINED_INTENT", "/worse%2fname", False),
+    ]
+    report = fs.check_consistency("/", repair=True)
+    assert [(d.kind, d.path, d.action) for d in report.divergences] == [
+        ("QUARANTINED_INTENT", "/worse%2fname", f"renamed back to /{BAD}, the name the UFS holds"),
+        ("QUARANTINED_INTENT", f"/{BAD}", "renamed back to /ok, the name the UFS holds"),
+    ]
+    assert kinds(fs) == []
+    assert fs.stat("/ok").id == info.id  # the same entry, not a copy imported from the UFS
+    assert fs.read_bytes("/ok") == b"precious"
+    assert [i.path for i in fs.ls("/")] == ["/ok"]
+    assert ufs_tree(fs.config.root_ufs_dir) == {"ok"}

@@ -44,6 +44,12 @@ ESCAPES = [
     "a//b",
     "a/",
     "a\x00b",
+    "a%252fb",  # decodes to "a%2fb", which decodes to "a/b"
+    "a%25252Fb",
+    "%252e%252e",
+    ".%2e",  # decodes to ".."
+    "a%255cb",
+    "a%2500b",
 ]
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from siltfs.errors import PermissionDenied, SiltError, UfsError
+from siltfs.errors import InvalidPath, PermissionDenied, SiltError, UfsError
 from siltfs.ufs.abc import UnderFileSystem
 from siltfs.ufs.fsspec_ufs import FsspecUfs, open_ufs
 from tests.ufs.conformance import UfsConformance, UfsFactory, names, read_all
@@ -170,3 +170,43 @@ def test_open_ufs_memory(memory_uri: str) -> None:
 def test_unknown_protocol_is_ufs_error() -> None:
     with pytest.raises(UfsError):
         open_ufs("nosuchproto-silt://bucket/x")
+
+
+# length limits -------------------------------------------------------------------
+def test_local_limits_are_the_file_systems(tmp_path: Path) -> None:
+    ufs = FsspecUfs("file://" + str(tmp_path))
+    path_max = os.pathconf(tmp_path, "PC_PATH_MAX")
+    assert ufs.limits.name_bytes == os.pathconf(tmp_path, "PC_NAME_MAX")
+    assert ufs.limits.path_bytes == path_max - 1  # the kernel counts the NUL
+    room = path_max - 1 - len(str(tmp_path)) - 1  # bytes left for a relative path
+    parts = ["d" * 200] * (room // 201)
+    deepest = "/".join([*parts, "f" * (room - 201 * len(parts))])
+    assert len(str(tmp_path / deepest)) == path_max - 1
+    ufs.mkdirs(deepest.rsplit("/", 1)[0])
+    ufs.write(deepest, [b"longest"])  # exactly PATH_MAX - 1 bytes: the kernel takes it
+    assert read_all(ufs, deepest) == b"longest"
+    with pytest.raises(InvalidPath) as info:
+        ufs.write(deepest + "g", [b"x"])
+    assert "PATH_MAX" in info.value.message and str(path_max) in info.value.message
+    with pytest.raises(InvalidPath) as info:
+        ufs.status("n" * 256)
+    assert "NAME_MAX" in info.value.message
+
+
+def test_enametoolong_from_the_kernel_is_invalid_path(tmp_path: Path) -> None:
+    """A root the kernel itself refuses as too long: every call answers InvalidPath
+    naming the path and ENAMETOOLONG, never a raw OSError or a UfsError (a 502)."""
+    long_root = str(tmp_path) + "/" + "/".join(["x" * 250] * 17)
+    ufs = FsspecUfs("file://" + long_root)
+    calls = [
+        lambda: ufs.status(""),
+        lambda: ufs.list(""),
+        lambda: ufs.open_write(""),
+        lambda: ufs.read_range("", 0, 1),
+    ]
+    for call in calls:
+        with pytest.raises(InvalidPath) as info:
+            call()
+        assert "ENAMETOOLONG" in info.value.message
+        assert info.value.path
+    assert list(tmp_path.iterdir()) == []

@@ -20,7 +20,8 @@ from siltfs.cli.main import cli
 from siltfs.client.embedded import EmbeddedFileSystem
 from siltfs.errors import InvalidArgument, InvalidPath, MountError, UfsError
 from siltfs.model.enums import PersistenceState
-from siltfs.ufs.s3 import MIN_PART_SIZE, S3Ufs
+from siltfs.ufs.s3 import S3Ufs
+from siltfs.ufs.s3_options import MIN_PART_SIZE
 from tests.s3server import ACCESS_KEY, SECRET_KEY, S3Bucket
 
 MakeFs = Callable[..., EmbeddedFileSystem]

@@ -48,6 +48,7 @@ def check_writable_target(ns: Namespace, path: str, exclusive: bool) -> None:
 def commit_file(ns: Namespace, new: NewFile) -> Inode:
     wt = new.write_type
     with ns.exclusive(new.path):
+        ns.writable(new.path)  # the whole path, before any missing parent is made
         parent_path, name = paths.split(new.path)
         parent = ns.ensure_dir(parent_path, create=True, write_type=wt)
         existing = ns.lookup(new.path)

@@ -153,9 +153,13 @@ class IntentLog:
         )  # fmt: skip
 
     def quarantined(self) -> list[tuple[Intent, str]]:
-        """Quarantined intents with the namespace path each concerns."""
+        """Quarantined intents with the namespace path each concerns, newest first: the
+        order to undo them in (``/a -> /b -> /c``: back to ``/b``, then to ``/a``).
+        Quarantining re-inserts an intent, so its id says when it was quarantined and
+        its creation time when it was made; the id only breaks ties."""
         with self.ms.snapshot() as txn:
             intents = [i for i in txn.list_intents() if i.kind.startswith(QUARANTINED)]
+        intents.sort(key=lambda i: (i.created_ms, i.id), reverse=True)
         out = []
         for intent in intents:
             try:

@@ -4,8 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from siltfs.errors import FileNotFound, InvalidArgument, MountError, NotADirectory, SiltError
+from siltfs.errors import (
+    FileNotFound,
+    InvalidArgument,
+    InvalidPath,
+    MountError,
+    NotADirectory,
+    SiltError,
+)
 from siltfs.master.mount_policy import check_allowed, storage_location
+from siltfs.master.names import check_mount_point
 from siltfs.master.namespace import PERSISTED, Namespace, now_ms
 from siltfs.model import paths
 from siltfs.model.enums import PersistenceState
@@ -61,9 +69,12 @@ def mount(
         raise InvalidArgument("sync interval must be -1, 0 or a positive number of ms", path=path)
     with ns.lock:
         ns.mounts.check_new(path, uri)
+        check_mount_point(ns.mounts, ns.config.persist.staging_dir, path)
         ufs = ns.mounts.open(uri, options or {})
         try:
             st = ufs.status("")
+        except InvalidPath as exc:  # the store refused its own root (e.g. too long)
+            raise InvalidPath(f"cannot mount {uri}: {exc.message}", path=path) from exc
         except SiltError as exc:
             raise MountError(f"cannot reach {uri}: {exc.message}", path=path) from exc
         if st is None or not st.is_dir:

@@ -23,19 +23,17 @@ from siltfs.errors import (
     FileExists,
     FileNotFound,
     InvalidArgument,
-    InvalidPath,
     MountError,
     NotADirectory,
-    PermissionDenied,
-    SiltError,
     UfsError,
 )
-from siltfs.jobs.runner import owner_is_dead, runner_identity
+from siltfs.master import names
 from siltfs.master.cluster import Cluster
 from siltfs.master.intents import IntentLog, merge_move, retrying
+from siltfs.master.latches import CommitLatches
 from siltfs.master.locks import NamespaceLock
 from siltfs.master.mounts import MountTable
-from siltfs.master.sync import apply_listing
+from siltfs.master.sync import apply_listing, refresh_fingerprints, unknown_entries
 from siltfs.metastore.abc import Metastore, Txn
 from siltfs.model import paths, posix
 from siltfs.model.enums import PersistenceState, WriteType
@@ -79,8 +77,7 @@ class Namespace:
         self._ids_lock = threading.Lock()
         self.active_staging: set[str] = set()  # tokens of synchronous writes in flight
         self.intents = IntentLog(config, metastore, mounts, lock)
-        self._latched: dict[int, str] = {}
-        self._latch_cv = threading.Condition(threading.Lock())
+        self.latches = CommitLatches(config, metastore)
 
     # ids ------------------------------------------------------------------
     def new_id(self) -> int:
@@ -143,61 +140,13 @@ class Namespace:
                 )  # fmt: skip
             return fresh
 
-    # commit latches --------------------------------------------------------
-    # A latch marks a path whose persisted object is being moved into place in the UFS
-    # (outside the namespace lock).  Latches live in the metastore, so every master on
-    # it waits for the moves of the others.  This process's own latches are also kept in
-    # ``_latched`` (authoritative here, whatever the clock says) and ``_latch_cv`` wakes
-    # a waiter of this process at once; latches of other processes are polled every
-    # LATCH_POLL_S, expire after ``persist.lease_s`` and are ignored at once if their
-    # owner is a dead process of this host.
-    LATCH_POLL_S = 0.05
-
-    @property
-    def latch_owner(self) -> str:
-        """This namespace's identity on its latches (a runner identity: host:pid:nonce)."""
-        owner: str | None = self.__dict__.get("_latch_owner")
-        if owner is None:  # setdefault: threads racing here agree on the first
-            owner = self.__dict__.setdefault("_latch_owner", runner_identity())
-        return owner
-
+    # commit latches (master/latches.py) -------------------------------------
     def latch(self, inode_id: int, path: str) -> None:
         """Mark *path* as being committed to the UFS (call under the lock)."""
-        expires = now_ms() + int(self.config.persist.lease_s * 1000)
-        with self._latch_cv:
-            self._latched[inode_id] = path
-        try:
-            with self.ms.transaction() as txn:
-                txn.add_latch(inode_id, path, self.latch_owner, expires)
-        except BaseException:
-            with self._latch_cv:
-                self._latched.pop(inode_id, None)
-                self._latch_cv.notify_all()
-            raise
+        self.latches.latch(inode_id, path)
 
     def unlatch(self, inode_id: int) -> None:
-        try:
-            with self.ms.transaction() as txn:
-                txn.remove_latch(inode_id)
-        except SiltError as exc:  # it expires by itself; this process ignores it already
-            log.warning("could not remove the commit latch of inode %s: %s", inode_id, exc)
-        finally:
-            with self._latch_cv:
-                self._latched.pop(inode_id, None)
-                self._latch_cv.notify_all()
-
-    def _conflicts(self, affected: tuple[str, ...]) -> bool:
-        """A latch of this process at or under an *affected* path (call under _latch_cv)."""
-        return any(paths.is_ancestor(a, p) for a in affected for p in self._latched.values())
-
-    def _remote_conflicts(self, affected: tuple[str, ...]) -> bool:
-        """A live latch of another process at or under an *affected* path."""
-        return any(
-            latch.owner != self.latch_owner
-            and any(paths.is_ancestor(a, latch.path) for a in affected)
-            and not owner_is_dead(latch.owner)
-            for latch in self.ms.list_latches(now_ms())
-        )
+        self.latches.unlatch(inode_id)
 
     @contextmanager
     def exclusive(self, *affected: str) -> Iterator[None]:
@@ -208,20 +157,14 @@ class Namespace:
         while True:
             self.lock.__enter__()
             try:
-                with self._latch_cv:
-                    local = self._conflicts(affected)
-                remote = not local and self._remote_conflicts(affected)
+                busy = self.latches.busy(affected)
             except BaseException:
                 self.lock.__exit__(None, None, None)
                 raise
-            if not (local or remote):
+            if busy is None:
                 break
             self.lock.__exit__(None, None, None)
-            with self._latch_cv:
-                if remote:
-                    self._latch_cv.wait(self.LATCH_POLL_S)
-                elif self._conflicts(affected):
-                    self._latch_cv.wait(0.1)
+            self.latches.wait(busy, affected)
         try:
             self.intents.settle(affected)
             yield
@@ -294,24 +237,15 @@ class Namespace:
 
     # helpers for mutations ------------------------------------------------
     def writable(
-        self, path: str, *, new_name: bool = True
-    ) -> tuple[MountInfo, UnderFileSystem, str]:
-        """The mount, UFS and relative path of *path*, if entries may change there.
-
-        *new_name*: *path* is about to be created or renamed to, so its name must be one
-        the UFS can hold (checked before any change; the one name validator)."""
-        mount, ufs, rel = self.mounts.resolve(path)
-        if mount.read_only:
-            raise PermissionDenied(f"mount {mount.path} is read-only", path=path)
-        staging = self.config.persist.staging_dir
-        if rel == staging or rel.startswith(staging + "/"):
-            raise InvalidPath(f"{staging!r} at a mount root is reserved for siltfs", path=path)
-        try:
-            if new_name:
-                ufs.check_path(rel)  # a name the UFS cannot hold is refused before any change
-        except InvalidPath as exc:
-            raise InvalidPath(f"{exc.message} ({mount.uri})", path=path) from None
-        return mount, ufs, rel
+        self, path: str, *, new_name: bool = True, is_dir: bool = False,
+        below: names.Below | None = None,
+    ) -> tuple[MountInfo, UnderFileSystem, str]:  # fmt: skip
+        """The mount, UFS and relative path of *path*, if entries may change there; with
+        *new_name*, if the UFS can also hold the name (:mod:`siltfs.master.names`)."""
+        return names.writable_target(
+            self.mounts, self.config.persist.staging_dir, path, new_name=new_name,
+            is_dir=is_dir, below=below,
+        )  # fmt: skip
 
     def persist_dirs(self, dir_path: str) -> None:
         """Make *dir_path* and its ancestors (within the mount) exist in the UFS."""
@@ -368,7 +302,7 @@ class Namespace:
         so a crash in between leaves no ghost).  ASYNC_THROUGH: a persist job creates it
         (at its path then), so a down UFS does not fail the write.  MUST_CACHE:
         namespace only."""
-        _, ufs, rel = self.writable(path)
+        _, ufs, rel = self.writable(path, is_dir=True)
         if write_type.persists_sync:
             self.persist_dirs(paths.split(path)[0])
         stamp = now_ms()
@@ -402,6 +336,7 @@ class Namespace:
                 if existing.is_dir and (exist_ok or (parents and path != paths.ROOT)):
                     return existing
                 raise FileExists("already exists", path=path)
+            self.writable(path, is_dir=True)  # the whole path, before any parent is made
             parent_path, name = paths.split(path)
             if write_type is WriteType.ASYNC_THROUGH:
                 # an explicit mkdir is cheap to do now and expected to be visible in the
@@ -435,7 +370,9 @@ class Namespace:
                 raise MountError("contains a mount point; unmount it first", path=path)
             touch_ufs = res.inode.state is PERSISTED and not namespace_only
             if touch_ufs and res.inode.is_dir and not unchecked:
-                unknown = self._unknown_ufs_entries(subtree, path)
+                unknown = unknown_entries(
+                    self.mounts, self.config.persist.staging_dir, subtree, path
+                )
                 if unknown:
                     shown = ", ".join(unknown[:10]) + (" ..." if len(unknown) > 10 else "")
                     raise DirectoryNotEmpty(
@@ -457,34 +394,6 @@ class Namespace:
                 self.intents.carry_out(intent, lambda: res.ufs.delete(res.rel, recursive=True))
             return subtree
 
-    def _unknown_ufs_entries(self, subtree: list[Inode], path: str) -> list[str]:
-        """UFS entries under loaded, persisted directories of *subtree* with no inode."""
-        by_id = {subtree[0].id: path}
-        kids: dict[int, set[str]] = {}
-        for node in subtree[1:]:
-            parent = by_id.get(node.parent_id)
-            if parent is not None:
-                by_id[node.id] = paths.join(parent, node.name)
-            kids.setdefault(node.parent_id, set()).add(node.name)
-        unknown: list[str] = []
-        for node in subtree:
-            if not node.is_dir or node.state is not PERSISTED or node.sync_ms is None:
-                continue
-            dir_path = by_id[node.id]
-            _, ufs, rel = self.mounts.resolve(dir_path)
-            try:
-                listing = retrying(lambda: ufs.list(rel))  # noqa: B023 - called at once
-            except FileNotFound:
-                continue
-            hidden = {self.config.persist.staging_dir} if rel == "" else set()
-            known = kids.get(node.id, set())
-            unknown += [
-                paths.join(dir_path, st.name)
-                for st in listing
-                if st.name not in known and st.name not in hidden
-            ]
-        return sorted(unknown)
-
     def rename(self, src: str, dst: str) -> None:
         if src == paths.ROOT or dst == paths.ROOT:
             raise InvalidArgument("cannot rename the root", path=src)
@@ -496,6 +405,12 @@ class Namespace:
                 raise MountError("is a mount point; cannot be renamed", path=src)
             if src == dst:
                 return
+            self.writable(src, new_name=False)  # an old bad name can still be renamed away
+            below: names.Below = []
+            if res.inode.is_dir:  # its deepest descendant must fit at the new place too
+                with self.ms.snapshot() as txn:
+                    below = names.longest_below(txn.subtree(res.inode.id))
+            dmount, _, drel = self.writable(dst, is_dir=res.inode.is_dir, below=below)
             dst_parent_path, dst_name = paths.split(dst)
             dst_parent = self.lookup(dst_parent_path)
             if dst_parent is None:
@@ -504,8 +419,6 @@ class Namespace:
                 raise NotADirectory("destination parent is a file", path=dst_parent_path)
             if self.lookup(dst) is not None:
                 raise FileExists("destination exists", path=dst)
-            self.writable(src, new_name=False)  # an old bad name can still be renamed away
-            dmount, _, drel = self.writable(dst)
             if dmount.id != res.mount.id:
                 raise InvalidArgument(f"cannot rename across mounts (to {dst})", path=src)
             persisted = res.inode.state is PERSISTED
@@ -530,34 +443,7 @@ class Namespace:
                 crashpoints.reach("rename.after_metadata")
                 move = lambda: merge_move(res.ufs, res.rel, drel)  # noqa: E731
                 if self.intents.carry_out(intent, move, after="rename.after_ufs"):
-                    self.refresh_fingerprints(inode, dst)
-
-    def refresh_fingerprints(self, inode: Inode, path: str) -> None:
-        """Re-read UFS fingerprints of a moved persisted subtree (some stores change them)."""
-        mount, ufs, rel = self.mounts.resolve(path)
-        if getattr(ufs, "local", False):
-            return
-        pending = [(inode, rel)]
-        while pending:
-            node, node_rel = pending.pop()
-            if not node.is_dir:
-                try:
-                    st = retrying(lambda: ufs.status(node_rel))  # noqa: B023 - called at once
-                    fingerprint = st.fingerprint if st is not None else node.fingerprint
-                except UfsError:  # the rename is done: unknown, learned at the next sync
-                    fingerprint = None
-                if fingerprint != node.fingerprint:
-                    with self.ms.transaction() as txn:
-                        fresh = txn.get_inode(node.id)
-                        if fresh is not None:
-                            fresh.fingerprint = fingerprint
-                            txn.update_inode(fresh)
-                continue
-            with self.ms.snapshot() as txn:
-                kids = txn.list_children(node.id)
-            for kid in kids:
-                if kid.state is PERSISTED:
-                    pending.append((kid, f"{node_rel}/{kid.name}" if node_rel else kid.name))
+                    refresh_fingerprints(self.ms, self.mounts, inode, dst)
 
     def tidy_staging(self, ufs: UnderFileSystem) -> None:
         """Remove the mount's staging directory once it is empty, so an idle UFS holds

@@ -1,4 +1,6 @@
-"""Metadata sync: reconcile one namespace directory with its UFS listing.
+"""Metadata sync: reconcile one namespace directory with its UFS listing (and the UFS
+reads namespace changes need: entries written outside siltfs under a subtree about to be
+deleted, fingerprints of a moved subtree).
 
 New UFS entries are imported (PERSISTED); persisted entries that vanished from the UFS
 are removed (a directory that still holds unpersisted data is kept and marked
@@ -12,8 +14,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 
+from siltfs.errors import FileNotFound, UfsError
 from siltfs.master.cluster import Cluster
-from siltfs.metastore.abc import Txn
+from siltfs.master.intents import retrying
+from siltfs.master.mounts import MountTable
+from siltfs.metastore.abc import Metastore, Txn
+from siltfs.model import paths
 from siltfs.model.enums import PersistenceState
 from siltfs.model.inode import Inode
 from siltfs.ufs.abc import UfsStatus
@@ -109,3 +115,65 @@ def _vanished(txn: Txn, inode: Inode, store: Cluster) -> None:
             node.state = PersistenceState.NOT_PERSISTED
             node.sync_ms = None
             txn.update_inode(node)
+
+
+def unknown_entries(
+    mounts: MountTable, staging_dir: str, subtree: list[Inode], path: str
+) -> list[str]:
+    """UFS entries under loaded, persisted directories of *subtree* (``subtree[0]`` at
+    *path*, parents before children) that the namespace has no inode for: written
+    outside siltfs since the last listing."""
+    by_id = {subtree[0].id: path}
+    kids: dict[int, set[str]] = {}
+    for node in subtree[1:]:
+        parent = by_id.get(node.parent_id)
+        if parent is not None:
+            by_id[node.id] = paths.join(parent, node.name)
+        kids.setdefault(node.parent_id, set()).add(node.name)
+    unknown: list[str] = []
+    for node in subtree:
+        if not node.is_dir or node.state is not PersistenceState.PERSISTED or node.sync_ms is None:
+            continue
+        dir_path = by_id[node.id]
+        _, ufs, rel = mounts.resolve(dir_path)
+        try:
+            listing = retrying(lambda: ufs.list(rel))  # noqa: B023 - called at once
+        except FileNotFound:
+            continue
+        hidden = {staging_dir} if rel == "" else set()
+        known = kids.get(node.id, set())
+        unknown += [
+            paths.join(dir_path, st.name)
+            for st in listing
+            if st.name not in known and st.name not in hidden
+        ]
+    return sorted(unknown)
+
+
+def refresh_fingerprints(ms: Metastore, mounts: MountTable, inode: Inode, path: str) -> None:
+    """Re-read the UFS fingerprints of a persisted subtree just moved to *path* (object
+    stores copy, which changes them); local directories keep theirs."""
+    _, ufs, rel = mounts.resolve(path)
+    if getattr(ufs, "local", False):
+        return
+    pending = [(inode, rel)]
+    while pending:
+        node, node_rel = pending.pop()
+        if not node.is_dir:
+            try:
+                st = retrying(lambda: ufs.status(node_rel))  # noqa: B023 - called at once
+                fingerprint = st.fingerprint if st is not None else node.fingerprint
+            except UfsError:  # the rename is done: unknown, learned at the next sync
+                fingerprint = None
+            if fingerprint != node.fingerprint:
+                with ms.transaction() as txn:
+                    fresh = txn.get_inode(node.id)
+                    if fresh is not None:
+                        fresh.fingerprint = fingerprint
+                        txn.update_inode(fresh)
+            continue
+        with ms.snapshot() as txn:
+            kids = txn.list_children(node.id)
+        for kid in kids:
+            if kid.state is PersistenceState.PERSISTED:
+                pending.append((kid, f"{node_rel}/{kid.name}" if node_rel else kid.name))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import urllib.parse
 from collections.abc import Iterable
@@ -20,7 +21,10 @@ from siltfs.errors import (
     SiltError,
     UfsError,
 )
-from siltfs.ufs.abc import UfsStatus, UnderFileSystem
+from siltfs.ufs.abc import Limits, UfsStatus, UnderFileSystem
+
+DEFAULT_NAME_MAX = 255
+DEFAULT_PATH_MAX = 4096  # Linux; the kernel counts the terminating NUL in it
 
 
 def _mtime(info: dict[str, Any]) -> float | None:
@@ -63,6 +67,11 @@ class FsspecUfs(UnderFileSystem):
         self.local = isinstance(fs, LocalFileSystem)
         if self.local:
             self.root = os.path.realpath(self.root)
+            self.limits = local_limits(self.root)
+
+    def stored_bytes(self, rel: str, *, is_dir: bool = False) -> int:
+        full = self.root.rstrip("/") + "/" + rel if rel else self.root
+        return len(full.encode("utf-8", "surrogateescape"))
 
     # path handling --------------------------------------------------------
     def _full(self, rel: str) -> str:
@@ -81,6 +90,12 @@ class FsspecUfs(UnderFileSystem):
             return exc
         if isinstance(exc, FileNotFoundError):
             return FileNotFound(f"not found in under-storage during {op}", path=rel)
+        if isinstance(exc, OSError) and exc.errno == errno.ENAMETOOLONG:
+            return InvalidPath(
+                f"the under-storage refused the path as too long during {op} "
+                f"(ENAMETOOLONG: {exc.strerror})",
+                path=rel or self.uri,
+            )
         return UfsError(f"{op} failed: {type(exc).__name__}: {exc}", path=rel)
 
     def _status(self, info: dict[str, Any]) -> UfsStatus:
@@ -238,6 +253,27 @@ class FsspecUfs(UnderFileSystem):
             return
         except Exception as exc:  # noqa: BLE001
             raise self._err(exc, rel, "delete") from exc
+
+
+def local_limits(root: str) -> Limits:
+    """NAME_MAX and PATH_MAX of the local file system holding *root* (asked of the
+    nearest existing directory; Linux's defaults if it cannot say)."""
+    where = root
+    while not os.path.isdir(where) and os.path.dirname(where) != where:
+        where = os.path.dirname(where)
+    try:
+        name_max = os.pathconf(where, "PC_NAME_MAX")
+        path_max = os.pathconf(where, "PC_PATH_MAX")
+    except (OSError, ValueError):
+        name_max, path_max = DEFAULT_NAME_MAX, DEFAULT_PATH_MAX
+    name_max = name_max if name_max > 0 else DEFAULT_NAME_MAX
+    path_max = path_max if path_max > 0 else DEFAULT_PATH_MAX
+    return Limits(
+        name_bytes=name_max,
+        path_bytes=path_max - 1,
+        path_limit=f"the local file system's PATH_MAX of {path_max} bytes (the full path, "
+        "the mount's root directory and the terminating NUL included)",
+    )
 
 
 def open_ufs(uri: str, options: dict[str, Any] | None = None) -> UnderFileSystem:
