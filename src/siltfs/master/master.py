@@ -291,6 +291,11 @@ class Master:
             node, node_path = stack.pop()
             kids = self.ns.children(node, node_path, sync_interval_ms)
             found = infos.infos(self.store, kids, node_path)
+            subdirs = [i for i in found if i.is_dir]
+            if subdirs:  # nlink as stat gives it: 2 + subdirectories
+                with self.ms.snapshot() as txn:
+                    for i in subdirs:
+                        i.nlink = 2 + txn.count_subdirs(i.id)
             out.extend(found)
             if recursive:
                 stack.extend((k, i.path) for k, i in zip(kids, found, strict=True) if k.is_dir)
