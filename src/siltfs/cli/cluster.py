@@ -16,7 +16,7 @@ from typing import Any
 import click
 
 from siltfs.cli.main import CliState, load_config
-from siltfs.cli.server import ensure_cluster_secret, ensure_token
+from siltfs.cli.server import ensure_cluster_secret, ensure_token, serve_until_signalled
 from siltfs.home import CLUSTER_SECRET_FILE, HomeLock, private_dir, read_token
 from siltfs.tls import client_verify, make_self_signed
 
@@ -145,12 +145,7 @@ def worker(
     click.echo(f"silt worker: registering with {', '.join(urls)}", err=True)
     node.start()
     try:
-        previous = {sig: signal.signal(sig, lambda *_: None) for sig in (2, 15)}
-        try:
-            server.run(sockets=[sock])
-        finally:
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
+        serve_until_signalled(server, [sock])
     finally:
         node.close()
         sock.close()

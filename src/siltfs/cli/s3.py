@@ -14,6 +14,7 @@ import click
 
 from siltfs.cli.cluster import _bind
 from siltfs.cli.main import CliState, load_config
+from siltfs.cli.server import serve_until_signalled
 from siltfs.errors import SiltError
 from siltfs.model.enums import WriteType
 
@@ -105,12 +106,7 @@ def s3(
         scheme = "https" if tls_cert else "http"
         click.echo(f"silt s3: serving {what} on {scheme}://{host}:{bound} "
                    f"({len(credentials)} key pair(s), write type {write_type.upper()})", err=True)  # fmt: skip
-        previous = {sig: signal.signal(sig, lambda *_: None) for sig in (2, 15)}
-        try:
-            server.run(sockets=[sock])
-        finally:
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
+        serve_until_signalled(server, [sock])
     finally:
         sock.close()
         fs.close()

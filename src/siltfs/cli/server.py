@@ -196,13 +196,14 @@ def announce_when_listening(
     threading.Thread(target=wait, name="silt-announce", daemon=True).start()
 
 
-def serve_until_signalled(server: Any) -> None:
-    """Run a uvicorn server until SIGTERM/SIGINT; it stops accepting and lets running
-    requests finish.  uvicorn re-raises the signal that stopped it once it is done; with
-    these handlers that is a no-op, so the caller closes the file system cleanly."""
+def serve_until_signalled(server: Any, sockets: list[Any] | None = None) -> None:
+    """Run a uvicorn server (on *sockets* if given) until SIGTERM/SIGINT; it stops
+    accepting and lets running requests finish.  uvicorn re-raises the signal that
+    stopped it once it is done; with these handlers that is a no-op, so the caller closes
+    the file system cleanly."""
     previous = {sig: signal.signal(sig, _ignore) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        server.run()
+        server.run(sockets=sockets)
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
