@@ -291,14 +291,16 @@ class Master:
             node, node_path = stack.pop()
             kids = self.ns.children(node, node_path, sync_interval_ms)
             found = infos.infos(self.store, kids, node_path)
-            subdirs = [i for i in found if i.is_dir]
-            if subdirs:  # nlink as stat gives it: 2 + subdirectories
-                with self.ms.snapshot() as txn:
-                    for i in subdirs:
-                        i.nlink = 2 + txn.count_subdirs(i.id)
             out.extend(found)
             if recursive:
                 stack.extend((k, i.path) for k, i in zip(kids, found, strict=True) if k.is_dir)
+        # nlink as stat gives it, 2 + subdirectories; counted once the walk has synced
+        # every directory it lists, so a first recursive ls equals the next one
+        subdirs = [i for i in out if i.is_dir]
+        if subdirs:
+            with self.ms.snapshot() as txn:
+                for i in subdirs:
+                    i.nlink = 2 + txn.count_subdirs(i.id)
         if recursive:
             out.sort(key=lambda i: i.path)
         return out
