@@ -13,8 +13,9 @@ Excluded, and why:
   ``persist_timeout`` by contract, and whether the fuzzer's own uploads are still pending
   at its timeout depends on the machine's load.
 
-- the operation ``POST /posix/{op}`` (new): one fuzzing run found a request the schema
-  forbids answered 2xx (a setxattr body of ~1 MB); open until it is replayed and fixed.
+413 counts as a rejection of invalid data (schemathesis's default list leaves it out): a
+body over the 1 MiB limit is refused before it is parsed, as ``payload_too_large`` -- a
+fuzzed setxattr value of 90,000 astral characters is such a body.
 
 One worker (``-w 1``): with several threads, CPython 3.11.7's ``ast.parse`` (called by
 Hypothesis to describe a filter) can raise ``SystemError: AST constructor recursion depth
@@ -33,6 +34,8 @@ from siltfs.client.remote import RemoteFileSystem
 from tests.servers import SILT_TOML, MasterProcess
 
 DEFAULT_TOML = SILT_TOML.split("[security]")[0]  # a master as an operator gets it
+REJECTIONS = ["400", "401", "403", "404", "405", "406", "409", "413", "415", "422", "428",
+              "429", "5xx"]  # fmt: skip
 
 
 def test_the_api_survives_a_fuzzer_and_stays_consistent(tmp_path: Path) -> None:
@@ -41,13 +44,17 @@ def test_the_api_survives_a_fuzzer_and_stays_consistent(tmp_path: Path) -> None:
     (home / "silt.toml").write_text(DEFAULT_TOML)
     master = MasterProcess(home).start()
     report = tmp_path / "report.json"
+    config = tmp_path / "schemathesis.toml"
+    config.write_text(
+        "[checks.negative_data_rejection]\n"
+        f"expected-statuses = {json.dumps(REJECTIONS)}\n"
+    )
     try:
         run = subprocess.run(
-            [sys.executable, "-m", "schemathesis.cli", "run", master.url + "/openapi.json",
+            [sys.executable, "-m", "schemathesis.cli", "--config-file", str(config), "run", master.url + "/openapi.json",
              "-H", f"Authorization: Bearer {master.token}",
              "--checks", "all", "--exclude-checks", "positive_data_acceptance",
              "--exclude-path", "/api/v1/wait_persisted",
-             "--exclude-path", "/api/v1/posix/{op}",
              "-n", "15", "--max-time", "90", "--seed", "16", "-w", "1", "--no-color",
              "--report", "json", "--report-json-path", str(report)],
             capture_output=True, text=True, timeout=600,
