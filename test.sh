@@ -5,8 +5,10 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
+installing=$(date +%s)
 python -m pip install -q -c constraints.txt --upgrade pip
 python -m pip install -q -c constraints.txt -e '.[test,s3,server,postgres]'
+echo "test.sh: pinned dependencies installed in $(( $(date +%s) - installing )) s"
 
 ruff check --no-cache src tests
 ruff format --no-cache --check src tests
