@@ -88,13 +88,36 @@ class BlockStore:
             for tier in order:
                 if size > tier.capacity:
                     continue
-                own = tier.sizes.get(block_id, 0)  # an older copy of this block makes room too
-                if self._make_room(tier, size - own, keep=block_id):
+                if tier is self.ssd:
+                    break  # written outside the lock, below
+                if self._make_room(tier, size - tier.sizes.get(block_id, 0), keep=block_id):
                     self._drop(block_id)
                     tier.put(block_id, data, durable=durable, sums=sums)
                     self.corrupt.pop(block_id, None)
                     return tier.name
-        raise ResourceExhausted(
+            else:
+                raise self._no_room(block_id, size)
+        # SSD: the files are written (and fsynced) without the lock -- other blocks are
+        # read and written meanwhile -- then moved into place under it
+        staged = self.ssd.stage(block_id, data, durable=durable, sums=sums)
+        try:
+            with self.lock:
+                own = self.ssd.sizes.get(block_id, 0)  # an older copy makes room too
+                if not self._make_room(self.ssd, size - own, keep=block_id):
+                    raise self._no_room(block_id, size)
+                self._drop(block_id)
+                self.ssd.install(staged)
+                self.corrupt.pop(block_id, None)
+        except BaseException:
+            self.ssd.discard(staged)
+            raise
+        if durable:
+            self.ssd.sync_dir()
+        return self.ssd.name
+
+    @staticmethod
+    def _no_room(block_id: int, size: int) -> ResourceExhausted:
+        return ResourceExhausted(
             f"no cache space for a {size}-byte block: the rest is pinned or not yet persisted",
             path=f"block {block_id}",
         )

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from collections import OrderedDict
+from dataclasses import dataclass
 from pathlib import Path
 
 from siltfs.errors import ResourceExhausted
@@ -93,6 +95,16 @@ class MemTier(Tier):
         self._unaccount(block_id)
 
 
+@dataclass(frozen=True)
+class StagedBlock:
+    """A block's files written in the SSD tier's ``tmp/``, not yet in place."""
+
+    block_id: int
+    size: int
+    sums_file: Path
+    block_file: Path
+
+
 class SsdTier(Tier):
     """Block files ``<dir>/blocks/<id>`` and their checksums ``<id>.crc``; each written to
     ``tmp/`` then renamed (the checksums first), so a block file is always complete.  The
@@ -130,37 +142,83 @@ class SsdTier(Tier):
     def path(self, block_id: int) -> Path:
         return self.dir / str(block_id)
 
-    def _write(self, name: str, data: bytes | memoryview, *, durable: bool) -> None:
-        """Write ``<dir>/<name>`` whole or not at all (through ``tmp/``)."""
-        tmp = self.tmp / f"{name}.{os.getpid()}"
+    def _stage_file(self, name: str, data: bytes | memoryview, *, durable: bool) -> Path:
+        """Write *data* to a new file in ``tmp/`` (fsynced when *durable*); returns it."""
+        tmp = self.tmp / f"{name}.{os.getpid()}.{threading.get_ident()}"
         try:
             with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as f:
                 f.write(data)
                 if durable:
                     f.flush()
                     os.fsync(f.fileno())
-            os.replace(tmp, self.dir / name)
         except OSError as exc:
             tmp.unlink(missing_ok=True)
             raise ResourceExhausted(
                 f"cannot write block file {name}: {exc}", path=str(tmp)
             ) from exc
+        return tmp
+
+    def _write(self, name: str, data: bytes | memoryview, *, durable: bool) -> None:
+        """Write ``<dir>/<name>`` whole or not at all (through ``tmp/``)."""
+        tmp = self._stage_file(name, data, durable=durable)
+        try:
+            os.replace(tmp, self.dir / name)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            raise ResourceExhausted(
+                f"cannot place block file {name}: {exc}", path=str(tmp)
+            ) from exc
 
     def _write_sums(self, block_id: int, sums: BlockSums, *, durable: bool) -> None:
         self._write(f"{block_id}{SUFFIX}", sums.encode(), durable=durable)
 
+    def stage(
+        self, block_id: int, data: bytes | memoryview, *, durable: bool, sums: BlockSums
+    ) -> StagedBlock:
+        """A block's files written in ``tmp/`` -- the slow part of :meth:`put`, which
+        needs no lock -- to be :meth:`install`-ed (or :meth:`discard`-ed)."""
+        sums_file = self._stage_file(f"{block_id}{SUFFIX}", sums.encode(), durable=durable)
+        try:
+            block_file = self._stage_file(str(block_id), data, durable=durable)
+        except BaseException:
+            sums_file.unlink(missing_ok=True)
+            raise
+        return StagedBlock(block_id, len(data), sums_file, block_file)
+
+    def install(self, staged: StagedBlock) -> None:
+        """Move staged files into place (the checksums first) and account the block."""
+        target = self.path(staged.block_id)
+        try:
+            os.replace(staged.sums_file, sidecar(str(target)))
+            os.replace(staged.block_file, target)
+        except OSError as exc:
+            raise ResourceExhausted(f"cannot place block file: {exc}", path=str(target)) from exc
+        self._account(staged.block_id, staged.size)
+
+    @staticmethod
+    def discard(staged: StagedBlock) -> None:
+        staged.sums_file.unlink(missing_ok=True)
+        staged.block_file.unlink(missing_ok=True)
+
+    def sync_dir(self) -> None:
+        """fsync the block directory: installed blocks survive a power cut."""
+        fd = os.open(self.dir, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
     def put(
         self, block_id: int, data: bytes | memoryview, *, durable: bool, sums: BlockSums
     ) -> None:
-        self._write_sums(block_id, sums, durable=durable)
-        self._write(str(block_id), data, durable=durable)
+        staged = self.stage(block_id, data, durable=durable, sums=sums)
+        try:
+            self.install(staged)
+        except BaseException:
+            self.discard(staged)
+            raise
         if durable:
-            fd = os.open(self.dir, os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-        self._account(block_id, len(data))
+            self.sync_dir()
 
     def get(self, block_id: int) -> bytes | None:
         try:
