@@ -18,6 +18,8 @@ Suites (one module each; ``run(ctx) -> SuiteResult``):
   masters (a throwaway PostgreSQL cluster is started).
 - ``mount``: ``silt mount`` (FUSE) against the local file system and ``rclone mount``:
   sequential read and write, untar of small files, stat from 4 threads.
+- ``s3``: boto3 against ``silt s3``: GET and PUT of a large object against raw loopback
+  TCP, 4 KiB PutObject/GetObject from 8 threads against moto server.
 
 Suites not written yet are listed in :data:`PLANNED` (none at the moment); adding one is
 a module here and a line in :data:`SUITES`.  See ``docs/BENCHMARKS.md`` for the method and the latest results.
@@ -34,6 +36,7 @@ SUITES: dict[str, str] = {
     "remote-read": "siltfs.bench.remote_read:run",
     "scale": "siltfs.bench.scale:run",
     "mount": "siltfs.bench.mount:run",
+    "s3": "siltfs.bench.s3:run",
 }
 
 PLANNED: dict[str, str] = {}

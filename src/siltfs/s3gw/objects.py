@@ -147,6 +147,9 @@ async def get_object(store: Store, call: Call, head: bool = False) -> Response:
     if head or version.stream is None:
         await run_in_threadpool(version.close)
         return Response(b"", status, headers=headers)
+    if end - start <= READ_CHUNK:  # small: one read, one send
+        body = await run_in_threadpool(lambda: b"".join(_read(version, start, end)))
+        return Response(body, status, headers=headers)
     return StreamingResponse(_read(version, start, end), status, headers=headers)
 
 
