@@ -89,19 +89,28 @@ class BlockWriter(io.RawIOBase):
         if self.closed:
             raise ValueError("write to a closed file")
         view = memoryview(data).cast("B")
+        size = len(view)
+        bs = self.block_size
         try:
-            self._buf += view
-            self._length += len(view)
-            while len(self._buf) >= self.block_size:
-                chunk = bytes(self._buf[: self.block_size])
-                del self._buf[: self.block_size]
-                self._flush_block(chunk)
+            self._length += size
+            if self._buf:  # fill the partial block first
+                take = min(size, bs - len(self._buf))
+                self._buf += view[:take]
+                view = view[take:]
+                if len(self._buf) == bs:
+                    full, self._buf = self._buf, bytearray()
+                    self._flush_block(memoryview(full))
+            while len(view) >= bs:  # whole blocks straight from the caller's buffer
+                self._flush_block(view[:bs])
+                view = view[bs:]
+            if view:
+                self._buf += view
         except BaseException:
             self._abort()
             raise
-        return len(view)
+        return size
 
-    def _flush_block(self, data: bytes) -> None:
+    def _flush_block(self, data: bytes | memoryview) -> None:
         bid = block_id(self.inode_id, self._index)
         wt = self.write_type
         if wt in (WriteType.MUST_CACHE, WriteType.ASYNC_THROUGH):
