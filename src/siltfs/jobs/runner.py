@@ -120,7 +120,13 @@ class PersistRunner:
         for job in jobs:
             with self._lock:
                 self._inflight[job.id] = job
-            fut = self._pool.submit(self.work, job)
+            try:
+                fut = self._pool.submit(self.work, job)
+            except RuntimeError:  # the pool is shut down (the interpreter is exiting):
+                with self._lock:  # the claim lapses with its lease; another round runs it
+                    self._inflight.pop(job.id, None)
+                self._stop.set()
+                return
             fut.add_done_callback(partial(self._done, job))
 
     def _done(self, job: PersistJob, fut: Future[None]) -> None:
