@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from typing import Any
 
 from siltfs.client.mutable import commit_spool, new_spool
@@ -45,7 +46,7 @@ class OpenFile:
         self.handles = 0
         self.dirty = False
         self.orphaned = False  # unlinked or replaced: never committed again
-        self.mtime_ns = 0
+        self.mtime_ns = 0  # of the last write or truncate not yet committed (0: none)
         self.attrs: dict[str, Any] = {}  # stat of the file when it was unlinked
         self._spool_dir = spool_dir
         self._spool: int | None = None  # fd
@@ -75,6 +76,7 @@ class OpenFile:
             written = os.pwrite(fd, data, offset)
             self.size = max(self.size, offset + written)
             self.dirty = True
+            self.mtime_ns = time.time_ns()  # a write changes mtime and ctime (POSIX)
             return written
 
     def truncate(self, length: int) -> None:
@@ -83,6 +85,7 @@ class OpenFile:
             os.ftruncate(fd, length)
             self.size = length
             self.dirty = True
+            self.mtime_ns = time.time_ns()
 
     # versions ---------------------------------------------------------------------
     def commit(self, creation: Creation | None = None) -> None:
@@ -96,6 +99,7 @@ class OpenFile:
                 kwargs.update(perm=creation.perm, uid=creation.uid, gid=creation.gid)
             commit_spool(self.fs, self.path, fd, self.size, "wb", kwargs)
             self.dirty = False
+            self.mtime_ns = 0  # the committed version's own times from now on
 
     def close(self) -> None:
         with self.lock:

@@ -22,12 +22,14 @@ from typing import Any, TypeVar
 import mfusepy
 
 from siltfs import errors
+from siltfs.model.enums import WriteType
 from siltfs.model.inode import FileInfo
 from siltfs.model.posix import Creation
 from siltfs.mount.files import OpenFile
 
 log = logging.getLogger("siltfs.mount")
 F = TypeVar("F", bound=Callable[..., Any])
+LATER = frozenset({WriteType.MUST_CACHE, WriteType.ASYNC_THROUGH})  # nothing in the UFS yet
 RENAME_NOREPLACE, RENAME_EXCHANGE = 1, 2
 XATTR_CREATE, XATTR_REPLACE = 1, 2
 STATE_XATTR, CACHED_XATTR = "user.silt.state", "user.silt.cached"
@@ -349,14 +351,18 @@ class SiltOperations(mfusepy.Operations):  # type: ignore[misc]
         self._writable()
         uid, gid = self._caller()
         made = Creation(st.S_IMODE(mode), uid, gid)
-        # the file exists at once (a placeholder only this cache holds); its content is
-        # committed with the mount's write type when it is flushed or closed
-        self.fs.open(path, "xb", write_type="MUST_CACHE", perm=made.perm, uid=uid,
-                     gid=gid).close()  # fmt: skip
+        # the file exists at once, empty.  With a write type that persists later it is
+        # committed as it is (a file created and closed unwritten is not committed again,
+        # so its times stay those the kernel was told); otherwise it is a placeholder only
+        # this cache holds, and its content is committed with the mount's write type when
+        # it is flushed or closed
+        final = WriteType.parse(self.write_type) in LATER
+        self.fs.open(path, "xb", write_type=self.write_type if final else "MUST_CACHE",
+                     perm=made.perm, uid=uid, gid=gid).close()  # fmt: skip
         state = self._state(path, 0)
         with state.lock:
             state.spool(copy_in=False)
-            state.dirty = True
+            state.dirty = not final
         flags = fi if isinstance(fi, int) else os.O_WRONLY
         return self._new_handle(state, flags)
 
