@@ -1,7 +1,7 @@
 """The ``silt fs`` group: Alluxio-style file system commands.
 
-The commands live in ``namespace.py``, ``posix.py``, ``transfer.py``, ``caching.py`` and
-``mounts.py``;
+The commands live in ``namespace.py``, ``posix.py``, ``contents.py``, ``transfer.py``,
+``caching.py`` and ``mounts.py``;
 this module only names them (Alluxio's aliases included).
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import click
 
-from siltfs.cli import caching, mounts, namespace, posix, transfer
+from siltfs.cli import caching, contents, mounts, namespace, posix, transfer
 
 
 @click.group("fs")
@@ -25,6 +25,9 @@ _COMMANDS: list[tuple[str, click.Command]] = [
     ("rm", namespace.rm),
     ("stat", namespace.stat),
     ("du", namespace.du),
+    ("count", contents.count),
+    ("checksum", contents.checksum),
+    ("cp", contents.cp),
     ("chmod", posix.chmod),
     ("chown", posix.chown),
     ("ln", posix.ln),
