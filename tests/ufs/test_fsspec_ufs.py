@@ -8,7 +8,8 @@ import pytest
 
 from siltfs.errors import InvalidPath, PermissionDenied, SiltError, UfsError
 from siltfs.ufs.abc import UnderFileSystem
-from siltfs.ufs.fsspec_ufs import FsspecUfs, open_ufs
+from siltfs.ufs.fsspec_ufs import FsspecUfs
+from siltfs.ufs.registry import open_ufs
 from tests.ufs.conformance import UfsConformance, UfsFactory, names, read_all
 
 

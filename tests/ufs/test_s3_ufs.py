@@ -8,7 +8,7 @@ import pytest
 
 from siltfs.errors import FileNotFound, InvalidArgument, InvalidPath
 from siltfs.ufs.abc import UnderFileSystem
-from siltfs.ufs.fsspec_ufs import open_ufs
+from siltfs.ufs.registry import open_ufs
 from siltfs.ufs.s3 import S3Ufs
 from tests.s3server import S3Bucket
 from tests.ufs.conformance import UfsFactory, names, read_all

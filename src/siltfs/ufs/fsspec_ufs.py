@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import errno
 import os
-import urllib.parse
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, BinaryIO
@@ -274,17 +273,3 @@ def local_limits(root: str) -> Limits:
         path_limit=f"the local file system's PATH_MAX of {path_max} bytes (the full path, "
         "the mount's root directory and the terminating NUL included)",
     )
-
-
-def open_ufs(uri: str, options: dict[str, Any] | None = None) -> UnderFileSystem:
-    """Open the UFS for a mount URI.  A bare path is taken as a local directory."""
-    if "://" not in uri:
-        uri = "file://" + os.path.abspath(uri)
-    scheme = urllib.parse.urlsplit(uri).scheme
-    if not scheme:
-        raise InvalidPath("mount URI has no scheme", path=uri)
-    if scheme.lower() in ("s3", "s3a"):
-        from siltfs.ufs.s3 import S3Ufs  # (s3fs is an optional dependency)
-
-        return S3Ufs(uri, options)
-    return FsspecUfs(uri, options)

@@ -27,6 +27,8 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any, BinaryIO, cast
 
+import s3fs  # optional (siltfs[s3]): siltfs.ufs.registry says how to install it
+
 from siltfs import crashpoints
 from siltfs.errors import (
     DirectoryNotEmpty,
@@ -142,10 +144,6 @@ class S3Ufs(FsspecUfs):
         self.uri = uri
         self.bucket, self.base = split_uri(uri)
         kwargs = s3fs_options(uri, options)
-        try:
-            import s3fs
-        except ImportError as exc:
-            raise UfsError("s3:// needs s3fs (pip install 'siltfs[s3]')", path=uri) from exc
         try:
             self.fs = s3fs.S3FileSystem(session=_session(), **kwargs)
         except (ValueError, TypeError) as exc:
