@@ -12,7 +12,7 @@ import pytest
 
 from siltfs.errors import FileExists
 from siltfs.metastore.abc import Latch, Metastore
-from siltfs.model.enums import JobState
+from siltfs.model.enums import IntentKind, JobState
 from siltfs.model.inode import ROOT_ID, MountInfo, PersistJob
 from siltfs.testing.metastore_records import (
     NOW,
@@ -222,6 +222,18 @@ class TransactionTests(MetastoreFixtures):
             txn.delete_intent(i1 + i2 + 100)  # unknown id: no error
         with store.snapshot() as txn:
             assert [i.id for i in txn.list_intents()] == [i2]
+
+    @pytest.mark.parametrize("kind", list(IntentKind))
+    def test_intent_kinds_are_stored_as_their_strings(
+        self, store: Metastore, kind: IntentKind
+    ) -> None:
+        with store.transaction() as txn:
+            txn.insert_intent(kind, 1, "x", None, NOW)
+            txn.insert_intent(str(kind), 1, "y", None, NOW)
+        with store.snapshot() as txn:
+            stored = txn.list_intents()
+        assert [i.kind for i in stored] == [kind, kind]
+        assert all(i.kind is kind for i in stored)  # read back as the enum member
 
     # commit latches -------------------------------------------------------------------
     def test_latches_add_replace_remove_and_expire(self, store: Metastore) -> None:
