@@ -7,11 +7,11 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from siltfs.backends import METASTORE_BACKENDS, uri_scheme
 from siltfs.errors import InvalidArgument, WrongType
 from siltfs.model.enums import ReadType, WriteType
 
 MiB = 1024 * 1024
-POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 GiB = 1024 * MiB
 
 
@@ -93,7 +93,7 @@ class SiltConfig:
         """What :func:`siltfs.metastore.open_metastore` opens: a PostgreSQL URI or a path."""
         if self.metastore is None:
             return self.metastore_path
-        if self.metastore.startswith(POSTGRES_SCHEMES):
+        if uri_scheme(self.metastore) in METASTORE_BACKENDS:
             return self.metastore
         return self.home / Path(self.metastore).expanduser()
 
@@ -136,8 +136,8 @@ class SiltConfig:
                 )
             if not self.metastore.strip():
                 raise InvalidArgument("metastore must not be empty (leave it out for the default)")
-            if "://" in self.metastore and not self.metastore.startswith(POSTGRES_SCHEMES):
-                scheme = self.metastore.split("://", 1)[0]
+            scheme = uri_scheme(self.metastore)
+            if scheme is not None and scheme not in METASTORE_BACKENDS:
                 raise InvalidArgument(
                     f"metastore: unsupported scheme {scheme!r} (postgresql:// or a file path)"
                 )

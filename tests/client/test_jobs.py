@@ -112,7 +112,7 @@ def test_small_files_are_not_starved_by_a_blocked_big_one(fs: EmbeddedFileSystem
 
 def test_interrupted_tree_move_rolls_forward(memory_uri: str, fs: EmbeddedFileSystem) -> None:
     from siltfs import crashpoints
-    from siltfs.ufs.fsspec_ufs import open_ufs
+    from siltfs.ufs.registry import open_ufs
 
     ufs = open_ufs(memory_uri)
     ufs.mkdirs("src/sub")

@@ -29,8 +29,8 @@ from siltfs.metastore.postgres import (
 )
 from siltfs.metastore.sqlite import SqliteMetastore
 from siltfs.model.enums import JobState
+from siltfs.testing.metastore import NOW, MetastoreTests, StoreFactory, make_tree
 from siltfs.testing.postgres import free_port
-from tests.metastore.conformance import NOW, MetastoreConformance, StoreFactory, make_tree
 from tests.pgserver import PostgresServer
 
 SRC = Path(__file__).resolve().parents[2] / "src"
@@ -50,7 +50,7 @@ def make_pg(postgres_dsn: str) -> Iterator[Callable[..., PostgresMetastore]]:
         store.close()
 
 
-class TestPostgresMetastore(MetastoreConformance):
+class TestPostgresMetastore(MetastoreTests):
     @pytest.fixture
     def make_store(self, make_pg: Callable[..., PostgresMetastore]) -> StoreFactory:
         return make_pg

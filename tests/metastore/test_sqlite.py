@@ -9,10 +9,10 @@ import pytest
 from siltfs.errors import SiltError
 from siltfs.metastore.abc import Metastore
 from siltfs.metastore.sqlite import SqliteMetastore
-from tests.metastore.conformance import MetastoreConformance, StoreFactory
+from siltfs.testing.metastore import MetastoreTests, StoreFactory
 
 
-class TestSqliteMetastore(MetastoreConformance):
+class TestSqliteMetastore(MetastoreTests):
     @pytest.fixture
     def make_store(self, tmp_path: Path) -> Iterator[StoreFactory]:
         opened: list[Metastore] = []

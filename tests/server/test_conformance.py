@@ -4,11 +4,12 @@ remote, remote+worker).
 
 Same arguments, same return types, same error classes (with path and details).  Only the
 public API is used: no ``fs.master``, nothing internal, so one test runs on all three.
-The suite is split by subject: ``test_conformance_namespace.py`` (mkdir, ls, stat,
-exists, touch, rename, delete, du, attributes), ``test_conformance_io.py`` (open modes,
-ranges, write and read types, put/get), ``test_conformance_ufs.py`` (mounts, metadata
-sync, persistence, cache, jobs, consistency, metrics) and ``test_conformance_errors.py``
-(error classes and paths).  This module holds the first tests and the shared helpers.
+The generic suite -- namespace, data, files that change, POSIX metadata -- is
+``siltfs.testing.FileSystemTests``, run here by ``test_conformance_suite.py``; what needs
+this project's deployment (local directories to mount, two persist attempts) stays in
+``test_conformance_ufs.py`` (mounts, metadata sync, persistence, cache, jobs,
+consistency, metrics), ``test_conformance_errors.py`` (error classes and paths) and this
+module (the first tests).  The helpers are ``siltfs.testing.fs_common``.
 """
 
 from __future__ import annotations
@@ -17,46 +18,21 @@ import io
 import os
 import random
 import shutil
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from siltfs import errors
-from siltfs.client.remote import RemoteFileSystem
-from siltfs.master.consistency import ConsistencyReport
-from siltfs.master.queue import JobInfo
+from siltfs.model.consistency import ConsistencyReport
 from siltfs.model.enums import PersistenceState, TtlAction
 from siltfs.model.inode import FileInfo, MountInfo
+from siltfs.model.jobs import JobInfo
+from siltfs.testing.fs_common import blob
 
 from .conftest import BLOCK
 
 MiB = 1024 * 1024
-
-
-def blob(n: int, seed: int = 0) -> bytes:
-    return random.Random(seed).randbytes(n)
-
-
-def is_remote(fs: Any) -> bool:
-    """For the few documented, inherent differences only (see the tests using it)."""
-    return isinstance(fs, RemoteFileSystem)
-
-
-def fails(
-    cls: type[errors.SiltError], path: str | None, call: Callable[..., Any], *args: Any,
-    **kwargs: Any,
-) -> errors.SiltError:  # fmt: skip
-    """``call(*args, **kwargs)`` raises exactly *cls* (not a subclass) carrying *path*."""
-    with pytest.raises(errors.SiltError) as info:
-        call(*args, **kwargs)
-    err = info.value
-    assert type(err) is cls, f"{type(err).__name__} ({err}) instead of {cls.__name__}"
-    assert err.path == path, f"{cls.__name__}.path is {err.path!r}, expected {path!r}"
-    assert err.message and isinstance(err.message, str)
-    assert isinstance(err.details, dict)
-    return err
 
 
 # data ------------------------------------------------------------------------------------

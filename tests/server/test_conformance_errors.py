@@ -13,8 +13,7 @@ from typing import Any
 import pytest
 
 from siltfs import errors
-
-from .test_conformance import fails
+from siltfs.testing.fs_common import fails
 
 LONG_NAME = "/" + "n" * 256
 LONG_MULTIBYTE_NAME = "/" + "é" * 128  # 256 bytes in UTF-8

@@ -18,13 +18,13 @@ from typing import Any
 import pytest
 
 from siltfs import errors
-from siltfs.master.consistency import ConsistencyReport
-from siltfs.master.queue import JobInfo
+from siltfs.model.consistency import ConsistencyReport
 from siltfs.model.enums import JobState, PersistenceState
 from siltfs.model.inode import MountInfo
+from siltfs.model.jobs import JobInfo
+from siltfs.testing.fs_common import blob, fails, is_remote
 
 from .conftest import BLOCK
-from .test_conformance import blob, fails, is_remote
 
 
 def uri(path: Path) -> str:

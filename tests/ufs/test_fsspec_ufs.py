@@ -7,12 +7,13 @@ from pathlib import Path
 import pytest
 
 from siltfs.errors import InvalidPath, PermissionDenied, SiltError, UfsError
+from siltfs.testing.ufs import UfsFactory, UfsTests, names, read_all
 from siltfs.ufs.abc import UnderFileSystem
-from siltfs.ufs.fsspec_ufs import FsspecUfs, open_ufs
-from tests.ufs.conformance import UfsConformance, UfsFactory, names, read_all
+from siltfs.ufs.fsspec_ufs import FsspecUfs
+from siltfs.ufs.registry import open_ufs
 
 
-class _FsspecUfsTests(UfsConformance):
+class _FsspecUfsTests(UfsTests):
     """Checks of FsspecUfs beyond the shared contract, for every backing store."""
 
     def test_write_failure_is_a_silt_error(self, ufs: UnderFileSystem) -> None:

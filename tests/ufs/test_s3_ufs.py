@@ -7,11 +7,11 @@ from collections.abc import Iterator
 import pytest
 
 from siltfs.errors import FileNotFound, InvalidArgument, InvalidPath
+from siltfs.testing.ufs import UfsFactory, names, read_all
 from siltfs.ufs.abc import UnderFileSystem
-from siltfs.ufs.fsspec_ufs import open_ufs
+from siltfs.ufs.registry import open_ufs
 from siltfs.ufs.s3 import S3Ufs
 from tests.s3server import S3Bucket
-from tests.ufs.conformance import UfsFactory, names, read_all
 from tests.ufs.test_fsspec_ufs import _FsspecUfsTests
 
 PREFIX = "lake/root"

@@ -7,7 +7,7 @@ import click
 from siltfs.cli.main import open_fs
 from siltfs.cli.options import json_option
 from siltfs.cli.output import emit_json
-from siltfs.master.queue import JobInfo
+from siltfs.model.jobs import JobInfo
 
 
 def _line(job: JobInfo) -> str:

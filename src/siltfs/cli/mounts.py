@@ -16,7 +16,7 @@ from siltfs.cli.options import json_option
 from siltfs.cli.output import emit_json, mount_line
 
 if TYPE_CHECKING:
-    from siltfs.master.consistency import ConsistencyReport
+    from siltfs.model.consistency import ConsistencyReport
 
 
 def _parse_options(

@@ -1,8 +1,34 @@
-"""The FileSystem API used by everyone: embedded (in-process) or remote."""
+"""The FileSystem API used by everyone: embedded (in-process) or remote.
 
-from siltfs.client.embedded import EmbeddedFileSystem
-from siltfs.client.remote import RemoteFileSystem
+The implementations are imported when first named, so ``import siltfs.client.remote``
+(a remote client) loads no master, metastore or UFS code.
+"""
 
-FileSystem = EmbeddedFileSystem | RemoteFileSystem  # same methods, same results
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from siltfs.client.embedded import EmbeddedFileSystem
+    from siltfs.client.remote import RemoteFileSystem
+
+    FileSystem = EmbeddedFileSystem | RemoteFileSystem  # same methods, same results
 
 __all__ = ["EmbeddedFileSystem", "FileSystem", "RemoteFileSystem"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "EmbeddedFileSystem":
+        from siltfs.client.embedded import EmbeddedFileSystem
+
+        return EmbeddedFileSystem
+    if name == "RemoteFileSystem":
+        from siltfs.client.remote import RemoteFileSystem
+
+        return RemoteFileSystem
+    if name == "FileSystem":
+        from siltfs.client.embedded import EmbeddedFileSystem
+        from siltfs.client.remote import RemoteFileSystem
+
+        return EmbeddedFileSystem | RemoteFileSystem
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

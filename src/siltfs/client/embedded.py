@@ -20,12 +20,12 @@ from siltfs.client.posix import PosixMethods, creation, encode_value
 from siltfs.client.streams import BlockReader, BlockWriter
 from siltfs.errors import InvalidArgument, IsADirectory, Unavailable, WrongType
 from siltfs.home import HomeLock
-from siltfs.master.consistency import ConsistencyReport
 from siltfs.master.master import Master
-from siltfs.master.queue import JobInfo
 from siltfs.model import paths
+from siltfs.model.consistency import ConsistencyReport
 from siltfs.model.enums import JobState, ReadType, TtlAction, WriteType
 from siltfs.model.inode import FileInfo, MountInfo
+from siltfs.model.jobs import JobInfo
 
 
 class EmbeddedFileSystem(PosixMethods):

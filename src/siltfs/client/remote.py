@@ -61,11 +61,11 @@ from siltfs.errors import (
     Unavailable,
     WrongType,
 )
-from siltfs.master.consistency import ConsistencyReport
-from siltfs.master.queue import JobInfo
 from siltfs.model import paths
+from siltfs.model.consistency import ConsistencyReport
 from siltfs.model.enums import JobState, ReadType, TtlAction, WriteType
 from siltfs.model.inode import FileInfo, MountInfo
+from siltfs.model.jobs import JobInfo
 from siltfs.tls import check_cleartext, client_verify
 
 Body = bytes | Callable[[], Iterable[bytes]]

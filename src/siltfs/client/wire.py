@@ -9,10 +9,10 @@ from typing import Any
 import httpx
 
 from siltfs.errors import InvalidArgument, SiltError, error_class_for_code
-from siltfs.master.consistency import ConsistencyReport, Divergence
-from siltfs.master.queue import JobInfo
+from siltfs.model.consistency import ConsistencyReport, Divergence
 from siltfs.model.enums import PersistenceState, TtlAction
 from siltfs.model.inode import FileInfo, MountInfo
+from siltfs.model.jobs import JobInfo
 
 API = "/api/v1"
 

@@ -30,12 +30,12 @@ A file still TO_BE_PERSISTED (with a live job) is not a divergence.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from siltfs.errors import InvalidPath, SiltError
 from siltfs.master.namespace import PERSISTED, now_ms
 from siltfs.model import paths
+from siltfs.model.consistency import KINDS, ConsistencyReport, Divergence, DivergenceKind
 from siltfs.model.enums import JobState, PersistenceState
 from siltfs.model.inode import Inode
 from siltfs.ufs.abc import FORBIDDEN_CHARS, FORBIDDEN_ENCODINGS, unrepresentable
@@ -43,61 +43,7 @@ from siltfs.ufs.abc import FORBIDDEN_CHARS, FORBIDDEN_ENCODINGS, unrepresentable
 if TYPE_CHECKING:
     from siltfs.master.master import Master
 
-KINDS = (
-    "GHOST",
-    "MISSING_UFS_COPY",
-    "FINGERPRINT_MISMATCH",
-    "ORPHANED_STAGING",
-    "STUCK_JOB",
-    "FAILED_JOB",
-    "LOST",
-    "QUARANTINED_INTENT",
-    "UNREPRESENTABLE_NAME",
-)
-
-
-@dataclass
-class Divergence:
-    kind: str
-    path: str
-    detail: str
-    repaired: bool = False
-    action: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-@dataclass
-class ConsistencyReport:
-    path: str
-    checked_entries: int = 0
-    divergences: list[Divergence] = field(default_factory=list)
-    repair: bool = False
-    started_ms: int = 0
-    finished_ms: int = 0
-
-    @property
-    def consistent(self) -> bool:
-        return all(d.repaired for d in self.divergences) if self.repair else not self.divergences
-
-    def by_kind(self) -> dict[str, int]:
-        counts = dict.fromkeys(KINDS, 0)
-        for d in self.divergences:
-            counts[d.kind] += 1
-        return counts
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "path": self.path,
-            "consistent": self.consistent,
-            "checked_entries": self.checked_entries,
-            "repair": self.repair,
-            "by_kind": self.by_kind(),
-            "divergences": [d.to_dict() for d in self.divergences],
-            "started_ms": self.started_ms,
-            "finished_ms": self.finished_ms,
-        }
+__all__ = ["KINDS", "Checker", "ConsistencyReport", "Divergence", "DivergenceKind"]
 
 
 class Checker:
@@ -140,7 +86,9 @@ class Checker:
         report.finished_ms = now_ms()
         return report
 
-    def _add(self, report: ConsistencyReport, kind: str, path: str, detail: str) -> Divergence:
+    def _add(
+        self, report: ConsistencyReport, kind: DivergenceKind, path: str, detail: str
+    ) -> Divergence:
         d = Divergence(kind, path, detail)
         report.divergences.append(d)
         return d
@@ -152,12 +100,14 @@ class Checker:
         try:
             ufs.check_path(rel)
         except InvalidPath as exc:
-            d = self._add(report, "UNREPRESENTABLE_NAME", path, exc.message)
+            d = self._add(report, DivergenceKind.UNREPRESENTABLE_NAME, path, exc.message)
             if self.repair and node.state is not PERSISTED:
                 d.repaired, d.action = True, self._rename_representable(node, path)
             return
         if node.state is PersistenceState.LOST:
-            d = self._add(report, "LOST", path, "cached data lost before it was persisted")
+            d = self._add(
+                report, DivergenceKind.LOST, path, "cached data lost before it was persisted"
+            )
             st = ufs.status(rel)
             if self.repair and st is not None and not st.is_dir:
                 self._recover_lost(node, st.fingerprint, st.size)
@@ -167,7 +117,9 @@ class Checker:
             return
         st = ufs.status(rel)
         if st is None:
-            d = self._add(report, "MISSING_UFS_COPY", path, "PERSISTED but absent from the UFS")
+            d = self._add(
+                report, DivergenceKind.MISSING_UFS_COPY, path, "PERSISTED but absent from the UFS"
+            )
             if self.repair:
                 d.repaired, d.action = True, self._repair_missing(node, path)
             return
@@ -181,7 +133,9 @@ class Checker:
                 return
         if st.is_dir != node.is_dir or (not node.is_dir and st.fingerprint != node.fingerprint):
             what = "type" if st.is_dir != node.is_dir else f"{node.fingerprint} != {st.fingerprint}"
-            d = self._add(report, "FINGERPRINT_MISMATCH", path, f"UFS copy differs ({what})")
+            d = self._add(
+                report, DivergenceKind.FINGERPRINT_MISMATCH, path, f"UFS copy differs ({what})"
+            )
             if self.repair:
                 parent_path = paths.split(path)[0]
                 parent = self.ns.get(parent_path)
@@ -192,9 +146,9 @@ class Checker:
         for intent, where in self.ns.intents.quarantined():
             if not (paths.is_ancestor(path, where) or paths.is_ancestor(where, path)):
                 continue
-            kind = intent.kind.split("-", 1)[1]
+            kind = intent.kind.step
             detail = f"{kind} {intent.src!r} -> {intent.dst!r} refused for good by the UFS"
-            d = self._add(report, "QUARANTINED_INTENT", where, detail)
+            d = self._add(report, DivergenceKind.QUARANTINED_INTENT, where, detail)
             if self.repair:
                 d.repaired, d.action = True, self.ns.intents.repair_quarantined(intent)
 
@@ -230,7 +184,10 @@ class Checker:
             ghost_path = paths.join(path, st.name)
             kind = "directory" if st.is_dir else "file"
             d = self._add(
-                report, "GHOST", ghost_path, f"{kind} in the UFS unknown to the namespace"
+                report,
+                DivergenceKind.GHOST,
+                ghost_path,
+                f"{kind} in the UFS unknown to the namespace",
             )
             if self.repair and self.remove_ghosts:
                 ufs.delete(f"{rel}/{st.name}" if rel else st.name, recursive=True)
@@ -255,13 +212,15 @@ class Checker:
                     and job.lease_expires_ms <= now
                     and job.id not in live
                 ):
-                    d = self._add(report, "STUCK_JOB", job_path, f"job {job.id} lease expired")
+                    d = self._add(
+                        report, DivergenceKind.STUCK_JOB, job_path, f"job {job.id} lease expired"
+                    )
                     if self.repair:
                         self.m.jobs.retry(job.id)
                         d.repaired, d.action = True, "job re-queued"
                 elif job.state is JobState.FAILED:
                     detail = f"job {job.id} failed after {job.attempts} attempts: {job.last_error}"
-                    d = self._add(report, "FAILED_JOB", job_path, detail)
+                    d = self._add(report, DivergenceKind.FAILED_JOB, job_path, detail)
                     if self.repair:
                         self.m.jobs.retry(job.id)
                         d.repaired, d.action = True, "job re-queued"
@@ -274,7 +233,9 @@ class Checker:
                 staging_path = paths.join(
                     mount.path, f"{self.ns.config.persist.staging_dir}/{name}"
                 )
-                d = self._add(report, "ORPHANED_STAGING", staging_path, "no live job owns it")
+                d = self._add(
+                    report, DivergenceKind.ORPHANED_STAGING, staging_path, "no live job owns it"
+                )
                 if self.repair:
                     _, ufs = self.ns.mounts.by_id(mount.id)
                     ufs.delete(f"{self.ns.config.persist.staging_dir}/{name}", recursive=True)

@@ -26,12 +26,11 @@ from siltfs.master.locks import NamespaceLock
 from siltfs.master.mounts import MountTable
 from siltfs.metastore.abc import Metastore
 from siltfs.model import paths
-from siltfs.model.enums import PersistenceState
+from siltfs.model.enums import IntentKind, PersistenceState
 from siltfs.model.inode import Intent
 from siltfs.ufs.abc import UnderFileSystem
 
 log = logging.getLogger("siltfs.intents")
-QUARANTINED = "quarantined-"
 T = TypeVar("T")
 PERSISTED = PersistenceState.PERSISTED
 
@@ -105,21 +104,25 @@ class IntentLog:
             with self.ms.snapshot() as txn:
                 intents = txn.list_intents()
             done = 0
-            intents = [i for i in intents if not i.kind.startswith(QUARANTINED)]
+            intents = [i for i in intents if not i.kind.quarantined]
             for intent in intents:
                 try:
                     mount, ufs = self.mounts.by_id(intent.mount_id)
                 except MountError:
                     ufs = None  # unmounted meanwhile: nothing to do
                 try:
-                    if ufs is not None and intent.kind == "delete":
+                    if ufs is not None and intent.kind is IntentKind.DELETE:
                         target = (
                             mount.path if not intent.src else paths.join(mount.path, intent.src)
                         )
                         self._delete_unknown(ufs, intent.src, target)
-                    elif ufs is not None and intent.kind == "placed":
+                    elif ufs is not None and intent.kind is IntentKind.PLACED:
                         self._resync_parent(mount.path, intent.src)
-                    elif ufs is not None and intent.kind == "rename" and intent.dst is not None:
+                    elif (
+                        ufs is not None
+                        and intent.kind is IntentKind.RENAME
+                        and intent.dst is not None
+                    ):
                         if ufs.status(intent.src) is not None:
                             merge_move(ufs, intent.src, intent.dst)
                 except UfsError as exc:
@@ -139,11 +142,11 @@ class IntentLog:
         """Keep the intent aside (kind ``quarantined-<kind>``): it can never be carried out."""
         with self.ms.transaction() as txn:
             intent = next((i for i in txn.list_intents() if i.id == intent_id), None)
-            if intent is None or intent.kind.startswith(QUARANTINED):
+            if intent is None or intent.kind.quarantined:
                 return
             txn.delete_intent(intent.id)
             txn.insert_intent(
-                QUARANTINED + intent.kind, intent.mount_id, intent.src, intent.dst,
+                intent.kind.quarantine(), intent.mount_id, intent.src, intent.dst,
                 intent.created_ms,
             )  # fmt: skip
         log.error(
@@ -158,7 +161,7 @@ class IntentLog:
         Quarantining re-inserts an intent, so its id says when it was quarantined and
         its creation time when it was made; the id only breaks ties."""
         with self.ms.snapshot() as txn:
-            intents = [i for i in txn.list_intents() if i.kind.startswith(QUARANTINED)]
+            intents = [i for i in txn.list_intents() if i.kind.quarantined]
         intents.sort(key=lambda i: (i.created_ms, i.id), reverse=True)
         out = []
         for intent in intents:
@@ -178,14 +181,14 @@ class IntentLog:
         which the UFS still holds -- unless that name is taken again, then it stays and
         only the intent goes (the entry is then reported by its name).  Anything else:
         the UFS never changed, so the intent is dropped and the parent re-listed."""
-        kind = intent.kind[len(QUARANTINED) :]
+        kind = intent.kind.step
         with self.lock:
             try:
                 mount, _ = self.mounts.by_id(intent.mount_id)
             except MountError:
                 mount = None
             action = "dropped: its mount is gone"
-            if mount is not None and kind == "rename" and intent.dst is not None:
+            if mount is not None and kind is IntentKind.RENAME and intent.dst is not None:
                 action = self._rename_back(mount.path, intent.src, intent.dst)
             elif mount is not None:
                 self._resync_parent(mount.path, intent.src)
@@ -251,7 +254,7 @@ class IntentLog:
         with self.ms.snapshot() as txn:
             intents = txn.list_intents()
         for intent in intents:
-            if intent.kind.startswith(QUARANTINED):
+            if intent.kind.quarantined:
                 continue
             try:
                 mount, _ = self.mounts.by_id(intent.mount_id)

@@ -26,7 +26,7 @@ from siltfs.master.queue import JobQueue
 from siltfs.metastore.abc import Metastore
 from siltfs.model.enums import JobState, PersistenceState, TtlAction, WriteType
 from siltfs.model.inode import FileInfo, Inode, MountInfo, inode_of_block
-from siltfs.ufs.fsspec_ufs import open_ufs
+from siltfs.ufs.registry import open_ufs
 from siltfs.worker.blockstore import BlockStore
 
 log = logging.getLogger("siltfs.master")

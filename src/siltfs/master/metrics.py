@@ -9,7 +9,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from siltfs.master.consistency import KINDS
+from siltfs.model.consistency import KINDS
 from siltfs.worker.metrics import CacheCollector
 
 if TYPE_CHECKING:

@@ -2,30 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
 from typing import Any
 
 from siltfs.errors import InvalidArgument, JobNotFound
 from siltfs.master.namespace import Namespace, now_ms
 from siltfs.model.enums import JobState, PersistenceState
 from siltfs.model.inode import PersistJob
+from siltfs.model.jobs import JobInfo
 
-
-@dataclass
-class JobInfo:
-    id: int
-    path: str | None
-    inode_id: int
-    generation: int
-    state: str
-    attempts: int
-    last_error: str | None
-    age_s: float
-    next_run_in_s: float
-    lease_owner: str | None
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+__all__ = ["JobInfo", "JobQueue"]
 
 
 class JobQueue:

@@ -107,6 +107,16 @@ def _resolve_sql(depth: int) -> str:
     return f"SELECT {select} FROM inodes t0{joins} WHERE t0.id = ?"
 
 
+@contextmanager
+def name_taken_is_file_exists(name: str) -> Iterator[None]:
+    """The one translation of sqlite3's errors: a UNIQUE (parent, name) violation is
+    FileExists; anything else passes untouched."""
+    try:
+        yield
+    except sqlite3.IntegrityError as exc:
+        raise FileExists(f"an entry named {name!r} already exists") from exc
+
+
 class SqliteTxn(Txn):
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.c = conn
@@ -159,25 +169,21 @@ class SqliteTxn(Txn):
         return int(row[0])
 
     def insert_inode(self, inode: Inode) -> None:
-        try:
+        with name_taken_is_file_exists(inode.name):
             self.c.execute(
                 f"INSERT INTO inodes ({_INODE_COLS}) VALUES ({','.join('?' * len(INODE_COL_NAMES))})",
                 _inode_params(inode),
             )
-        except sqlite3.IntegrityError as exc:
-            raise FileExists(f"an entry named {inode.name!r} already exists") from exc
 
     def update_inode(self, inode: Inode) -> None:
         p = _inode_params(inode)
-        try:
+        with name_taken_is_file_exists(inode.name):
             self.c.execute(
                 "UPDATE inodes SET parent_id=?, name=?, is_dir=?, length=?, block_size=?, "
                 "generation=?, state=?, created_ms=?, mtime_ms=?, pinned=?, ttl_ms=?, "
                 "ttl_action=?, mount_id=?, fingerprint=?, content_hash=?, sync_ms=?, attrs=? WHERE id=?",
                 p[1:] + (p[0],),
             )
-        except sqlite3.IntegrityError as exc:
-            raise FileExists(f"an entry named {inode.name!r} already exists") from exc
 
     def delete_inodes(self, ids: Sequence[int]) -> None:
         for start in range(0, len(ids), 500):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import Enum, StrEnum
 
 from siltfs.errors import InvalidArgument
 
@@ -63,3 +63,32 @@ class JobState(_Parse):
 class TtlAction(_Parse):
     DELETE = "DELETE"
     FREE = "FREE"
+
+
+QUARANTINED = "quarantined-"
+
+
+class IntentKind(StrEnum):
+    """The UFS step an intent records (:mod:`siltfs.master.intents`), as stored in the
+    metastore: a quarantined intent -- one the UFS refuses for good -- keeps its step
+    with the prefix ``quarantined-``."""
+
+    DELETE = "delete"
+    RENAME = "rename"
+    PLACED = "placed"  # a synchronous overwrite's move: re-read the path from the UFS
+    QUARANTINED_DELETE = "quarantined-delete"
+    QUARANTINED_RENAME = "quarantined-rename"
+    QUARANTINED_PLACED = "quarantined-placed"
+
+    @property
+    def quarantined(self) -> bool:
+        return self.value.startswith(QUARANTINED)
+
+    def quarantine(self) -> IntentKind:
+        """This step set aside (the same kind if it already is)."""
+        return self if self.quarantined else IntentKind(QUARANTINED + self.value)
+
+    @property
+    def step(self) -> IntentKind:
+        """The UFS step, quarantined or not (``quarantined-rename`` -> ``rename``)."""
+        return IntentKind(self.value.removeprefix(QUARANTINED))

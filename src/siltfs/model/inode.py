@@ -8,7 +8,7 @@ import stat
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from siltfs.model.enums import JobState, PersistenceState, TtlAction
+from siltfs.model.enums import IntentKind, JobState, PersistenceState, TtlAction
 
 ROOT_ID = 1
 BLOCK_INDEX_BITS = 24
@@ -163,8 +163,11 @@ class Intent:
     """A UFS mutation recorded before it is made, so a crash can be rolled forward."""
 
     id: int
-    kind: str  # "delete" | "rename"
+    kind: IntentKind  # a str from the metastore is parsed
     mount_id: int
     src: str  # mount-relative
     dst: str | None = None
     created_ms: int = 0
+
+    def __post_init__(self) -> None:
+        self.kind = IntentKind(self.kind)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
-import urllib.parse
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, BinaryIO
 
@@ -53,6 +54,34 @@ def fingerprint_of(info: dict[str, Any]) -> str:
     return "{}:{}".format(int(info.get("size") or 0), str(tag).strip('"'))
 
 
+def ufs_error(exc: Exception, rel: str, op: str, uri: str) -> SiltError:
+    """The siltfs error for a third-party error *exc* of *op* on *rel* (under *uri*)."""
+    if isinstance(exc, SiltError):
+        return exc
+    if isinstance(exc, FileNotFoundError):
+        return FileNotFound(f"not found in under-storage during {op}", path=rel)
+    if isinstance(exc, OSError) and exc.errno == errno.ENAMETOOLONG:
+        return InvalidPath(
+            f"the under-storage refused the path as too long during {op} "
+            f"(ENAMETOOLONG: {exc.strerror})",
+            path=rel or uri,
+        )
+    return UfsError(f"{op} failed: {type(exc).__name__}: {exc}", path=rel)
+
+
+@contextmanager
+def mapped_errors(rel: str, op: str, uri: str) -> Iterator[None]:
+    """The one place the fsspec-based adapters translate errors: any exception of the
+    block that is not already a siltfs error becomes one (:func:`ufs_error`) naming
+    *rel*; KeyboardInterrupt and the like pass untouched."""
+    try:
+        yield
+    except SiltError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - translated at the boundary
+        raise ufs_error(exc, rel, op, uri) from exc
+
+
 class FsspecUfs(UnderFileSystem):
     """Rooted view of an fsspec file system.  ``uri`` like ``file:///srv/lake`` or ``memory://t``."""
 
@@ -85,18 +114,9 @@ class FsspecUfs(UnderFileSystem):
                 raise PermissionDenied("path escapes the mount root (symlink)", path=rel)
         return full
 
-    def _err(self, exc: BaseException, rel: str, op: str) -> SiltError:
-        if isinstance(exc, SiltError):
-            return exc
-        if isinstance(exc, FileNotFoundError):
-            return FileNotFound(f"not found in under-storage during {op}", path=rel)
-        if isinstance(exc, OSError) and exc.errno == errno.ENAMETOOLONG:
-            return InvalidPath(
-                f"the under-storage refused the path as too long during {op} "
-                f"(ENAMETOOLONG: {exc.strerror})",
-                path=rel or self.uri,
-            )
-        return UfsError(f"{op} failed: {type(exc).__name__}: {exc}", path=rel)
+    def _errors(self, rel: str, op: str) -> contextlib.AbstractContextManager[None]:
+        """Third-party errors of *op* on *rel* as siltfs errors (:func:`mapped_errors`)."""
+        return mapped_errors(rel, op, self.uri)
 
     def _status(self, info: dict[str, Any]) -> UfsStatus:
         name = str(info["name"]).rstrip("/").rsplit("/", 1)[-1]
@@ -118,12 +138,11 @@ class FsspecUfs(UnderFileSystem):
     # operations -----------------------------------------------------------
     def status(self, rel: str) -> UfsStatus | None:
         full = self._full(rel)
-        try:
-            info = self.fs.info(full)
-        except (FileNotFoundError, NotADirectoryError):
-            return None  # (a parent is a file: nothing can be at this path)
-        except Exception as exc:  # noqa: BLE001 - translated at the boundary
-            raise self._err(exc, rel, "status") from exc
+        with self._errors(rel, "status"):
+            try:
+                info = self.fs.info(full)
+            except (FileNotFoundError, NotADirectoryError):
+                return None  # (a parent is a file: nothing can be at this path)
         if self._escapes(info):
             return None
         st = self._status(info)
@@ -131,12 +150,10 @@ class FsspecUfs(UnderFileSystem):
 
     def list(self, rel: str) -> list[UfsStatus]:
         full = self._full(rel)
-        try:
+        with self._errors(rel, "list"):
             entries = self.fs.ls(full, detail=True)
             if not entries and not self.fs.isdir(full):
                 raise FileNotFoundError(full)
-        except Exception as exc:  # noqa: BLE001
-            raise self._err(exc, rel, "list") from exc
         out = []
         base = full.rstrip("/")
         for info in entries:
@@ -155,70 +172,57 @@ class FsspecUfs(UnderFileSystem):
 
     def mkdirs(self, rel: str) -> None:
         full = self._full(rel)
-        try:
+        with self._errors(rel, "mkdir"):
             self.fs.makedirs(full, exist_ok=True)
-        except Exception as exc:  # noqa: BLE001
-            raise self._err(exc, rel, "mkdir") from exc
 
     def open_write(self, rel: str) -> BinaryIO:
         full = self._full(rel)
-        try:
+        with self._errors(rel, "write"):
             if self.local:
                 return open(full, "wb")  # noqa: SIM115 - returned to the caller
             return self.fs.open(full, "wb")  # type: ignore[no-any-return]
-        except Exception as exc:  # noqa: BLE001
-            raise self._err(exc, rel, "write") from exc
 
     def write(self, rel: str, chunks: Iterable[bytes]) -> None:
         """Write a whole file; on any failure nothing is left at *rel*."""
-        try:
-            super().write(rel, chunks)
-        except BaseException as exc:
+        with self._errors(rel, "write"):
             try:
-                self.fs.rm_file(self._full(rel))
-            except Exception:  # noqa: BLE001 - nothing was created
-                pass
-            if isinstance(exc, Exception) and not isinstance(exc, SiltError):
-                raise self._err(exc, rel, "write") from exc
-            raise
+                super().write(rel, chunks)
+            except BaseException:
+                try:
+                    self.fs.rm_file(self._full(rel))
+                except Exception:  # noqa: BLE001 - nothing was created
+                    pass
+                raise
 
     def set_attributes(self, rel: str, *, mode: int | None, mtime_ns: int | None) -> None:
         if not self.local:
             return
         full = self._full(rel)
-        try:
+        with self._errors(rel, "set_attributes"):
             if mode is not None:
                 os.chmod(full, mode & 0o7777)
             if mtime_ns is not None:
                 os.utime(full, ns=(mtime_ns, mtime_ns))
-        except OSError as exc:
-            raise self._err(exc, rel, "set_attributes") from exc
 
     def read_range(self, rel: str, start: int, end: int) -> bytes:
         full = self._full(rel)
-        try:
+        with self._errors(rel, "read"):
             if self.local:
                 with open(full, "rb") as f:
                     f.seek(start)
                     return f.read(end - start)
             data = self.fs.cat_file(full, start=start, end=end)
-        except Exception as exc:  # noqa: BLE001
-            raise self._err(exc, rel, "read") from exc
         return bytes(data)
 
     def move(self, src: str, dst: str) -> None:
         s, d = self._full(src), self._full(dst)
-        try:
+        with self._errors(src, f"move to {dst}"):
             if self.local:
                 os.replace(s, d)
             elif self.fs.isdir(s):
                 self._move_tree(s, d)
             else:
                 self.fs.mv(s, d)
-        except SiltError:
-            raise
-        except Exception as exc:  # noqa: BLE001
-            raise self._err(exc, src, f"move to {dst}") from exc
 
     def _move_tree(self, s: str, d: str) -> None:
         """Object stores have no directory rename: move object by object, then drop the
@@ -237,22 +241,21 @@ class FsspecUfs(UnderFileSystem):
 
     def delete(self, rel: str, *, recursive: bool = False) -> None:
         full = self._full(rel)
-        try:
-            if not self.fs.exists(full):
-                return
-            if self.fs.isdir(full):
-                if recursive:
-                    self.fs.rm(full, recursive=True)
-                elif self.fs.ls(full):
-                    raise DirectoryNotEmpty("directory is not empty", path=rel)
+        with self._errors(rel, "delete"):
+            try:
+                if not self.fs.exists(full):
+                    return
+                if self.fs.isdir(full):
+                    if recursive:
+                        self.fs.rm(full, recursive=True)
+                    elif self.fs.ls(full):
+                        raise DirectoryNotEmpty("directory is not empty", path=rel)
+                    else:
+                        self.fs.rmdir(full)
                 else:
-                    self.fs.rmdir(full)
-            else:
-                self.fs.rm_file(full)
-        except FileNotFoundError:
-            return
-        except Exception as exc:  # noqa: BLE001
-            raise self._err(exc, rel, "delete") from exc
+                    self.fs.rm_file(full)
+            except FileNotFoundError:
+                return
 
 
 def local_limits(root: str) -> Limits:
@@ -274,17 +277,3 @@ def local_limits(root: str) -> Limits:
         path_limit=f"the local file system's PATH_MAX of {path_max} bytes (the full path, "
         "the mount's root directory and the terminating NUL included)",
     )
-
-
-def open_ufs(uri: str, options: dict[str, Any] | None = None) -> UnderFileSystem:
-    """Open the UFS for a mount URI.  A bare path is taken as a local directory."""
-    if "://" not in uri:
-        uri = "file://" + os.path.abspath(uri)
-    scheme = urllib.parse.urlsplit(uri).scheme
-    if not scheme:
-        raise InvalidPath("mount URI has no scheme", path=uri)
-    if scheme.lower() in ("s3", "s3a"):
-        from siltfs.ufs.s3 import S3Ufs  # (s3fs is an optional dependency)
-
-        return S3Ufs(uri, options)
-    return FsspecUfs(uri, options)

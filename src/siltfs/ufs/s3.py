@@ -24,8 +24,11 @@ import functools
 import time
 import types
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, BinaryIO, cast
+
+import s3fs  # optional (siltfs[s3]): siltfs.ufs.registry says how to install it
 
 from siltfs import crashpoints
 from siltfs.errors import (
@@ -33,11 +36,10 @@ from siltfs.errors import (
     FileNotFound,
     InvalidArgument,
     InvalidPath,
-    SiltError,
     UfsError,
 )
 from siltfs.ufs.abc import IncompleteUpload, Limits, UfsStatus
-from siltfs.ufs.fsspec_ufs import FsspecUfs, fingerprint_of
+from siltfs.ufs.fsspec_ufs import FsspecUfs, fingerprint_of, mapped_errors
 from siltfs.ufs.s3_options import s3fs_options
 
 SCHEMES = ("s3", "s3a")
@@ -81,10 +83,20 @@ class _Upload:
     """An object being written.  Complete when closed; an error inside ``with`` aborts it
     instead (no partial object appears, a multipart upload is aborted, not completed)."""
 
-    def __init__(self, f: Any, rel: str, err: Callable[[BaseException, str, str], Exception]):
+    def __init__(self, f: Any, rel: str, uri: str):
         self._f = f
         self._rel = rel
-        self._err = err
+        self._uri = uri
+
+    @contextmanager
+    def _aborting(self) -> Iterator[None]:
+        """A failure aborts the upload and is translated (``mapped_errors``)."""
+        with mapped_errors(self._rel, "write", self._uri):
+            try:
+                yield
+            except Exception:
+                self.abort()
+                raise
 
     @property
     def closed(self) -> bool:
@@ -94,11 +106,8 @@ class _Upload:
         return True
 
     def write(self, data: bytes) -> int:
-        try:
+        with self._aborting():
             return int(self._f.write(data))
-        except Exception as exc:  # noqa: BLE001 - translated at the boundary
-            self.abort()
-            raise self._err(exc, self._rel, "write") from exc
 
     def flush(self) -> None:
         pass  # parts are uploaded as the buffer fills; the rest on close
@@ -106,11 +115,8 @@ class _Upload:
     def close(self) -> None:
         if self._f.closed:
             return
-        try:
+        with self._aborting():
             self._f.close()
-        except Exception as exc:  # noqa: BLE001
-            self.abort()
-            raise self._err(exc, self._rel, "write") from exc
 
     def abort(self) -> None:
         """Drop what was written; best effort (the sweeper aborts what is left)."""
@@ -142,10 +148,6 @@ class S3Ufs(FsspecUfs):
         self.uri = uri
         self.bucket, self.base = split_uri(uri)
         kwargs = s3fs_options(uri, options)
-        try:
-            import s3fs
-        except ImportError as exc:
-            raise UfsError("s3:// needs s3fs (pip install 'siltfs[s3]')", path=uri) from exc
         try:
             self.fs = s3fs.S3FileSystem(session=_session(), **kwargs)
         except (ValueError, TypeError) as exc:
@@ -233,21 +235,20 @@ class S3Ufs(FsspecUfs):
 
     # operations -----------------------------------------------------------
     def status(self, rel: str) -> UfsStatus | None:
-        try:
-            if rel == "":
-                self.fs.call_s3("head_bucket", Bucket=self.bucket)
-                return UfsStatus("", True, 0, None, "dir")
-            head = self._head(rel)
-            name = rel.rsplit("/", 1)[-1]
-            if head is not None:
-                return self._file_status(
-                    name, head["ContentLength"], head.get("LastModified"), head.get("ETag")
-                )
-            out = self._call("list_objects_v2", Prefix=self._dir(rel), MaxKeys=1)
-        except FileNotFoundError:
-            return None
-        except Exception as exc:  # noqa: BLE001 - translated at the boundary
-            raise self._err(exc, rel, "status") from exc
+        with self._errors(rel, "status"):
+            try:
+                if rel == "":
+                    self.fs.call_s3("head_bucket", Bucket=self.bucket)
+                    return UfsStatus("", True, 0, None, "dir")
+                head = self._head(rel)
+                name = rel.rsplit("/", 1)[-1]
+                if head is not None:
+                    return self._file_status(
+                        name, head["ContentLength"], head.get("LastModified"), head.get("ETag")
+                    )
+                out = self._call("list_objects_v2", Prefix=self._dir(rel), MaxKeys=1)
+            except FileNotFoundError:
+                return None
         return UfsStatus(name, True, 0, None, "dir") if out.get("Contents") else None
 
     def list(self, rel: str) -> list[UfsStatus]:
@@ -256,7 +257,7 @@ class S3Ufs(FsspecUfs):
         dirs: dict[str, UfsStatus] = {}
         marked = False
         kwargs: dict[str, Any] = {"Prefix": prefix, "Delimiter": "/"}
-        try:
+        with self._errors(rel, "list"):
             while True:
                 out = self._call("list_objects_v2", **kwargs)
                 for c in out.get("Contents", []):
@@ -275,8 +276,6 @@ class S3Ufs(FsspecUfs):
                 if not out.get("IsTruncated") or not token:
                     break
                 kwargs["ContinuationToken"] = token
-        except Exception as exc:  # noqa: BLE001
-            raise self._err(exc, rel, "list") from exc
         if rel and not (marked or files or dirs):
             raise FileNotFound("not found in under-storage during list", path=rel)
         # a key 'x' next to keys 'x/...': the file wins, as in status()
@@ -284,26 +283,22 @@ class S3Ufs(FsspecUfs):
 
     def mkdirs(self, rel: str) -> None:
         parts = rel.split("/") if rel else []
-        try:
+        with self._errors(rel, "mkdir"):
             self._key(rel)
             for i in range(1, len(parts) + 1):
                 self._mark("/".join(parts[:i]))
-        except Exception as exc:  # noqa: BLE001
-            raise self._err(exc, rel, "mkdir") from exc
 
     def open_write(self, rel: str) -> BinaryIO:
         full = self._full(rel)
         if rel == "":
             raise InvalidPath("cannot write the mount root as a file", path=rel)
-        try:
+        with self._errors(rel, "write"):
             f = self.fs.open(full, "wb", block_size=self.part_size)
-        except Exception as exc:  # noqa: BLE001
-            raise self._err(exc, rel, "write") from exc
-        return cast(BinaryIO, _Upload(f, rel, self._err))
+        return cast(BinaryIO, _Upload(f, rel, self.uri))
 
     def read_range(self, rel: str, start: int, end: int) -> bytes:
         full = self._full(rel)
-        try:
+        with self._errors(rel, "read"):
             if end > start:
                 try:
                     return bytes(self.fs.cat_file(full, start=start, end=end))
@@ -312,8 +307,6 @@ class S3Ufs(FsspecUfs):
                 except OSError:
                     pass  # e.g. a range starting at or after the end: 416 InvalidRange
             head = self._head(rel)
-        except Exception as exc:  # noqa: BLE001
-            raise self._err(exc, rel, "read") from exc
         if head is None:
             raise FileNotFound("not found in under-storage during read", path=rel)
         if end > start and start < int(head["ContentLength"]):
@@ -322,7 +315,7 @@ class S3Ufs(FsspecUfs):
 
     def move(self, src: str, dst: str) -> None:
         s_full, d_full = self._full(src), self._full(dst)
-        try:
+        with self._errors(src, f"move to {dst}"):
             if src == "" or dst == "":
                 raise InvalidArgument("cannot move the mount root", path=src)
             if self._head(src) is not None:
@@ -331,10 +324,6 @@ class S3Ufs(FsspecUfs):
                 self._keep_parent(src)
                 return
             self._move_dir(src, dst)
-        except SiltError:
-            raise
-        except Exception as exc:  # noqa: BLE001
-            raise self._err(exc, src, f"move to {dst}") from exc
 
     def _move_dir(self, src: str, dst: str) -> None:
         """Copy + delete object by object: data first (the crash point ``ufs.move_tree.
@@ -359,30 +348,30 @@ class S3Ufs(FsspecUfs):
         self._keep_parent(src)
 
     def delete(self, rel: str, *, recursive: bool = False) -> None:
-        try:
-            if self._head(rel) is not None:
-                self._call("delete_object", Key=self._key(rel))
-                self._keep_parent(rel)
+        with self._errors(rel, "delete"):
+            try:
+                self._delete(rel, recursive)
+            except FileNotFoundError:
                 return
-            prefix = self._dir(rel)
-            if not recursive:
-                out = self._call("list_objects_v2", Prefix=prefix, MaxKeys=2)
-                keys = [c["Key"] for c in out.get("Contents", [])]
-                if any(k != prefix for k in keys):
-                    raise DirectoryNotEmpty("directory is not empty", path=rel)
-            else:
-                keys = [c["Key"] for c in self._keys(prefix)]
-            if not keys:
-                return  # already gone
-            self._delete_keys(keys)
-            if rel:
-                self._keep_parent(rel)
-        except FileNotFoundError:
+
+    def _delete(self, rel: str, recursive: bool) -> None:
+        if self._head(rel) is not None:
+            self._call("delete_object", Key=self._key(rel))
+            self._keep_parent(rel)
             return
-        except SiltError:
-            raise
-        except Exception as exc:  # noqa: BLE001
-            raise self._err(exc, rel, "delete") from exc
+        prefix = self._dir(rel)
+        if not recursive:
+            out = self._call("list_objects_v2", Prefix=prefix, MaxKeys=2)
+            keys = [c["Key"] for c in out.get("Contents", [])]
+            if any(k != prefix for k in keys):
+                raise DirectoryNotEmpty("directory is not empty", path=rel)
+        else:
+            keys = [c["Key"] for c in self._keys(prefix)]
+        if not keys:
+            return  # already gone
+        self._delete_keys(keys)
+        if rel:
+            self._keep_parent(rel)
 
     def abort_stale_uploads(
         self,
@@ -391,8 +380,8 @@ class S3Ufs(FsspecUfs):
         keep: Callable[[IncompleteUpload], bool] | None = None,
     ) -> int:
         key_prefix = self._dir(prefix)
-        try:
-            uploads: list[dict[str, Any]] = []
+        uploads: list[dict[str, Any]] = []
+        with self._errors(prefix, "list uploads"):
             kwargs: dict[str, Any] = {"Prefix": key_prefix}
             while True:
                 out = self._call("list_multipart_uploads", **kwargs)
@@ -401,8 +390,6 @@ class S3Ufs(FsspecUfs):
                     break
                 kwargs["KeyMarker"] = out.get("NextKeyMarker", "")
                 kwargs["UploadIdMarker"] = out.get("NextUploadIdMarker", "")
-        except Exception as exc:  # noqa: BLE001
-            raise self._err(exc, prefix, "list uploads") from exc
         cutoff = time.time() - older_than_s
         aborted = 0
         for u in uploads:
@@ -411,11 +398,10 @@ class S3Ufs(FsspecUfs):
                 continue
             if keep is not None and keep(upload):
                 continue
-            try:
-                self._call("abort_multipart_upload", Key=u["Key"], UploadId=u["UploadId"])
-            except FileNotFoundError:
-                continue  # completed or aborted meanwhile
-            except Exception as exc:  # noqa: BLE001
-                raise self._err(exc, upload.rel, "abort upload") from exc
+            with self._errors(upload.rel, "abort upload"):
+                try:
+                    self._call("abort_multipart_upload", Key=u["Key"], UploadId=u["UploadId"])
+                except FileNotFoundError:
+                    continue  # completed or aborted meanwhile
             aborted += 1
         return aborted

@@ -1,8 +1,21 @@
 """Conformance tests every :class:`~siltfs.ufs.abc.UnderFileSystem` must pass.
 
-Subclass :class:`UfsConformance` in a ``test_*.py`` module (class name starting with
-``Test``) and override the ``make_ufs`` fixture: it returns a factory opening a UFS on an
-empty root private to the test; the factory closes what it opened at teardown.
+Subclass :class:`UfsTests` in a ``test_*.py`` module (class name starting with ``Test``)
+and override the ``make_ufs`` fixture: it returns a factory opening a UFS on an empty
+root private to the test; the factory closes what it opened at teardown::
+
+    class TestMyUfs(UfsTests):
+        @pytest.fixture
+        def make_ufs(self, tmp_path):
+            opened = []
+            def factory():
+                opened.append(MyUfs(f"my://{tmp_path}"))
+                return opened[-1]
+            yield factory
+            for ufs in opened:
+                ufs.close()
+
+Needs pytest (``pip install 'siltfs[test]'``).
 """
 
 from __future__ import annotations
@@ -53,7 +66,7 @@ ESCAPES = [
 ]
 
 
-class UfsConformance:
+class UfsTests:
     @pytest.fixture
     def make_ufs(self) -> UfsFactory:
         raise NotImplementedError("subclasses provide the make_ufs fixture")
