@@ -46,8 +46,7 @@ def test_the_api_survives_a_fuzzer_and_stays_consistent(tmp_path: Path) -> None:
     report = tmp_path / "report.json"
     config = tmp_path / "schemathesis.toml"
     config.write_text(
-        "[checks.negative_data_rejection]\n"
-        f"expected-statuses = {json.dumps(REJECTIONS)}\n"
+        f"[checks.negative_data_rejection]\nexpected-statuses = {json.dumps(REJECTIONS)}\n"
     )
     try:
         run = subprocess.run(
