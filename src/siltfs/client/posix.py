@@ -1,5 +1,6 @@
-"""POSIX metadata methods shared by both clients: chmod, chown, utime, extended
-attributes, symlinks and special files.
+"""POSIX metadata methods of every client: chmod, chown, utime, extended attributes,
+symlinks and special files (:class:`~siltfs.client.base.FileSystem` extends
+:class:`PosixMethods`).
 
 Each public method checks its arguments here, once, and hands one operation to the
 client's single primitive :meth:`PosixMethods.posix_op` (embedded: the master; remote: the
