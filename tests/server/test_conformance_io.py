@@ -8,11 +8,11 @@ import errno
 import io
 import threading
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from siltfs import errors
+from siltfs.client.base import FileSystem
 from siltfs.model.enums import PersistenceState, ReadType, WriteType
 from siltfs.model.inode import FileInfo
 
@@ -24,7 +24,7 @@ DATA = blob(3 * BLOCK + 17, seed=5)  # four blocks, the last one short
 
 # rb -----------------------------------------------------------------------------------------
 @pytest.mark.parametrize("write_type", ["MUST_CACHE", "THROUGH"])  # cached / only in the UFS
-def test_rb_seek_tell_read(anyfs: Any, base: str, write_type: str) -> None:
+def test_rb_seek_tell_read(anyfs: FileSystem, base: str, write_type: str) -> None:
     p = f"{base}/f"
     anyfs.write_bytes(p, DATA, write_type=write_type)
     with anyfs.open(p, "rb") as f:
@@ -54,7 +54,7 @@ def test_rb_seek_tell_read(anyfs: Any, base: str, write_type: str) -> None:
         f.read()
 
 
-def test_rb_readline_and_iteration(anyfs: Any, base: str) -> None:
+def test_rb_readline_and_iteration(anyfs: FileSystem, base: str) -> None:
     p = f"{base}/lines"
     anyfs.write_bytes(p, b"one\ntwo\n\nthree", write_type="MUST_CACHE")
     with anyfs.open(p, "rb") as f:
@@ -68,14 +68,14 @@ def test_rb_readline_and_iteration(anyfs: Any, base: str) -> None:
         assert f.read() == b"one\ntwo\n\nthree"
 
 
-def test_rb_of_an_empty_file(anyfs: Any, base: str) -> None:
+def test_rb_of_an_empty_file(anyfs: FileSystem, base: str) -> None:
     anyfs.write_bytes(f"{base}/e", b"", write_type="CACHE_THROUGH")
     with anyfs.open(f"{base}/e", "rb") as f:
         assert f.read() == b"" and f.read(10) == b"" and f.readline() == b""
         assert f.seek(0, io.SEEK_END) == 0
 
 
-def test_open_for_read_errors(anyfs: Any, base: str) -> None:
+def test_open_for_read_errors(anyfs: FileSystem, base: str) -> None:
     anyfs.mkdir(f"{base}/d")
     err = fails(errors.FileNotFound, f"{base}/missing", anyfs.open, f"{base}/missing", "rb")
     assert isinstance(err, FileNotFoundError) and err.errno == errno.ENOENT
@@ -85,7 +85,7 @@ def test_open_for_read_errors(anyfs: Any, base: str) -> None:
 
 
 # wb / xb ------------------------------------------------------------------------------------
-def test_wb_many_writes_and_buffers(anyfs: Any, base: str) -> None:
+def test_wb_many_writes_and_buffers(anyfs: FileSystem, base: str) -> None:
     p = f"{base}/w"
     with anyfs.open(p, "wb", write_type="MUST_CACHE") as f:
         assert f.writable() and not f.readable() and not f.seekable()
@@ -101,7 +101,7 @@ def test_wb_many_writes_and_buffers(anyfs: Any, base: str) -> None:
     assert anyfs.stat(p).length == 9 + len(DATA)
 
 
-def test_file_appears_only_at_close(anyfs: Any, base: str) -> None:
+def test_file_appears_only_at_close(anyfs: FileSystem, base: str) -> None:
     p = f"{base}/late"
     f = anyfs.open(p, "wb", write_type="MUST_CACHE")
     f.write(b"x" * (BLOCK + 5))  # more than a block
@@ -116,7 +116,7 @@ def test_file_appears_only_at_close(anyfs: Any, base: str) -> None:
     assert anyfs.read_bytes(p) == b"new version"
 
 
-def test_write_creates_missing_parents(anyfs: Any, base: str) -> None:
+def test_write_creates_missing_parents(anyfs: FileSystem, base: str) -> None:
     anyfs.write_bytes(f"{base}/p/q/r.txt", b"r", write_type="CACHE_THROUGH")
     assert anyfs.stat(f"{base}/p").is_dir and anyfs.stat(f"{base}/p/q").is_dir
     with anyfs.open(f"{base}/s/t/u", "wb") as f:
@@ -124,7 +124,7 @@ def test_write_creates_missing_parents(anyfs: Any, base: str) -> None:
     assert anyfs.read_bytes(f"{base}/s/t/u") == b"u"
 
 
-def test_overwrite_makes_a_new_version(anyfs: Any, base: str) -> None:
+def test_overwrite_makes_a_new_version(anyfs: FileSystem, base: str) -> None:
     first = anyfs.write_bytes(f"{base}/f", b"a much longer first version" * 100,
                               write_type="CACHE_THROUGH")  # fmt: skip
     with anyfs.open(f"{base}/f", "wb", write_type="MUST_CACHE") as f:
@@ -135,7 +135,7 @@ def test_overwrite_makes_a_new_version(anyfs: Any, base: str) -> None:
     assert second.persistence_state is PersistenceState.NOT_PERSISTED
 
 
-def test_exclusive_create(anyfs: Any, base: str) -> None:
+def test_exclusive_create(anyfs: FileSystem, base: str) -> None:
     p = f"{base}/new"
     with anyfs.open(p, "xb") as f:
         f.write(b"first")
@@ -145,7 +145,7 @@ def test_exclusive_create(anyfs: Any, base: str) -> None:
     assert anyfs.read_bytes(p) == b"first"
 
 
-def test_exclusive_create_race_loses_at_close(anyfs: Any, base: str) -> None:
+def test_exclusive_create_race_loses_at_close(anyfs: FileSystem, base: str) -> None:
     p = f"{base}/race"
     a = anyfs.open(p, "xb", write_type="MUST_CACHE")
     b = anyfs.open(p, "xb", write_type="MUST_CACHE")  # both pass the check at open
@@ -157,7 +157,7 @@ def test_exclusive_create_race_loses_at_close(anyfs: Any, base: str) -> None:
     assert anyfs.read_bytes(p) == b"winner"
 
 
-def test_write_onto_a_directory(anyfs: Any, base: str) -> None:
+def test_write_onto_a_directory(anyfs: FileSystem, base: str) -> None:
     anyfs.write_bytes(f"{base}/d/inside", b"x", write_type="MUST_CACHE")
     err = fails(errors.IsADirectory, f"{base}/d", anyfs.write_bytes, f"{base}/d", b"data")
     assert isinstance(err, IsADirectoryError)
@@ -166,7 +166,7 @@ def test_write_onto_a_directory(anyfs: Any, base: str) -> None:
     assert anyfs.read_bytes(f"{base}/d/inside") == b"x"
 
 
-def test_write_under_a_file(anyfs: Any, base: str) -> None:
+def test_write_under_a_file(anyfs: FileSystem, base: str) -> None:
     anyfs.write_bytes(f"{base}/f", b"f", write_type="MUST_CACHE")
     for call in (
         lambda: anyfs.write_bytes(f"{base}/f/child", b"x"),
@@ -178,7 +178,7 @@ def test_write_under_a_file(anyfs: Any, base: str) -> None:
     assert [i.name for i in anyfs.ls(base)] == ["f"]
 
 
-def test_failed_write_inside_with_commits_what_was_written(anyfs: Any, base: str) -> None:
+def test_failed_write_inside_with_commits_what_was_written(anyfs: FileSystem, base: str) -> None:
     with pytest.raises(RuntimeError), anyfs.open(f"{base}/partial", "wb") as f:
         f.write(b"x" * 10)
         raise RuntimeError("boom")
@@ -186,7 +186,7 @@ def test_failed_write_inside_with_commits_what_was_written(anyfs: Any, base: str
     assert anyfs.read_bytes(f"{base}/partial") == b"x" * 10
 
 
-def test_custom_block_size(anyfs: Any, base: str) -> None:
+def test_custom_block_size(anyfs: FileSystem, base: str) -> None:
     with anyfs.open(f"{base}/f", "wb", block_size=1000, write_type="MUST_CACHE") as f:
         f.write(b"q" * 2500)
     st = anyfs.stat(f"{base}/f")
@@ -195,7 +195,7 @@ def test_custom_block_size(anyfs: Any, base: str) -> None:
     assert anyfs.read_bytes(f"{base}/f", 990, 1010) == b"q" * 20
 
 
-def test_replicas_beyond_the_cluster(anyfs: Any, base: str) -> None:
+def test_replicas_beyond_the_cluster(anyfs: FileSystem, base: str) -> None:
     """Every backend has one block store: two replicas of an unpersisted block cannot be
     placed, and nothing of the write stays behind."""
     p = f"{base}/r"
@@ -212,7 +212,7 @@ def test_replicas_beyond_the_cluster(anyfs: Any, base: str) -> None:
 
 
 # text modes ---------------------------------------------------------------------------------
-def test_text_roundtrip(anyfs: Any, base: str) -> None:
+def test_text_roundtrip(anyfs: FileSystem, base: str) -> None:
     text = "héllo\nwörld ☃\n"
     with anyfs.open(f"{base}/t.txt", "w") as f:
         assert f.write(text) == len(text)
@@ -225,7 +225,7 @@ def test_text_roundtrip(anyfs: Any, base: str) -> None:
         assert list(f) == ["héllo\n", "wörld ☃\n"]
 
 
-def test_text_encoding_and_exclusive(anyfs: Any, base: str) -> None:
+def test_text_encoding_and_exclusive(anyfs: FileSystem, base: str) -> None:
     with anyfs.open(f"{base}/l1", "xt", encoding="latin-1") as f:
         f.write("é")
     assert anyfs.read_bytes(f"{base}/l1") == b"\xe9"
@@ -246,7 +246,7 @@ RANGES = [
 ]  # fmt: skip
 
 
-def test_read_bytes_ranges(anyfs: Any, base: str) -> None:
+def test_read_bytes_ranges(anyfs: FileSystem, base: str) -> None:
     data = b"hello world"
     anyfs.write_bytes(f"{base}/s", data, write_type="MUST_CACHE")
     for start, end in RANGES:
@@ -254,7 +254,7 @@ def test_read_bytes_ranges(anyfs: Any, base: str) -> None:
         assert anyfs.cat(f"{base}/s", start=start, end=end) == data[start:end], (start, end)
 
 
-def test_read_bytes_ranges_of_a_large_file(anyfs: Any, base: str) -> None:
+def test_read_bytes_ranges_of_a_large_file(anyfs: FileSystem, base: str) -> None:
     anyfs.write_bytes(f"{base}/big", DATA, write_type="CACHE_THROUGH")
     for start, end in [(BLOCK - 1, BLOCK + 1), (-BLOCK - 5, None), (2 * BLOCK, -3), (7, 9)]:
         assert anyfs.read_bytes(f"{base}/big", start, end) == DATA[start:end], (start, end)
@@ -271,7 +271,7 @@ WRITE_TYPES = {
 
 
 @pytest.mark.parametrize("write_type", list(WRITE_TYPES))
-def test_write_type_state_and_cache(anyfs: Any, base: str, write_type: str) -> None:
+def test_write_type_state_and_cache(anyfs: FileSystem, base: str, write_type: str) -> None:
     state, cached = WRITE_TYPES[write_type]
     p = f"{base}/{write_type.lower()}"
     info = anyfs.write_bytes(p, DATA, write_type=write_type)
@@ -288,14 +288,14 @@ def test_write_type_state_and_cache(anyfs: Any, base: str, write_type: str) -> N
     assert after.persisted is persisted and (after.fingerprint is not None) is persisted
 
 
-def test_default_write_type_is_async_through(anyfs: Any, base: str) -> None:
+def test_default_write_type_is_async_through(anyfs: FileSystem, base: str) -> None:
     info = anyfs.write_bytes(f"{base}/x", b"1")
     assert info.persistence_state in (PersistenceState.TO_BE_PERSISTED, PersistenceState.PERSISTED)
     anyfs.wait_persisted(f"{base}/x", timeout=30)
     assert anyfs.stat(f"{base}/x").persisted
 
 
-def test_write_type_spellings(anyfs: Any, base: str) -> None:
+def test_write_type_spellings(anyfs: FileSystem, base: str) -> None:
     for i, wt in enumerate(["must_cache", "cache-through", WriteType.THROUGH, "Async_Through"]):
         info = anyfs.write_bytes(f"{base}/{i}", b"x", write_type=wt)
         expected = WriteType.parse(wt)
@@ -307,14 +307,14 @@ def test_write_type_spellings(anyfs: Any, base: str) -> None:
     assert not anyfs.exists(f"{base}/bad")
 
 
-def test_write_bytes_accepts_buffers(anyfs: Any, base: str) -> None:
+def test_write_bytes_accepts_buffers(anyfs: FileSystem, base: str) -> None:
     anyfs.write_bytes(f"{base}/ba", bytearray(b"ba"), write_type="MUST_CACHE")
     anyfs.write_bytes(f"{base}/mv", memoryview(b"mv"), write_type="MUST_CACHE")
     assert anyfs.read_bytes(f"{base}/ba") == b"ba" and anyfs.read_bytes(f"{base}/mv") == b"mv"
 
 
 # read types -----------------------------------------------------------------------------------
-def test_no_cache_reads_without_caching(anyfs: Any, base: str) -> None:
+def test_no_cache_reads_without_caching(anyfs: FileSystem, base: str) -> None:
     anyfs.write_bytes(f"{base}/r", DATA, write_type="THROUGH")
     assert anyfs.read_bytes(f"{base}/r", read_type="NO_CACHE") == DATA
     with anyfs.open(f"{base}/r", "rb", read_type=ReadType.NO_CACHE) as f:
@@ -324,7 +324,7 @@ def test_no_cache_reads_without_caching(anyfs: Any, base: str) -> None:
 
 
 @pytest.mark.parametrize("read_type", ["CACHE", "CACHE_PROMOTE", None])
-def test_cache_reads_fill_the_cache(anyfs: Any, base: str, read_type: str | None) -> None:
+def test_cache_reads_fill_the_cache(anyfs: FileSystem, base: str, read_type: str | None) -> None:
     anyfs.write_bytes(f"{base}/r", DATA, write_type="THROUGH")
     assert anyfs.stat(f"{base}/r").cached_percent == 0
     assert anyfs.read_bytes(f"{base}/r", read_type=read_type) == DATA
@@ -332,7 +332,7 @@ def test_cache_reads_fill_the_cache(anyfs: Any, base: str, read_type: str | None
     assert anyfs.read_bytes(f"{base}/r", read_type=read_type) == DATA  # from the cache
 
 
-def test_partial_read_caches_part_of_the_file(anyfs: Any, base: str) -> None:
+def test_partial_read_caches_part_of_the_file(anyfs: FileSystem, base: str) -> None:
     """A small read caches the blocks it touched: one block embedded, the 4 MiB range
     the remote reader fetches (so a file of six 1 MiB blocks) remotely."""
     data = blob(6 * BLOCK, seed=6)
@@ -344,7 +344,7 @@ def test_partial_read_caches_part_of_the_file(anyfs: Any, base: str) -> None:
     assert anyfs.read_bytes(f"{base}/r", read_type="NO_CACHE") == data
 
 
-def test_read_type_spellings(anyfs: Any, base: str) -> None:
+def test_read_type_spellings(anyfs: FileSystem, base: str) -> None:
     anyfs.write_bytes(f"{base}/c", b"c", write_type="CACHE_THROUGH")
     assert anyfs.read_bytes(f"{base}/c", read_type="no_cache") == b"c"
     assert anyfs.read_bytes(f"{base}/c", read_type=ReadType.CACHE_PROMOTE) == b"c"
@@ -354,7 +354,7 @@ def test_read_type_spellings(anyfs: Any, base: str) -> None:
 
 
 # put / get ----------------------------------------------------------------------------------
-def test_put_and_get(anyfs: Any, base: str, tmp_path: Path) -> None:
+def test_put_and_get(anyfs: FileSystem, base: str, tmp_path: Path) -> None:
     local = tmp_path / "local.bin"
     local.write_bytes(DATA)
     seen: list[tuple[int, int]] = []
@@ -374,7 +374,7 @@ def test_put_and_get(anyfs: Any, base: str, tmp_path: Path) -> None:
     assert (tmp_path / "as-str.bin").read_bytes() == DATA
 
 
-def test_put_overwrites_and_takes_str_paths(anyfs: Any, base: str, tmp_path: Path) -> None:
+def test_put_overwrites_and_takes_str_paths(anyfs: FileSystem, base: str, tmp_path: Path) -> None:
     local = tmp_path / "a.txt"
     local.write_bytes(b"first")
     first = anyfs.put(str(local), f"{base}/a", write_type="MUST_CACHE")
@@ -388,7 +388,7 @@ def test_put_overwrites_and_takes_str_paths(anyfs: Any, base: str, tmp_path: Pat
     assert (tmp_path / "e-back").read_bytes() == b""
 
 
-def test_put_errors(anyfs: Any, base: str, tmp_path: Path) -> None:
+def test_put_errors(anyfs: FileSystem, base: str, tmp_path: Path) -> None:
     local = tmp_path / "local.bin"
     local.write_bytes(b"local")
     anyfs.mkdir(f"{base}/dir")
@@ -401,7 +401,7 @@ def test_put_errors(anyfs: Any, base: str, tmp_path: Path) -> None:
     assert [i.name for i in anyfs.ls(base)] == ["dir", "f"]
 
 
-def test_get_errors_leave_nothing_behind(anyfs: Any, base: str, tmp_path: Path) -> None:
+def test_get_errors_leave_nothing_behind(anyfs: FileSystem, base: str, tmp_path: Path) -> None:
     anyfs.write_bytes(f"{base}/f", b"f", write_type="MUST_CACHE")
     anyfs.mkdir(f"{base}/d")
     out = tmp_path / "out"
@@ -414,7 +414,7 @@ def test_get_errors_leave_nothing_behind(anyfs: Any, base: str, tmp_path: Path) 
 
 
 # open files meet other changes ----------------------------------------------------------------
-def test_empty_write(anyfs: Any, base: str) -> None:
+def test_empty_write(anyfs: FileSystem, base: str) -> None:
     f = anyfs.open(f"{base}/e", "wb", write_type="CACHE_THROUGH")
     f.close()
     st = anyfs.stat(f"{base}/e")
@@ -425,7 +425,7 @@ def test_empty_write(anyfs: Any, base: str) -> None:
 
 
 def test_reading_a_file_renamed_while_open(
-    anyfs: Any, base: str, request: pytest.FixtureRequest
+    anyfs: FileSystem, base: str, request: pytest.FixtureRequest
 ) -> None:
     anyfs.write_bytes(f"{base}/a", DATA, write_type="THROUGH")  # nothing cached
     with anyfs.open(f"{base}/a", "rb") as f:
@@ -436,7 +436,7 @@ def test_reading_a_file_renamed_while_open(
 @pytest.mark.parametrize("write_type", ["MUST_CACHE", "THROUGH"])
 @pytest.mark.parametrize("change", ["overwrite", "delete"])
 def test_reading_a_file_replaced_or_deleted_while_open(
-    anyfs: Any, base: str, request: pytest.FixtureRequest, write_type: str, change: str
+    anyfs: FileSystem, base: str, request: pytest.FixtureRequest, write_type: str, change: str
 ) -> None:
     """Never bytes of two versions: the version that was opened is gone (FileNotFound)."""
     p = f"{base}/f"
@@ -451,7 +451,7 @@ def test_reading_a_file_replaced_or_deleted_while_open(
     assert type(err.value) is errors.FileNotFound and err.value.path == p
 
 
-def test_concurrent_writers_share_one_client(anyfs: Any, base: str) -> None:
+def test_concurrent_writers_share_one_client(anyfs: FileSystem, base: str) -> None:
     failures: list[BaseException] = []
 
     def writer(t: int) -> None:
@@ -472,7 +472,9 @@ def test_concurrent_writers_share_one_client(anyfs: Any, base: str) -> None:
     assert sorted(files) == sorted(f"{base}/t{t}/{i}" for t in range(4) for i in range(10))
 
 
-def test_overwrite_with_the_same_length_while_open_is_not_read(anyfs: Any, base: str) -> None:
+def test_overwrite_with_the_same_length_while_open_is_not_read(
+    anyfs: FileSystem, base: str
+) -> None:
     """Same size, other bytes, nothing cached: still never the new bytes."""
     p = f"{base}/same"
     old = bytes(range(256)) * 16

@@ -8,17 +8,17 @@ import io
 import os
 import threading
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from siltfs import errors
+from siltfs.client.base import FileSystem
 
 from .conftest import BLOCK
 from .test_conformance import blob
 
 
-def test_append_creates_then_appends(anyfs: Any, base: str) -> None:
+def test_append_creates_then_appends(anyfs: FileSystem, base: str) -> None:
     p = f"{base}/log"
     with anyfs.open(p, "ab") as f:
         f.write(b"one\n")
@@ -33,7 +33,7 @@ def test_append_creates_then_appends(anyfs: Any, base: str) -> None:
         assert f.read() == b"one\ntwo\n3"
 
 
-def test_update_in_place_at_any_offset(anyfs: Any, base: str, tmp_path: Path) -> None:
+def test_update_in_place_at_any_offset(anyfs: FileSystem, base: str, tmp_path: Path) -> None:
     data = blob(2 * BLOCK + 99, seed=3)
     p = f"{base}/f"
     anyfs.write_bytes(p, data)
@@ -54,7 +54,7 @@ def test_update_in_place_at_any_offset(anyfs: Any, base: str, tmp_path: Path) ->
     assert anyfs.stat(p).length == BLOCK + 7
 
 
-def test_a_hole_reads_as_zeros_and_truncate_extends(anyfs: Any, base: str) -> None:
+def test_a_hole_reads_as_zeros_and_truncate_extends(anyfs: FileSystem, base: str) -> None:
     p = f"{base}/sparse"
     with anyfs.open(p, "w+b") as f:
         f.seek(1000)
@@ -71,7 +71,7 @@ def test_a_hole_reads_as_zeros_and_truncate_extends(anyfs: Any, base: str) -> No
         anyfs.truncate(f"{base}/missing", 0)
 
 
-def test_changes_are_visible_at_flush_and_close_only(anyfs: Any, base: str) -> None:
+def test_changes_are_visible_at_flush_and_close_only(anyfs: FileSystem, base: str) -> None:
     p = f"{base}/f"
     anyfs.write_bytes(p, b"version 1")
     with anyfs.open(p, "r+b") as f:
@@ -85,7 +85,7 @@ def test_changes_are_visible_at_flush_and_close_only(anyfs: Any, base: str) -> N
     assert anyfs.read_bytes(p) == b"VERSION 1+2"
 
 
-def test_modes_check_what_exists(anyfs: Any, base: str) -> None:
+def test_modes_check_what_exists(anyfs: FileSystem, base: str) -> None:
     with pytest.raises(errors.FileNotFound):
         anyfs.open(f"{base}/missing", "r+b")
     anyfs.write_bytes(f"{base}/f", b"x")
@@ -107,7 +107,7 @@ def test_modes_check_what_exists(anyfs: Any, base: str) -> None:
     assert sorted(i.name for i in anyfs.ls(base)) == ["f", "new", "t"]
 
 
-def test_one_handle_shared_by_threads(anyfs: Any, base: str) -> None:
+def test_one_handle_shared_by_threads(anyfs: FileSystem, base: str) -> None:
     data = blob(BLOCK + 4096 * 8, seed=9)
     p = f"{base}/f"
     anyfs.write_bytes(p, data)
@@ -132,7 +132,7 @@ def test_one_handle_shared_by_threads(anyfs: Any, base: str) -> None:
     assert anyfs.read_bytes(p) == data[:-1] + b"!"
 
 
-def test_mode_and_owner_survive_a_change(anyfs: Any, base: str) -> None:
+def test_mode_and_owner_survive_a_change(anyfs: FileSystem, base: str) -> None:
     p = f"{base}/f"
     anyfs.write_bytes(p, b"abc")
     anyfs.chmod(p, 0o600)

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from siltfs import errors
+from siltfs.client.base import FileSystem
 from siltfs.model.enums import PersistenceState, TtlAction
 from siltfs.model.inode import FileInfo
 
@@ -28,7 +29,7 @@ def tree(fs: Any, base: str) -> list[tuple[str, bool, int]]:
 
 
 # mkdir --------------------------------------------------------------------------------------
-def test_mkdir_single_and_parents(anyfs: Any, base: str) -> None:
+def test_mkdir_single_and_parents(anyfs: FileSystem, base: str) -> None:
     assert anyfs.mkdir(f"{base}/a") is None
     assert anyfs.stat(f"{base}/a").is_dir
     assert anyfs.mkdir(f"{base}/x/y/z", parents=True) is None
@@ -39,7 +40,7 @@ def test_mkdir_single_and_parents(anyfs: Any, base: str) -> None:
     assert anyfs.stat(f"{base}/m/n").is_dir
 
 
-def test_mkdir_existing(anyfs: Any, base: str) -> None:
+def test_mkdir_existing(anyfs: FileSystem, base: str) -> None:
     anyfs.mkdir(f"{base}/a")
     err = fails(errors.FileExists, f"{base}/a", anyfs.mkdir, f"{base}/a")
     assert isinstance(err, FileExistsError) and err.errno == errno.EEXIST
@@ -48,21 +49,21 @@ def test_mkdir_existing(anyfs: Any, base: str) -> None:
     assert paths_of(anyfs.ls(base)) == [f"{base}/a"]
 
 
-def test_mkdir_exist_ok_on_a_file_still_fails(anyfs: Any, base: str) -> None:
+def test_mkdir_exist_ok_on_a_file_still_fails(anyfs: FileSystem, base: str) -> None:
     anyfs.write_bytes(f"{base}/f", b"data", write_type="MUST_CACHE")
     fails(errors.FileExists, f"{base}/f", anyfs.mkdir, f"{base}/f", exist_ok=True)
     fails(errors.FileExists, f"{base}/f", anyfs.mkdir, f"{base}/f", parents=True)
     assert not anyfs.stat(f"{base}/f").is_dir and anyfs.read_bytes(f"{base}/f") == b"data"
 
 
-def test_mkdir_missing_parent(anyfs: Any, base: str) -> None:
+def test_mkdir_missing_parent(anyfs: FileSystem, base: str) -> None:
     err = fails(errors.FileNotFound, f"{base}/no", anyfs.mkdir, f"{base}/no/such")
     assert isinstance(err, FileNotFoundError) and err.errno == errno.ENOENT
     assert anyfs.ls(base) == []
 
 
 @pytest.mark.parametrize("parents", [False, True])
-def test_mkdir_under_a_file(anyfs: Any, base: str, parents: bool) -> None:
+def test_mkdir_under_a_file(anyfs: FileSystem, base: str, parents: bool) -> None:
     anyfs.write_bytes(f"{base}/f", b"data", write_type="MUST_CACHE")
     before = tree(anyfs, base)
     err = fails(errors.NotADirectory, f"{base}/f", anyfs.mkdir, f"{base}/f/sub/deeper",
@@ -71,7 +72,7 @@ def test_mkdir_under_a_file(anyfs: Any, base: str, parents: bool) -> None:
     assert tree(anyfs, base) == before
 
 
-def test_mkdir_write_types(anyfs: Any, base: str) -> None:
+def test_mkdir_write_types(anyfs: FileSystem, base: str) -> None:
     anyfs.mkdir(f"{base}/m", write_type="MUST_CACHE")
     anyfs.mkdir(f"{base}/t", write_type="THROUGH")
     anyfs.mkdir(f"{base}/d")  # the default persists directories synchronously
@@ -81,7 +82,7 @@ def test_mkdir_write_types(anyfs: Any, base: str) -> None:
 
 
 # ls -----------------------------------------------------------------------------------------
-def test_ls_sorted_children(anyfs: Any, base: str) -> None:
+def test_ls_sorted_children(anyfs: FileSystem, base: str) -> None:
     for name in ["zeta", "alpha", "Mid", "beta"]:
         anyfs.write_bytes(f"{base}/d/{name}", name.encode(), write_type="MUST_CACHE")
     anyfs.mkdir(f"{base}/d/sub")
@@ -92,7 +93,7 @@ def test_ls_sorted_children(anyfs: Any, base: str) -> None:
     assert anyfs.ls(f"{base}/d/sub") == []
 
 
-def test_ls_recursive_full_paths(anyfs: Any, base: str) -> None:
+def test_ls_recursive_full_paths(anyfs: FileSystem, base: str) -> None:
     anyfs.write_bytes(f"{base}/a/b/c.txt", b"c", write_type="MUST_CACHE")
     anyfs.write_bytes(f"{base}/a/d.txt", b"d", write_type="MUST_CACHE")
     anyfs.write_bytes(f"{base}/e.txt", b"e", write_type="MUST_CACHE")
@@ -110,7 +111,7 @@ def test_ls_recursive_full_paths(anyfs: Any, base: str) -> None:
     assert paths_of(anyfs.ls(base)) == [f"{base}/a", f"{base}/e.txt"]
 
 
-def test_ls_of_a_file(anyfs: Any, base: str) -> None:
+def test_ls_of_a_file(anyfs: FileSystem, base: str) -> None:
     anyfs.write_bytes(f"{base}/d/f", b"12345", write_type="MUST_CACHE")
     infos = anyfs.ls(f"{base}/d/f")
     assert len(infos) == 1 and infos[0].path == f"{base}/d/f" and infos[0].length == 5
@@ -118,7 +119,7 @@ def test_ls_of_a_file(anyfs: Any, base: str) -> None:
     assert infos == [anyfs.stat(f"{base}/d/f")]
 
 
-def test_ls_long_listing_fields_match_stat(anyfs: Any, base: str) -> None:
+def test_ls_long_listing_fields_match_stat(anyfs: FileSystem, base: str) -> None:
     anyfs.write_bytes(f"{base}/must", b"m" * 10, write_type="MUST_CACHE")
     anyfs.write_bytes(f"{base}/thru", b"t" * (BLOCK + 1), write_type="THROUGH")
     anyfs.write_bytes(f"{base}/cthru", b"c" * 3, write_type="CACHE_THROUGH")
@@ -138,14 +139,14 @@ def test_ls_long_listing_fields_match_stat(anyfs: Any, base: str) -> None:
     assert by_name["dir"].is_dir and not by_name["dir"].mount_point
 
 
-def test_ls_missing(anyfs: Any, base: str) -> None:
+def test_ls_missing(anyfs: FileSystem, base: str) -> None:
     fails(errors.FileNotFound, f"{base}/missing", anyfs.ls, f"{base}/missing")
     fails(errors.FileNotFound, f"{base}/missing", anyfs.ls, f"{base}/missing", recursive=True)
 
 
 # stat ---------------------------------------------------------------------------------------
 @pytest.mark.parametrize("length", [0, 1, BLOCK, BLOCK + 1])
-def test_stat_fields_of_a_file(anyfs: Any, base: str, length: int) -> None:
+def test_stat_fields_of_a_file(anyfs: FileSystem, base: str, length: int) -> None:
     t0 = time.time()
     written = anyfs.write_bytes(f"{base}/dir/file.bin", b"z" * length, write_type="CACHE_THROUGH")
     st = anyfs.stat(f"{base}/dir/file.bin")
@@ -166,13 +167,13 @@ def test_stat_fields_of_a_file(anyfs: Any, base: str, length: int) -> None:
     assert st.to_dict()["persistence_state"] == "PERSISTED"
 
 
-def test_stat_unpersisted_has_no_fingerprint(anyfs: Any, base: str) -> None:
+def test_stat_unpersisted_has_no_fingerprint(anyfs: FileSystem, base: str) -> None:
     st = anyfs.write_bytes(f"{base}/m", b"m", write_type="MUST_CACHE")
     assert st.fingerprint is None and st.persistence_state is PersistenceState.NOT_PERSISTED
     assert anyfs.stat(f"{base}/m") == st
 
 
-def test_stat_directory_and_root(anyfs: Any, base: str) -> None:
+def test_stat_directory_and_root(anyfs: FileSystem, base: str) -> None:
     anyfs.mkdir(f"{base}/d")
     st = anyfs.stat(f"{base}/d")
     assert st.is_dir and st.name == "d" and st.path == f"{base}/d" and st.length == 0
@@ -183,7 +184,7 @@ def test_stat_directory_and_root(anyfs: Any, base: str) -> None:
     assert anyfs.stat(f"{base}/d/") == st  # one trailing slash is dropped
 
 
-def test_stat_ids_unique_and_stable_across_rename(anyfs: Any, base: str) -> None:
+def test_stat_ids_unique_and_stable_across_rename(anyfs: FileSystem, base: str) -> None:
     a = anyfs.write_bytes(f"{base}/a", b"a", write_type="MUST_CACHE")
     b = anyfs.write_bytes(f"{base}/b", b"b", write_type="MUST_CACHE")
     assert a.id != b.id
@@ -192,7 +193,7 @@ def test_stat_ids_unique_and_stable_across_rename(anyfs: Any, base: str) -> None
     assert (c.id, c.generation, c.block_ids, c.name) == (a.id, a.generation, a.block_ids, "c")
 
 
-def test_stat_missing(anyfs: Any, base: str) -> None:
+def test_stat_missing(anyfs: FileSystem, base: str) -> None:
     fails(errors.FileNotFound, f"{base}/nope", anyfs.stat, f"{base}/nope")
     fails(errors.FileNotFound, f"{base}/nope", anyfs.stat, f"{base}/nope", sync_interval_ms=0)
 
@@ -203,7 +204,7 @@ UNUSUAL_NAMES = [
 ]  # fmt: skip
 
 
-def test_unusual_names(anyfs: Any, base: str) -> None:
+def test_unusual_names(anyfs: FileSystem, base: str) -> None:
     """Names that need escaping in a URL, a query string or a shell are plain names."""
     for name in UNUSUAL_NAMES:
         p = f"{base}/n/{name}"
@@ -220,7 +221,7 @@ def test_unusual_names(anyfs: Any, base: str) -> None:
     assert not anyfs.exists(f"{base}/n")
 
 
-def test_name_the_ufs_cannot_store(anyfs: Any, base: str) -> None:
+def test_name_the_ufs_cannot_store(anyfs: FileSystem, base: str) -> None:
     """A backslash is refused before anything changes, naming the namespace path."""
     with pytest.raises(errors.InvalidPath) as err:
         anyfs.write_bytes(f"{base}/back\\slash", b"x", write_type="CACHE_THROUGH")
@@ -230,7 +231,7 @@ def test_name_the_ufs_cannot_store(anyfs: Any, base: str) -> None:
 
 
 # exists -------------------------------------------------------------------------------------
-def test_exists(anyfs: Any, base: str) -> None:
+def test_exists(anyfs: FileSystem, base: str) -> None:
     assert anyfs.exists("/") and anyfs.exists(base)
     assert not anyfs.exists(f"{base}/a")
     anyfs.write_bytes(f"{base}/a/b", b"b", write_type="MUST_CACHE")
@@ -242,7 +243,7 @@ def test_exists(anyfs: Any, base: str) -> None:
 
 
 # touch --------------------------------------------------------------------------------------
-def test_touch(anyfs: Any, base: str) -> None:
+def test_touch(anyfs: FileSystem, base: str) -> None:
     info = anyfs.touch(f"{base}/t/empty")  # creates the parent
     assert isinstance(info, FileInfo) and info.length == 0 and not info.is_dir
     assert info.block_ids == [] and anyfs.read_bytes(f"{base}/t/empty") == b""
@@ -255,7 +256,7 @@ def test_touch(anyfs: Any, base: str) -> None:
     fails(errors.IsADirectory, f"{base}/t", anyfs.touch, f"{base}/t")
 
 
-def test_touch_write_type(anyfs: Any, base: str) -> None:
+def test_touch_write_type(anyfs: FileSystem, base: str) -> None:
     must = anyfs.touch(f"{base}/m", write_type="MUST_CACHE")
     assert must.persistence_state is PersistenceState.NOT_PERSISTED
     through = anyfs.touch(f"{base}/t", write_type="CACHE_THROUGH")
@@ -264,7 +265,7 @@ def test_touch_write_type(anyfs: Any, base: str) -> None:
 
 # rename -------------------------------------------------------------------------------------
 @pytest.mark.parametrize("write_type", ["MUST_CACHE", "CACHE_THROUGH", "ASYNC_THROUGH"])
-def test_rename_file(anyfs: Any, base: str, write_type: str) -> None:
+def test_rename_file(anyfs: FileSystem, base: str, write_type: str) -> None:
     fid = anyfs.write_bytes(f"{base}/a/f", b"content", write_type=write_type).id
     anyfs.mkdir(f"{base}/b")
     assert anyfs.rename(f"{base}/a/f", f"{base}/b/g") is None
@@ -278,7 +279,7 @@ def test_rename_file(anyfs: Any, base: str, write_type: str) -> None:
     assert state is PersistenceState(expected)
 
 
-def test_rename_directory(anyfs: Any, base: str) -> None:
+def test_rename_directory(anyfs: FileSystem, base: str) -> None:
     anyfs.write_bytes(f"{base}/src/x/1", b"one", write_type="CACHE_THROUGH")
     anyfs.write_bytes(f"{base}/src/2", b"two", write_type="MUST_CACHE")
     anyfs.mv(f"{base}/src", f"{base}/dst")  # the alias
@@ -290,7 +291,7 @@ def test_rename_directory(anyfs: Any, base: str) -> None:
     ]  # fmt: skip
 
 
-def test_rename_onto_existing(anyfs: Any, base: str) -> None:
+def test_rename_onto_existing(anyfs: FileSystem, base: str) -> None:
     anyfs.write_bytes(f"{base}/a", b"a", write_type="CACHE_THROUGH")
     anyfs.write_bytes(f"{base}/b", b"b", write_type="CACHE_THROUGH")
     anyfs.mkdir(f"{base}/d")
@@ -302,7 +303,7 @@ def test_rename_onto_existing(anyfs: Any, base: str) -> None:
     assert anyfs.read_bytes(f"{base}/a") == b"a" and anyfs.read_bytes(f"{base}/b") == b"b"
 
 
-def test_rename_into_own_subtree(anyfs: Any, base: str) -> None:
+def test_rename_into_own_subtree(anyfs: FileSystem, base: str) -> None:
     anyfs.mkdir(f"{base}/a/b", parents=True)
     before = tree(anyfs, base)
     fails(errors.InvalidArgument, f"{base}/a", anyfs.rename, f"{base}/a", f"{base}/a/b/c")
@@ -310,7 +311,7 @@ def test_rename_into_own_subtree(anyfs: Any, base: str) -> None:
     assert tree(anyfs, base) == before
 
 
-def test_rename_root_refused(anyfs: Any, base: str) -> None:
+def test_rename_root_refused(anyfs: FileSystem, base: str) -> None:
     anyfs.mkdir(f"{base}/d")
     before = tree(anyfs, base)
     fails(errors.InvalidArgument, "/", anyfs.rename, "/", f"{base}/x")
@@ -318,13 +319,13 @@ def test_rename_root_refused(anyfs: Any, base: str) -> None:
     assert tree(anyfs, base) == before and anyfs.exists(base)
 
 
-def test_rename_to_itself_is_harmless(anyfs: Any, base: str) -> None:
+def test_rename_to_itself_is_harmless(anyfs: FileSystem, base: str) -> None:
     anyfs.write_bytes(f"{base}/a", b"a", write_type="MUST_CACHE")
     assert anyfs.rename(f"{base}/a", f"{base}/a") is None
     assert anyfs.read_bytes(f"{base}/a") == b"a"
 
 
-def test_rename_missing_source_or_parent(anyfs: Any, base: str) -> None:
+def test_rename_missing_source_or_parent(anyfs: FileSystem, base: str) -> None:
     anyfs.write_bytes(f"{base}/a", b"a", write_type="MUST_CACHE")
     before = tree(anyfs, base)
     fails(errors.FileNotFound, f"{base}/nope", anyfs.rename, f"{base}/nope", f"{base}/other")
@@ -332,7 +333,7 @@ def test_rename_missing_source_or_parent(anyfs: Any, base: str) -> None:
     assert tree(anyfs, base) == before
 
 
-def test_rename_under_a_file(anyfs: Any, base: str) -> None:
+def test_rename_under_a_file(anyfs: FileSystem, base: str) -> None:
     anyfs.write_bytes(f"{base}/a", b"a", write_type="MUST_CACHE")
     anyfs.write_bytes(f"{base}/f", b"f", write_type="MUST_CACHE")
     fails(errors.NotADirectory, f"{base}/f", anyfs.rename, f"{base}/a", f"{base}/f/a")
@@ -340,7 +341,7 @@ def test_rename_under_a_file(anyfs: Any, base: str) -> None:
 
 
 # delete -------------------------------------------------------------------------------------
-def test_delete_file_and_empty_dir(anyfs: Any, base: str) -> None:
+def test_delete_file_and_empty_dir(anyfs: FileSystem, base: str) -> None:
     anyfs.mkdir(f"{base}/empty")
     anyfs.write_bytes(f"{base}/f", b"f", write_type="CACHE_THROUGH")
     assert anyfs.delete(f"{base}/empty") is None
@@ -348,7 +349,7 @@ def test_delete_file_and_empty_dir(anyfs: Any, base: str) -> None:
     assert anyfs.ls(base) == []
 
 
-def test_delete_non_empty_directory(anyfs: Any, base: str) -> None:
+def test_delete_non_empty_directory(anyfs: FileSystem, base: str) -> None:
     anyfs.write_bytes(f"{base}/d/f", b"f", write_type="CACHE_THROUGH")
     anyfs.write_bytes(f"{base}/d/e/g", b"g", write_type="MUST_CACHE")
     before = tree(anyfs, base)
@@ -358,7 +359,7 @@ def test_delete_non_empty_directory(anyfs: Any, base: str) -> None:
     assert anyfs.read_bytes(f"{base}/d/e/g") == b"g"
 
 
-def test_delete_recursive(anyfs: Any, base: str) -> None:
+def test_delete_recursive(anyfs: FileSystem, base: str) -> None:
     anyfs.write_bytes(f"{base}/d/a/1", b"1", write_type="CACHE_THROUGH")
     anyfs.write_bytes(f"{base}/d/a/2", blob(BLOCK + 1), write_type="CACHE_THROUGH")
     anyfs.write_bytes(f"{base}/d/b", b"b", write_type="ASYNC_THROUGH")
@@ -372,12 +373,12 @@ def test_delete_recursive(anyfs: Any, base: str) -> None:
     anyfs.wait_persisted(base, timeout=30)
 
 
-def test_delete_missing(anyfs: Any, base: str) -> None:
+def test_delete_missing(anyfs: FileSystem, base: str) -> None:
     fails(errors.FileNotFound, f"{base}/nope", anyfs.delete, f"{base}/nope")
     fails(errors.FileNotFound, f"{base}/nope", anyfs.delete, f"{base}/nope", recursive=True)
 
 
-def test_delete_root_refused(anyfs: Any, base: str) -> None:
+def test_delete_root_refused(anyfs: FileSystem, base: str) -> None:
     anyfs.write_bytes(f"{base}/f", b"f", write_type="MUST_CACHE")
     fails(errors.InvalidArgument, "/", anyfs.delete, "/", recursive=True)
     fails(errors.InvalidArgument, "/", anyfs.delete, "/")
@@ -385,7 +386,7 @@ def test_delete_root_refused(anyfs: Any, base: str) -> None:
 
 
 # du -----------------------------------------------------------------------------------------
-def test_du(anyfs: Any, base: str) -> None:
+def test_du(anyfs: FileSystem, base: str) -> None:
     anyfs.write_bytes(f"{base}/d/a", b"a" * 10, write_type="CACHE_THROUGH")
     anyfs.write_bytes(f"{base}/d/e/b", b"b" * 20, write_type="THROUGH")
     anyfs.write_bytes(f"{base}/d/e/c", b"c" * 30, write_type="MUST_CACHE")
@@ -401,7 +402,7 @@ def test_du(anyfs: Any, base: str) -> None:
 
 
 # attributes ---------------------------------------------------------------------------------
-def test_set_attribute_pinned(anyfs: Any, base: str) -> None:
+def test_set_attribute_pinned(anyfs: FileSystem, base: str) -> None:
     anyfs.write_bytes(f"{base}/f", b"f", write_type="CACHE_THROUGH")
     info = anyfs.set_attribute(f"{base}/f", pinned=True)
     assert isinstance(info, FileInfo) and info.pinned is True
@@ -411,7 +412,7 @@ def test_set_attribute_pinned(anyfs: Any, base: str) -> None:
     assert anyfs.set_attribute(f"{base}/f") == anyfs.stat(f"{base}/f")  # nothing to change
 
 
-def test_set_attribute_pinned_directory_applies_to_subtree(anyfs: Any, base: str) -> None:
+def test_set_attribute_pinned_directory_applies_to_subtree(anyfs: FileSystem, base: str) -> None:
     anyfs.write_bytes(f"{base}/d/a", b"a", write_type="CACHE_THROUGH")
     anyfs.write_bytes(f"{base}/d/e/b", b"b", write_type="CACHE_THROUGH")
     assert anyfs.set_attribute(f"{base}/d", pinned=True).pinned
@@ -419,7 +420,7 @@ def test_set_attribute_pinned_directory_applies_to_subtree(anyfs: Any, base: str
 
 
 @pytest.mark.parametrize("action", ["FREE", "DELETE", TtlAction.FREE, "delete"])
-def test_set_attribute_ttl(anyfs: Any, base: str, action: str | TtlAction) -> None:
+def test_set_attribute_ttl(anyfs: FileSystem, base: str, action: str | TtlAction) -> None:
     anyfs.write_bytes(f"{base}/f", b"f", write_type="CACHE_THROUGH")
     info = anyfs.set_attribute(f"{base}/f", ttl=3_600_000, ttl_action=action)
     expected = TtlAction.parse(action)
@@ -430,7 +431,7 @@ def test_set_attribute_ttl(anyfs: Any, base: str, action: str | TtlAction) -> No
     assert anyfs.stat(f"{base}/f").ttl is None
 
 
-def test_ttl_expiry_deletes_or_frees(anyfs: Any, base: str) -> None:
+def test_ttl_expiry_deletes_or_frees(anyfs: FileSystem, base: str) -> None:
     """The master's TTL check (every second by default) acts on expired entries."""
     anyfs.write_bytes(f"{base}/gone", b"g", write_type="CACHE_THROUGH")
     anyfs.write_bytes(f"{base}/freed", b"f" * 100, write_type="CACHE_THROUGH")
@@ -452,7 +453,7 @@ def test_ttl_expiry_deletes_or_frees(anyfs: Any, base: str) -> None:
 
 
 # lifecycle ----------------------------------------------------------------------------------
-def test_closed_file_system_refuses_calls(anyfs: Any, base: str) -> None:
+def test_closed_file_system_refuses_calls(anyfs: FileSystem, base: str) -> None:
     with anyfs as same:  # a context manager that closes it
         assert same is anyfs
         assert anyfs.exists(base)

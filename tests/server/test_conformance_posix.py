@@ -6,14 +6,14 @@ from __future__ import annotations
 import os
 import stat
 import time
-from typing import Any
 
 import pytest
 
 from siltfs import errors
+from siltfs.client.base import FileSystem
 
 
-def test_a_new_file_has_the_callers_owner_and_umask(anyfs: Any, base: str) -> None:
+def test_a_new_file_has_the_callers_owner_and_umask(anyfs: FileSystem, base: str) -> None:
     info = anyfs.write_bytes(f"{base}/f", b"abc")
     mask = os.umask(0)
     os.umask(mask)
@@ -24,7 +24,7 @@ def test_a_new_file_has_the_callers_owner_and_umask(anyfs: Any, base: str) -> No
     assert anyfs.stat(f"{base}/f").mode == info.mode
 
 
-def test_chmod_changes_the_bits_and_ctime_only(anyfs: Any, base: str) -> None:
+def test_chmod_changes_the_bits_and_ctime_only(anyfs: FileSystem, base: str) -> None:
     p = f"{base}/f"
     before = anyfs.write_bytes(p, b"abc")
     time.sleep(0.002)  # a clock step, so that ctime can differ (not a race)
@@ -37,7 +37,7 @@ def test_chmod_changes_the_bits_and_ctime_only(anyfs: Any, base: str) -> None:
     assert anyfs.stat(p).mode == after.mode  # nothing changed
 
 
-def test_chown_and_the_setuid_bit(anyfs: Any, base: str) -> None:
+def test_chown_and_the_setuid_bit(anyfs: FileSystem, base: str) -> None:
     p = f"{base}/f"
     anyfs.write_bytes(p, b"x")
     anyfs.chmod(p, 0o6755)
@@ -51,7 +51,7 @@ def test_chown_and_the_setuid_bit(anyfs: Any, base: str) -> None:
     assert stat.S_ISDIR(d.mode) and d.nlink >= 2
 
 
-def test_utime_in_nanoseconds(anyfs: Any, base: str) -> None:
+def test_utime_in_nanoseconds(anyfs: FileSystem, base: str) -> None:
     p = f"{base}/f"
     anyfs.write_bytes(p, b"x")
     info = anyfs.utime(p, ns=(1_000_000_001, 2_000_000_002))
@@ -66,7 +66,7 @@ def test_utime_in_nanoseconds(anyfs: Any, base: str) -> None:
         anyfs.utime(p, ns=(1, "x"))
 
 
-def test_an_overwrite_keeps_mode_owner_and_xattrs(anyfs: Any, base: str) -> None:
+def test_an_overwrite_keeps_mode_owner_and_xattrs(anyfs: FileSystem, base: str) -> None:
     p = f"{base}/f"
     anyfs.write_bytes(p, b"one")
     anyfs.chmod(p, 0o600)
@@ -79,7 +79,7 @@ def test_an_overwrite_keeps_mode_owner_and_xattrs(anyfs: Any, base: str) -> None
     assert anyfs.getxattr(p, "user.n") == b"\x00\xff"
 
 
-def test_xattrs(anyfs: Any, base: str) -> None:
+def test_xattrs(anyfs: FileSystem, base: str) -> None:
     p = f"{base}/f"
     anyfs.write_bytes(p, b"x")
     assert anyfs.listxattr(p) == []
@@ -105,7 +105,7 @@ def test_xattrs(anyfs: Any, base: str) -> None:
     assert anyfs.getxattr(f"{base}/e", "user.dir") == b"ok"  # the inode moved with them
 
 
-def test_symlink_readlink_and_fifo(anyfs: Any, base: str) -> None:
+def test_symlink_readlink_and_fifo(anyfs: FileSystem, base: str) -> None:
     link = anyfs.symlink("../some/where", f"{base}/l")
     assert stat.S_ISLNK(link.mode) and link.is_symlink and link.length == len("../some/where")
     assert anyfs.readlink(f"{base}/l") == "../some/where"
@@ -125,7 +125,7 @@ def test_symlink_readlink_and_fifo(anyfs: Any, base: str) -> None:
     assert not anyfs.exists(f"{base}/l2")
 
 
-def test_special_files_are_never_persisted(anyfs: Any, base: str) -> None:
+def test_special_files_are_never_persisted(anyfs: FileSystem, base: str) -> None:
     anyfs.symlink("target", f"{base}/l")
     anyfs.mknod(f"{base}/p")
     anyfs.write_bytes(f"{base}/f", b"data", write_type="ASYNC_THROUGH")
@@ -136,7 +136,9 @@ def test_special_files_are_never_persisted(anyfs: Any, base: str) -> None:
     assert anyfs.check_consistency(base).consistent
 
 
-def test_a_directorys_link_count_is_two_plus_its_subdirectories(anyfs: Any, base: str) -> None:
+def test_a_directorys_link_count_is_two_plus_its_subdirectories(
+    anyfs: FileSystem, base: str
+) -> None:
     anyfs.mkdir(f"{base}/d")
     assert anyfs.stat(f"{base}/d").nlink == 2
     anyfs.mkdir(f"{base}/d/a")
@@ -148,7 +150,7 @@ def test_a_directorys_link_count_is_two_plus_its_subdirectories(anyfs: Any, base
     assert anyfs.stat(f"{base}/d").nlink == 3
 
 
-def test_rename_changes_ctime_of_the_entry_and_both_parents(anyfs: Any, base: str) -> None:
+def test_rename_changes_ctime_of_the_entry_and_both_parents(anyfs: FileSystem, base: str) -> None:
     anyfs.mkdir(f"{base}/a")
     anyfs.mkdir(f"{base}/b")
     anyfs.write_bytes(f"{base}/a/f", b"x")
