@@ -10,6 +10,19 @@ from typing import Any
 from siltfs.errors import InvalidArgument, WrongType
 from siltfs.model.enums import ReadType, WriteType
 
+__all__ = [
+    "CacheConfig",
+    "ClusterConfig",
+    "GiB",
+    "MiB",
+    "POSTGRES_SCHEMES",
+    "PersistConfig",
+    "SecurityConfig",
+    "SiltConfig",
+    "config_from_dict",
+    "default_home",
+]
+
 MiB = 1024 * 1024
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 GiB = 1024 * MiB

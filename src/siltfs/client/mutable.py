@@ -28,6 +28,15 @@ from siltfs.errors import FileExists, FileNotFound, InvalidArgument, IsADirector
 if TYPE_CHECKING:
     from siltfs.client.base import FileSystem
 
+__all__ = [
+    "COPY_CHUNK",
+    "MUTABLE_KINDS",
+    "MutableFile",
+    "commit_spool",
+    "new_spool",
+    "open_mutable",
+]
+
 COPY_CHUNK = 4 * 1024 * 1024
 MUTABLE_KINDS = frozenset({"a", "r+", "w+", "a+", "x+"})
 

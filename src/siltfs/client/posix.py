@@ -22,6 +22,17 @@ from siltfs.model import paths
 from siltfs.model import posix as px
 from siltfs.model.inode import FileInfo
 
+__all__ = [
+    "POSIX_OPS",
+    "PosixMethods",
+    "creation",
+    "creation_params",
+    "decode_value",
+    "encode_value",
+    "parse_xattrs",
+    "process_umask",
+]
+
 POSIX_OPS = ("chmod", "chown", "utime", "setxattr", "removexattr", "getxattr", "listxattr",
              "mknod")  # fmt: skip
 
