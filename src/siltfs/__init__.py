@@ -15,6 +15,7 @@ from siltfs.model.enums import PersistenceState, ReadType, TtlAction, WriteType
 from siltfs.model.inode import FileInfo, MountInfo
 
 if TYPE_CHECKING:
+    from siltfs.client.base import FileSystem
     from siltfs.client.embedded import EmbeddedFileSystem
     from siltfs.client.remote import RemoteFileSystem
 
@@ -40,8 +41,8 @@ def connect(
     ufs_options: dict[str, Any] | None = None,
     config: SiltConfig | None = None,
     token: str | None = None,
-) -> EmbeddedFileSystem | RemoteFileSystem:
-    """Open siltfs.
+) -> FileSystem:
+    """Open siltfs: a :class:`~siltfs.client.base.FileSystem`, embedded or remote.
 
     ``home``: a directory (embedded: metastore, cache and root UFS live there; default
     ``$SILT_HOME`` or ``~/.silt``) or a master URL ``http://host:port`` (remote client;

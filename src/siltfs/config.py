@@ -11,6 +11,18 @@ from siltfs.backends import METASTORE_BACKENDS, uri_scheme
 from siltfs.errors import InvalidArgument, WrongType
 from siltfs.model.enums import ReadType, WriteType
 
+__all__ = [
+    "CacheConfig",
+    "ClusterConfig",
+    "GiB",
+    "MiB",
+    "PersistConfig",
+    "SecurityConfig",
+    "SiltConfig",
+    "config_from_dict",
+    "default_home",
+]
+
 MiB = 1024 * 1024
 GiB = 1024 * MiB
 

@@ -13,6 +13,8 @@ import signal
 import threading
 from collections.abc import Callable
 
+__all__ = ["POINTS", "crash_at", "reach", "set_hook"]
+
 POINTS = (
     "persist.after_upload",  # staged object written, before the commit lock is taken
     "persist.before_move",  # inside the commit, parents created, before staging -> path

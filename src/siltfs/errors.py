@@ -39,6 +39,35 @@ from __future__ import annotations
 import errno as _errno
 from typing import Any, ClassVar
 
+__all__ = [
+    "AttributeNotFound",
+    "BlockCorrupted",
+    "DirectoryNotEmpty",
+    "FileExists",
+    "FileLost",
+    "FileNotFound",
+    "HomeLocked",
+    "InvalidArgument",
+    "InvalidPath",
+    "IsADirectory",
+    "JobNotFound",
+    "MountError",
+    "NameTooLong",
+    "NotADirectory",
+    "NotEnoughWorkers",
+    "NotSupported",
+    "PermissionDenied",
+    "PersistFailed",
+    "PersistTimeout",
+    "ResourceExhausted",
+    "SiltError",
+    "UfsError",
+    "Unauthenticated",
+    "Unavailable",
+    "WrongType",
+    "error_class_for_code",
+]
+
 
 class SiltError(Exception):
     """Base of every siltfs error; carries ``path`` and a human ``message``."""

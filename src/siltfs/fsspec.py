@@ -22,11 +22,8 @@ releases the instance's share; the last one closes the client.
 
 from __future__ import annotations
 
-import atexit
 import datetime
 import os
-import threading
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +32,7 @@ from fsspec.implementations.local import trailing_sep
 from fsspec.spec import AbstractFileSystem
 from fsspec.utils import isfilelike, other_paths, stringify_path, tokenize
 
+from siltfs.client.base import FileSystem
 from siltfs.client.embedded import EmbeddedFileSystem
 from siltfs.client.remote import RemoteFileSystem
 from siltfs.client.wire import master_urls
@@ -49,6 +47,7 @@ from siltfs.errors import (
     Unavailable,
     WrongType,
 )
+from siltfs.fsspec_clients import acquire, master_for, release
 from siltfs.fsspec_file import PROTOCOL, SiltFile
 from siltfs.model import paths
 from siltfs.model.enums import ReadType, WriteType
@@ -79,107 +78,6 @@ def _stat_dict(info: FileInfo) -> dict[str, Any]:
     }
 
 
-# -- one embedded client per home in this process ---------------------------------
-
-
-@dataclass
-class _Shared:
-    client: EmbeddedFileSystem
-    config: SiltConfig
-    ufs: str | None
-    ufs_options: dict[str, Any] | None
-    refs: int = 0
-
-
-_registry: dict[Path, _Shared] = {}
-_registry_lock = threading.RLock()
-
-
-def _effective_config(home: str | os.PathLike[str] | None, config: SiltConfig | None) -> SiltConfig:
-    if config is not None and not isinstance(config, SiltConfig):
-        raise WrongType(f"config must be a SiltConfig, not {type(config).__name__}")
-    cfg = config or SiltConfig()
-    if home is not None:
-        if not isinstance(home, (str, os.PathLike)):
-            raise WrongType(f"home must be a path, not {type(home).__name__}")
-        cfg = cfg.with_home(home)
-    return cfg.with_home(Path(cfg.home).expanduser().resolve())
-
-
-def _acquire(
-    home: str | os.PathLike[str] | None,
-    ufs: str | None,
-    ufs_options: dict[str, Any] | None,
-    config: SiltConfig | None,
-) -> tuple[Path, EmbeddedFileSystem]:
-    import siltfs
-
-    cfg = _effective_config(home, config)
-    key = cfg.home
-    with _registry_lock:
-        shared = _registry.get(key)
-        if shared is None:
-            client = siltfs.open_embedded(key, ufs=ufs, ufs_options=ufs_options, config=cfg)
-            shared = _registry[key] = _Shared(client, cfg, ufs, ufs_options)
-        elif (shared.config, shared.ufs, shared.ufs_options) != (cfg, ufs, ufs_options):
-            raise InvalidArgument(
-                "this home is already open in this process with a different ufs, "
-                "ufs_options or config; close that SiltFileSystem first or pass fs=",
-                path=str(key),
-            )
-        shared.refs += 1
-        return key, shared.client
-
-
-def _served(
-    home: str | os.PathLike[str] | None, config: SiltConfig | None, token: str | None
-) -> tuple[str | None, str | None]:
-    """The master to use instead of opening *home*: ``$SILT_MASTER`` when no home is
-    given, else the master serving the home (``siltfs.home``); ``(None, token)`` if none."""
-    import siltfs
-
-    if home is None and config is None and os.environ.get("SILT_MASTER"):
-        return os.environ["SILT_MASTER"], token
-    served = siltfs.serving_master(home, config)
-    if served is None:
-        return None, token
-    return served[0], token if token is not None else served[1]
-
-
-def _release(key: Path, client: EmbeddedFileSystem) -> None:
-    with _registry_lock:
-        shared = _registry.get(key)
-        if shared is None or shared.client is not client:
-            return
-        shared.refs -= 1
-        if shared.refs > 0:
-            return
-        del _registry[key]
-    client.close()
-
-
-@atexit.register
-def _close_all() -> None:
-    """Shut embedded clients down cleanly at exit (users of pandas rarely close)."""
-    with _registry_lock:
-        clients = [s.client for s in _registry.values()]
-        _registry.clear()
-    for client in clients:
-        try:
-            client.close()
-        except Exception:  # noqa: BLE001 - best effort at interpreter exit
-            pass
-
-
-def _forget_after_fork() -> None:
-    # the child must not use (or close) the parent's metastore connection and threads
-    _registry.clear()
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_forget_after_fork)
-
-
 # -- the file system ------------------------------------------------------------------
 
 
@@ -199,7 +97,7 @@ class SiltFileSystem(AbstractFileSystem):  # type: ignore[misc]
         config: SiltConfig | None = None,
         write_type: WriteType | str | None = None,
         read_type: ReadType | str | None = None,
-        fs: EmbeddedFileSystem | RemoteFileSystem | None = None,
+        fs: FileSystem | None = None,
         master: str | list[str] | None = None,
         token: str | None = None,
         **kwargs: Any,
@@ -214,11 +112,11 @@ class SiltFileSystem(AbstractFileSystem):  # type: ignore[misc]
             None if read_type is None else ReadType.parse(read_type)  # type: ignore[assignment]
         )
         self._key: Path | None = None
-        self.client: EmbeddedFileSystem | RemoteFileSystem
+        self.client: FileSystem
         embedded_opts = (home, ufs, ufs_options, config)
         served = False
         if master is None and fs is None and ufs is None and ufs_options is None:
-            master, token = _served(home, config, token)
+            master, token = master_for(home, config, token)
             served = master is not None
         if master is not None:
             if not served and (fs is not None or any(o is not None for o in embedded_opts)):
@@ -230,11 +128,11 @@ class SiltFileSystem(AbstractFileSystem):  # type: ignore[misc]
         elif fs is not None:
             if any(o is not None for o in embedded_opts):
                 raise InvalidArgument("give either fs= or home=/ufs=/ufs_options=/config=")
-            if not isinstance(fs, (EmbeddedFileSystem, RemoteFileSystem)):
+            if not isinstance(fs, FileSystem):
                 raise WrongType(f"fs must be a siltfs FileSystem, not {type(fs).__name__}")
             self.client = fs
         else:
-            self._key, self.client = _acquire(home, ufs, ufs_options, config)
+            self._key, self.client = acquire(home, ufs, ufs_options, config)
         self._closed = False
 
     # lifecycle ------------------------------------------------------------
@@ -255,7 +153,7 @@ class SiltFileSystem(AbstractFileSystem):  # type: ignore[misc]
             cache.pop(token, None)
         if self._key is not None:
             assert isinstance(self.client, EmbeddedFileSystem)
-            _release(self._key, self.client)
+            release(self._key, self.client)
         elif self._owns_remote:
             self.client.close()
 
@@ -266,7 +164,7 @@ class SiltFileSystem(AbstractFileSystem):  # type: ignore[misc]
         self.close()
 
     @property
-    def _c(self) -> EmbeddedFileSystem | RemoteFileSystem:
+    def _c(self) -> FileSystem:
         if self._closed:
             raise Unavailable("this SiltFileSystem is closed")
         return self.client
@@ -275,6 +173,7 @@ class SiltFileSystem(AbstractFileSystem):  # type: ignore[misc]
     def fsid(self) -> str:
         if isinstance(self.client, RemoteFileSystem):
             return f"{PROTOCOL}:{self.client.url}"
+        assert isinstance(self.client, EmbeddedFileSystem)
         return f"{PROTOCOL}:{self.client.config.home}"
 
     # paths ----------------------------------------------------------------

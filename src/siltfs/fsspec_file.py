@@ -11,6 +11,8 @@ from siltfs.client.mutable import MutableFile
 if TYPE_CHECKING:
     from siltfs.fsspec import SiltFileSystem
 
+__all__ = ["PROTOCOL", "SiltFile"]
+
 PROTOCOL = "silt"
 
 

@@ -13,11 +13,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 import siltfs
+from siltfs.client.base import FileSystem
 from siltfs.client.remote import RemoteFileSystem
 from siltfs.config import CacheConfig, SiltConfig
 from tests.servers import (  # noqa: F401  (re-exported for the tests of this package)
@@ -61,12 +61,12 @@ def embedded_config(home: Path) -> SiltConfig:
 
 
 @pytest.fixture(params=["embedded", "remote", "remote+worker"])
-def anyfs(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
+def anyfs(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[FileSystem]:
     """The same test on an embedded FileSystem, on a RemoteFileSystem (a master that
     caches blocks itself), and on a RemoteFileSystem whose blocks live in a separate
     worker process."""
     if request.param == "embedded":
-        fs: Any = siltfs.connect(config=embedded_config(tmp_path / "embedded-home"))
+        fs: FileSystem = siltfs.connect(config=embedded_config(tmp_path / "embedded-home"))
     else:
         name = "master" if request.param == "remote" else "cluster"
         server: MasterProcess = request.getfixturevalue(name)
@@ -76,7 +76,7 @@ def anyfs(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
 
 
 @pytest.fixture
-def base(anyfs: Any) -> str:
+def base(anyfs: FileSystem) -> str:
     """A fresh directory for this test (the remote master is shared by every test)."""
     path = f"/t-{uuid.uuid4().hex[:10]}"
     anyfs.mkdir(path)

@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 
 from siltfs import errors
+from siltfs.client.base import FileSystem
 from siltfs.model.consistency import ConsistencyReport
 from siltfs.model.enums import PersistenceState, TtlAction
 from siltfs.model.inode import FileInfo, MountInfo
@@ -36,7 +37,7 @@ MiB = 1024 * 1024
 
 
 # data ------------------------------------------------------------------------------------
-def test_write_read_roundtrip(anyfs: Any, base: str) -> None:
+def test_write_read_roundtrip(anyfs: FileSystem, base: str) -> None:
     info = anyfs.write_bytes(f"{base}/small", b"hello world", write_type="MUST_CACHE")
     assert isinstance(info, FileInfo)
     assert info.path == f"{base}/small" and info.length == 11 and not info.is_dir
@@ -51,7 +52,7 @@ def test_write_read_roundtrip(anyfs: Any, base: str) -> None:
     assert anyfs.read_bytes(f"{base}/empty") == b""
 
 
-def test_large_file_random_access(anyfs: Any, base: str) -> None:
+def test_large_file_random_access(anyfs: FileSystem, base: str) -> None:
     data = blob(9 * MiB + 12345, seed=1)  # several blocks and several 4 MiB read chunks
     with anyfs.open(f"{base}/big", "wb", write_type="CACHE_THROUGH") as f:
         for i in range(0, len(data), 700_000):
@@ -74,7 +75,7 @@ def test_large_file_random_access(anyfs: Any, base: str) -> None:
     assert anyfs.read_bytes(f"{base}/big", 3 * MiB, 8 * MiB + 1) == data[3 * MiB : 8 * MiB + 1]
 
 
-def test_text_mode_and_exclusive(anyfs: Any, base: str) -> None:
+def test_text_mode_and_exclusive(anyfs: FileSystem, base: str) -> None:
     with anyfs.open(f"{base}/t.txt", "w", encoding="utf-8") as f:
         f.write("grüße\nzwei\n")
     with anyfs.open(f"{base}/t.txt", "r") as f:
@@ -86,14 +87,14 @@ def test_text_mode_and_exclusive(anyfs: Any, base: str) -> None:
     assert anyfs.read_bytes(f"{base}/new") == b"x"
 
 
-def test_overwrite_makes_a_new_version(anyfs: Any, base: str) -> None:
+def test_overwrite_makes_a_new_version(anyfs: FileSystem, base: str) -> None:
     first = anyfs.write_bytes(f"{base}/f", b"one", write_type="MUST_CACHE")
     second = anyfs.write_bytes(f"{base}/f", b"second", write_type="MUST_CACHE")
     assert (second.id, second.generation) != (first.id, first.generation)
     assert anyfs.read_bytes(f"{base}/f") == b"second"
 
 
-def test_put_get_touch_du(anyfs: Any, base: str, tmp_path: Path) -> None:
+def test_put_get_touch_du(anyfs: FileSystem, base: str, tmp_path: Path) -> None:
     local = tmp_path / "local.bin"
     local.write_bytes(blob(3 * MiB, seed=3))
     seen: list[tuple[int, int]] = []
@@ -112,7 +113,7 @@ def test_put_get_touch_du(anyfs: Any, base: str, tmp_path: Path) -> None:
 
 
 # namespace ---------------------------------------------------------------------------------
-def test_mkdir_ls_stat_exists(anyfs: Any, base: str) -> None:
+def test_mkdir_ls_stat_exists(anyfs: FileSystem, base: str) -> None:
     anyfs.mkdir(f"{base}/a/b/c", parents=True)
     anyfs.mkdir(f"{base}/a", exist_ok=True)
     with pytest.raises(errors.FileExists) as err:
@@ -135,7 +136,7 @@ def test_mkdir_ls_stat_exists(anyfs: Any, base: str) -> None:
     assert not anyfs.exists(f"{base}/a/f/under-a-file")
 
 
-def test_rename_and_delete(anyfs: Any, base: str) -> None:
+def test_rename_and_delete(anyfs: FileSystem, base: str) -> None:
     anyfs.write_bytes(f"{base}/A/B/01", b"x", write_type="MUST_CACHE")
     anyfs.rename(f"{base}/A", f"{base}/C")
     assert anyfs.read_bytes(f"{base}/C/B/01") == b"x" and not anyfs.exists(f"{base}/A")
@@ -151,7 +152,7 @@ def test_rename_and_delete(anyfs: Any, base: str) -> None:
         anyfs.rm(f"{base}/C")
 
 
-def test_errors_are_the_same_classes(anyfs: Any, base: str) -> None:
+def test_errors_are_the_same_classes(anyfs: FileSystem, base: str) -> None:
     anyfs.write_bytes(f"{base}/file", b"data", write_type="MUST_CACHE")
     cases: list[tuple[Any, type[errors.SiltError]]] = [
         (lambda: anyfs.stat("relative/path"), errors.InvalidPath),
@@ -185,7 +186,7 @@ def test_errors_are_the_same_classes(anyfs: Any, base: str) -> None:
 
 
 # persistence, jobs, mounts, attributes --------------------------------------------------------
-def test_persist_and_wait_persisted(anyfs: Any, base: str) -> None:
+def test_persist_and_wait_persisted(anyfs: FileSystem, base: str) -> None:
     anyfs.write_bytes(f"{base}/cached", b"c", write_type="MUST_CACHE")
     anyfs.write_bytes(f"{base}/async", b"a")  # default ASYNC_THROUGH
     assert anyfs.persist(f"{base}/cached") == 1
@@ -200,7 +201,7 @@ def test_persist_and_wait_persisted(anyfs: Any, base: str) -> None:
     assert report.checked_entries >= 3
 
 
-def broken_mount(anyfs: Any, base: str, tmp_path: Path) -> Path:
+def broken_mount(anyfs: FileSystem, base: str, tmp_path: Path) -> Path:
     """A mount whose UFS root turned into a file after mounting: every upload fails."""
     lake = tmp_path / "lake"
     lake.mkdir()
@@ -212,7 +213,7 @@ def broken_mount(anyfs: Any, base: str, tmp_path: Path) -> Path:
     return lake
 
 
-def test_failed_jobs_retry_and_cancel(anyfs: Any, base: str, tmp_path: Path) -> None:
+def test_failed_jobs_retry_and_cancel(anyfs: FileSystem, base: str, tmp_path: Path) -> None:
     lake = broken_mount(anyfs, base, tmp_path)
     anyfs.write_bytes(f"{base}/lake/f", b"pending forever")
     with pytest.raises(errors.PersistFailed) as err:
@@ -252,7 +253,7 @@ def test_failed_jobs_retry_and_cancel(anyfs: Any, base: str, tmp_path: Path) -> 
     anyfs.unmount(f"{base}/lake")
 
 
-def test_mount_sees_existing_files(anyfs: Any, base: str, tmp_path: Path) -> None:
+def test_mount_sees_existing_files(anyfs: FileSystem, base: str, tmp_path: Path) -> None:
     lake = tmp_path / "lake2"
     (lake / "sub").mkdir(parents=True)
     (lake / "sub" / "x.csv").write_bytes(b"a,b\n1,2\n")
@@ -269,7 +270,7 @@ def test_mount_sees_existing_files(anyfs: Any, base: str, tmp_path: Path) -> Non
     assert not anyfs.exists(f"{base}/lake")
 
 
-def test_set_attribute_and_metrics(anyfs: Any, base: str) -> None:
+def test_set_attribute_and_metrics(anyfs: FileSystem, base: str) -> None:
     anyfs.write_bytes(f"{base}/f", b"f", write_type="CACHE_THROUGH")
     info = anyfs.set_attribute(f"{base}/f", pinned=True, ttl=60_000, ttl_action="free")
     assert info.pinned and info.ttl == 60_000 and info.ttl_action is TtlAction.FREE
@@ -280,7 +281,7 @@ def test_set_attribute_and_metrics(anyfs: Any, base: str) -> None:
     assert "silt_persist_queue_jobs" in text
 
 
-def test_local_get_target_must_exist(anyfs: Any, base: str, tmp_path: Path) -> None:
+def test_local_get_target_must_exist(anyfs: FileSystem, base: str, tmp_path: Path) -> None:
     anyfs.write_bytes(f"{base}/f", b"f")
     with pytest.raises(errors.FileNotFound):
         anyfs.get(f"{base}/f", tmp_path / "no" / "such" / "dir")

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from siltfs import errors
+from siltfs.client.base import FileSystem
 from siltfs.testing.fs_common import fails
 
 LONG_NAME = "/" + "n" * 256
@@ -44,7 +45,7 @@ Op = Callable[[Any, Any, "Env"], object]
 
 
 class Env:
-    def __init__(self, fs: Any, base: str, tmp_path: Path) -> None:
+    def __init__(self, fs: FileSystem, base: str, tmp_path: Path) -> None:
         self.fs, self.base, self.tmp = fs, base, tmp_path
         self.local = tmp_path / "local.bin"
         self.local.write_bytes(b"local bytes")
@@ -60,7 +61,7 @@ class Env:
 
 
 @pytest.fixture
-def env(anyfs: Any, base: str, tmp_path: Path) -> Env:
+def env(anyfs: FileSystem, base: str, tmp_path: Path) -> Env:
     return Env(anyfs, base, tmp_path)
 
 

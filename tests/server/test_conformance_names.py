@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from siltfs import errors
+from siltfs.client.base import FileSystem
 
 BAD_NAMES = ["bad\\name", "a%2fb", "a%2Fb", "a%5cb", "a%00b", "%2e%2e", "x%2E%2Ey"]
 WRITE_TYPES = ["MUST_CACHE", "CACHE_THROUGH", "THROUGH", "ASYNC_THROUGH"]
@@ -53,7 +54,7 @@ def _state(fs: Any, base: str) -> tuple[list[tuple[str, str, int]], int]:
 @pytest.mark.parametrize("name", BAD_NAMES)
 @pytest.mark.parametrize("op", sorted(OPERATIONS))
 def test_a_name_the_ufs_cannot_hold_is_refused_and_nothing_changes(
-    anyfs: Any, base: str, op: str, name: str
+    anyfs: FileSystem, base: str, op: str, name: str
 ) -> None:
     anyfs.write_bytes(f"{base}/ok", b"persisted", write_type="CACHE_THROUGH")
     anyfs.write_bytes(f"{base}/cached", b"cached", write_type="MUST_CACHE")

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from siltfs import errors
+from siltfs.client.base import FileSystem
 from siltfs.model.consistency import ConsistencyReport
 from siltfs.model.enums import JobState, PersistenceState
 from siltfs.model.inode import MountInfo
@@ -49,7 +50,7 @@ class Lake:
 
 
 @pytest.fixture
-def lake(anyfs: Any, base: str, tmp_path: Path) -> Iterator[Lake]:
+def lake(anyfs: FileSystem, base: str, tmp_path: Path) -> Iterator[Lake]:
     local = tmp_path / "lake"
     (local / "sub" / "deep").mkdir(parents=True)
     (local / "top.csv").write_bytes(b"a,b\n1,2\n")
@@ -76,7 +77,7 @@ LAKE_TREE = {"top.csv", "sub", "sub/inner.txt", "sub/deep", "sub/deep/big.bin", 
 
 
 # mounts -------------------------------------------------------------------------------------
-def test_mount_shows_existing_content(anyfs: Any, base: str, lake: Lake) -> None:
+def test_mount_shows_existing_content(anyfs: FileSystem, base: str, lake: Lake) -> None:
     assert [i.name for i in anyfs.ls(lake.path)] == ["emptydir", "sub", "top.csv"]
     assert [i.path for i in anyfs.ls(lake.path, recursive=True)] == [
         lake.ns(p) for p in
@@ -92,7 +93,7 @@ def test_mount_shows_existing_content(anyfs: Any, base: str, lake: Lake) -> None
     assert lake.tree() == LAKE_TREE  # nothing was changed in the lake
 
 
-def test_mount_info_and_mounts(anyfs: Any, base: str, tmp_path: Path) -> None:
+def test_mount_info_and_mounts(anyfs: FileSystem, base: str, tmp_path: Path) -> None:
     local = tmp_path / "m"
     local.mkdir()
     info = anyfs.mount(f"{base}/m", uri(local), options={"auto_mkdir": True},
@@ -108,7 +109,9 @@ def test_mount_info_and_mounts(anyfs: Any, base: str, tmp_path: Path) -> None:
     assert not anyfs.exists(f"{base}/m")
 
 
-def test_mount_plain_local_path_and_existing_dir(anyfs: Any, base: str, tmp_path: Path) -> None:
+def test_mount_plain_local_path_and_existing_dir(
+    anyfs: FileSystem, base: str, tmp_path: Path
+) -> None:
     local = tmp_path / "plain"
     local.mkdir()
     (local / "f").write_bytes(b"plain")
@@ -121,7 +124,7 @@ def test_mount_plain_local_path_and_existing_dir(anyfs: Any, base: str, tmp_path
     assert anyfs.ls(f"{base}/data/lake") == []
 
 
-def test_unmount_keeps_ufs_files(anyfs: Any, base: str, lake: Lake) -> None:
+def test_unmount_keeps_ufs_files(anyfs: FileSystem, base: str, lake: Lake) -> None:
     anyfs.read_bytes(lake.ns("sub/deep/big.bin"))  # cache something
     anyfs.write_bytes(lake.ns("written"), b"w", write_type="CACHE_THROUGH")
     anyfs.unmount(lake.path)
@@ -132,7 +135,7 @@ def test_unmount_keeps_ufs_files(anyfs: Any, base: str, lake: Lake) -> None:
     assert anyfs.read_bytes(lake.ns("written")) == b"w"
 
 
-def test_mount_refusals(anyfs: Any, base: str, lake: Lake, tmp_path: Path) -> None:
+def test_mount_refusals(anyfs: FileSystem, base: str, lake: Lake, tmp_path: Path) -> None:
     other = tmp_path / "other"
     other.mkdir()
     anyfs.write_bytes(f"{base}/busy/f", b"mine", write_type="MUST_CACHE")
@@ -157,7 +160,7 @@ def test_mount_refusals(anyfs: Any, base: str, lake: Lake, tmp_path: Path) -> No
     assert not (tmp_path / "does-not-exist").exists()
 
 
-def test_unmount_refusals(anyfs: Any, base: str, lake: Lake) -> None:
+def test_unmount_refusals(anyfs: FileSystem, base: str, lake: Lake) -> None:
     anyfs.mkdir(f"{base}/plain")
     fails(errors.MountError, f"{base}/plain", anyfs.unmount, f"{base}/plain")
     fails(errors.MountError, lake.ns("sub"), anyfs.unmount, lake.ns("sub"))
@@ -166,7 +169,7 @@ def test_unmount_refusals(anyfs: Any, base: str, lake: Lake) -> None:
     assert anyfs.stat(lake.path).mount_point
 
 
-def test_mount_points_and_cross_mount_renames(anyfs: Any, base: str, lake: Lake) -> None:
+def test_mount_points_and_cross_mount_renames(anyfs: FileSystem, base: str, lake: Lake) -> None:
     anyfs.write_bytes(f"{base}/f", b"f", write_type="CACHE_THROUGH")
     anyfs.mkdir(f"{base}/d")
     fails(errors.MountError, lake.path, anyfs.delete, lake.path)
@@ -180,7 +183,7 @@ def test_mount_points_and_cross_mount_renames(anyfs: Any, base: str, lake: Lake)
     assert lake.tree() == LAKE_TREE and anyfs.read_bytes(f"{base}/f") == b"f"
 
 
-def test_read_only_mount(anyfs: Any, base: str, tmp_path: Path) -> None:
+def test_read_only_mount(anyfs: FileSystem, base: str, tmp_path: Path) -> None:
     local = tmp_path / "ro"
     local.mkdir()
     (local / "f").write_bytes(b"read me")
@@ -201,7 +204,7 @@ def test_read_only_mount(anyfs: Any, base: str, tmp_path: Path) -> None:
 
 # what each write type puts in the UFS ------------------------------------------------------------
 @pytest.mark.parametrize("write_type", ["MUST_CACHE", "CACHE_THROUGH", "THROUGH", "ASYNC_THROUGH"])
-def test_write_types_in_the_ufs(anyfs: Any, lake: Lake, write_type: str) -> None:
+def test_write_types_in_the_ufs(anyfs: FileSystem, lake: Lake, write_type: str) -> None:
     data = blob(2 * BLOCK + 3, seed=8)
     anyfs.write_bytes(lake.ns("new/f"), data, write_type=write_type)
     if write_type in ("CACHE_THROUGH", "THROUGH"):  # before the write returned
@@ -215,7 +218,7 @@ def test_write_types_in_the_ufs(anyfs: Any, lake: Lake, write_type: str) -> None
     assert lake.tree() == LAKE_TREE | {"new", "new/f"}  # no staging left behind
 
 
-def test_rename_and_delete_reach_the_ufs(anyfs: Any, lake: Lake) -> None:
+def test_rename_and_delete_reach_the_ufs(anyfs: FileSystem, lake: Lake) -> None:
     anyfs.write_bytes(lake.ns("a/f"), b"async")  # ASYNC_THROUGH: rename while pending
     anyfs.rename(lake.ns("a"), lake.ns("b"))
     anyfs.rename(lake.ns("top.csv"), lake.ns("b/top.csv"))
@@ -228,7 +231,7 @@ def test_rename_and_delete_reach_the_ufs(anyfs: Any, lake: Lake) -> None:
     assert lake.tree() == {"sub", "sub/deep", "sub/deep/big.bin", "emptydir"}
 
 
-def test_overwrite_replaces_the_ufs_copy(anyfs: Any, lake: Lake) -> None:
+def test_overwrite_replaces_the_ufs_copy(anyfs: FileSystem, lake: Lake) -> None:
     anyfs.write_bytes(lake.ns("o"), b"one", write_type="CACHE_THROUGH")
     anyfs.write_bytes(lake.ns("o"), b"two!", write_type="MUST_CACHE")
     assert not (lake.local / "o").exists()  # the old copy must never be served again
@@ -237,7 +240,7 @@ def test_overwrite_replaces_the_ufs_copy(anyfs: Any, lake: Lake) -> None:
 
 
 # delete unchecked / namespace_only ------------------------------------------------------------
-def test_delete_refuses_unknown_ufs_entries(anyfs: Any, lake: Lake) -> None:
+def test_delete_refuses_unknown_ufs_entries(anyfs: FileSystem, lake: Lake) -> None:
     anyfs.write_bytes(lake.ns("d/known"), b"k", write_type="CACHE_THROUGH")
     (lake.local / "d" / "outsider").write_bytes(b"written outside siltfs")
     err = fails(errors.DirectoryNotEmpty, lake.ns("d"), anyfs.delete, lake.ns("d"),
@@ -254,7 +257,7 @@ def test_delete_refuses_unknown_ufs_entries(anyfs: Any, lake: Lake) -> None:
 
 
 # metadata sync ----------------------------------------------------------------------------------
-def test_default_sync_interval_never_looks_again(anyfs: Any, lake: Lake) -> None:
+def test_default_sync_interval_never_looks_again(anyfs: FileSystem, lake: Lake) -> None:
     assert [i.name for i in anyfs.ls(lake.ns("sub"))] == ["deep", "inner.txt"]
     (lake.local / "sub" / "added").write_bytes(b"added")
     assert [i.name for i in anyfs.ls(lake.ns("sub"))] == ["deep", "inner.txt"]
@@ -265,7 +268,7 @@ def test_default_sync_interval_never_looks_again(anyfs: Any, lake: Lake) -> None
     assert anyfs.read_bytes(lake.ns("sub/added")) == b"added"
 
 
-def test_per_call_sync_on_stat_exists_open(anyfs: Any, lake: Lake) -> None:
+def test_per_call_sync_on_stat_exists_open(anyfs: FileSystem, lake: Lake) -> None:
     anyfs.ls(lake.ns("sub"))
     (lake.local / "sub" / "f").write_bytes(b"12345")
     assert not anyfs.exists(lake.ns("sub/f"))
@@ -277,7 +280,7 @@ def test_per_call_sync_on_stat_exists_open(anyfs: Any, lake: Lake) -> None:
         assert f.read() == b"newer bytes"
 
 
-def test_sync_metadata(anyfs: Any, lake: Lake) -> None:
+def test_sync_metadata(anyfs: FileSystem, lake: Lake) -> None:
     anyfs.ls(lake.path, recursive=True)
     (lake.local / "sub" / "deep" / "later").write_bytes(b"later")
     (lake.local / "new-dir" / "x").mkdir(parents=True)
@@ -294,7 +297,7 @@ def test_sync_metadata(anyfs: Any, lake: Lake) -> None:
     fails(errors.FileNotFound, lake.ns("nope"), anyfs.sync_metadata, lake.ns("nope"))
 
 
-def test_mount_sync_interval_zero(anyfs: Any, base: str, tmp_path: Path) -> None:
+def test_mount_sync_interval_zero(anyfs: FileSystem, base: str, tmp_path: Path) -> None:
     local = tmp_path / "live"
     local.mkdir()
     anyfs.mount(f"{base}/live", uri(local), sync_interval_ms=0)
@@ -317,7 +320,7 @@ def test_mount_sync_interval_zero(anyfs: Any, base: str, tmp_path: Path) -> None
     anyfs.unmount(f"{base}/live")
 
 
-def test_cached_file_modified_in_the_ufs(anyfs: Any, lake: Lake) -> None:
+def test_cached_file_modified_in_the_ufs(anyfs: FileSystem, lake: Lake) -> None:
     old = b"o" * (BLOCK + 100)  # two blocks
     (lake.local / "f.bin").write_bytes(old)
     assert anyfs.read_bytes(lake.ns("f.bin")) == old
@@ -331,7 +334,7 @@ def test_cached_file_modified_in_the_ufs(anyfs: Any, lake: Lake) -> None:
 
 
 # persistence ------------------------------------------------------------------------------------
-def test_persist_counts(anyfs: Any, base: str) -> None:
+def test_persist_counts(anyfs: FileSystem, base: str) -> None:
     for i in range(3):
         anyfs.write_bytes(f"{base}/d/{i}", b"m", write_type="MUST_CACHE")
     anyfs.write_bytes(f"{base}/d/p", b"p", write_type="CACHE_THROUGH")
@@ -343,7 +346,7 @@ def test_persist_counts(anyfs: Any, base: str) -> None:
     fails(errors.FileNotFound, f"{base}/nope", anyfs.persist, f"{base}/nope")
 
 
-def test_wait_persisted_timeout_names_pending_files(anyfs: Any, base: str) -> None:
+def test_wait_persisted_timeout_names_pending_files(anyfs: FileSystem, base: str) -> None:
     names = [f"{base}/d/{i:02}" for i in range(30)]
     for name in names:
         anyfs.write_bytes(name, b"x", write_type="MUST_CACHE")
@@ -359,7 +362,7 @@ def test_wait_persisted_timeout_names_pending_files(anyfs: Any, base: str) -> No
     assert all(i.persisted for i in anyfs.ls(f"{base}/d"))
 
 
-def test_wait_persisted_arguments(anyfs: Any, base: str) -> None:
+def test_wait_persisted_arguments(anyfs: FileSystem, base: str) -> None:
     anyfs.write_bytes(f"{base}/f", b"f")
     assert anyfs.wait_persisted(f"{base}/f", timeout=30) is None
     assert anyfs.wait_persisted(f"{base}/nope", timeout=1) is None  # nothing to wait for
@@ -370,7 +373,7 @@ def test_wait_persisted_arguments(anyfs: Any, base: str) -> None:
         fails(errors.InvalidArgument, "/", anyfs.wait_persisted, timeout=bad)
 
 
-def broken_mount(anyfs: Any, base: str, tmp_path: Path) -> Path:
+def broken_mount(anyfs: FileSystem, base: str, tmp_path: Path) -> Path:
     """A mount whose UFS root became a file after mounting: every upload fails."""
     local = tmp_path / "broken"
     local.mkdir()
@@ -380,7 +383,7 @@ def broken_mount(anyfs: Any, base: str, tmp_path: Path) -> Path:
     return local
 
 
-def test_persist_failed_names_failed_files(anyfs: Any, base: str, tmp_path: Path) -> None:
+def test_persist_failed_names_failed_files(anyfs: FileSystem, base: str, tmp_path: Path) -> None:
     local = broken_mount(anyfs, base, tmp_path)
     anyfs.write_bytes(f"{base}/broken/f", b"never")
     anyfs.write_bytes(f"{base}/ok", b"fine")
@@ -397,7 +400,9 @@ def test_persist_failed_names_failed_files(anyfs: Any, base: str, tmp_path: Path
     anyfs.unmount(f"{base}/broken")
 
 
-def test_jobs_listing_retry_all_failed_and_cancel(anyfs: Any, base: str, tmp_path: Path) -> None:
+def test_jobs_listing_retry_all_failed_and_cancel(
+    anyfs: FileSystem, base: str, tmp_path: Path
+) -> None:
     local = broken_mount(anyfs, base, tmp_path)
     for name in ("a", "b"):
         anyfs.write_bytes(f"{base}/broken/{name}", name.encode())
@@ -435,7 +440,7 @@ def test_jobs_listing_retry_all_failed_and_cancel(anyfs: Any, base: str, tmp_pat
 
 
 # cache: free / load / cached_percent ------------------------------------------------------------
-def test_free_and_load(anyfs: Any, base: str) -> None:
+def test_free_and_load(anyfs: FileSystem, base: str) -> None:
     data = blob(2 * BLOCK + 7, seed=9)
     anyfs.write_bytes(f"{base}/dir/a", data, write_type="CACHE_THROUGH")
     anyfs.write_bytes(f"{base}/dir/u", b"unpersisted", write_type="MUST_CACHE")
@@ -457,7 +462,7 @@ def test_free_and_load(anyfs: Any, base: str) -> None:
     fails(errors.FileNotFound, f"{base}/nope", anyfs.load, f"{base}/nope")
 
 
-def test_pinned_file_is_not_freed(anyfs: Any, base: str) -> None:
+def test_pinned_file_is_not_freed(anyfs: FileSystem, base: str) -> None:
     anyfs.write_bytes(f"{base}/f", b"f" * 1000, write_type="CACHE_THROUGH")
     anyfs.set_attribute(f"{base}/f", pinned=True)
     fails(errors.InvalidArgument, f"{base}/f", anyfs.free, f"{base}/f")
@@ -469,7 +474,7 @@ def test_pinned_file_is_not_freed(anyfs: Any, base: str) -> None:
     assert anyfs.read_bytes(f"{base}/f") == b"f" * 1000
 
 
-def test_load_and_pin_files_only_in_the_ufs(anyfs: Any, lake: Lake) -> None:
+def test_load_and_pin_files_only_in_the_ufs(anyfs: FileSystem, lake: Lake) -> None:
     big = lake.ns("sub/deep/big.bin")
     assert anyfs.stat(big).cached_percent == 0
     assert anyfs.load(lake.ns("sub")) == 256_000 + len(b"inner")
@@ -483,7 +488,7 @@ def test_load_and_pin_files_only_in_the_ufs(anyfs: Any, lake: Lake) -> None:
 
 
 # consistency --------------------------------------------------------------------------------------
-def test_check_consistency_clean(anyfs: Any, lake: Lake) -> None:
+def test_check_consistency_clean(anyfs: FileSystem, lake: Lake) -> None:
     anyfs.write_bytes(lake.ns("c"), b"c", write_type="CACHE_THROUGH")
     anyfs.write_bytes(lake.ns("m"), b"m", write_type="MUST_CACHE")  # not a divergence
     report = anyfs.check_consistency(lake.path)
@@ -493,7 +498,7 @@ def test_check_consistency_clean(anyfs: Any, lake: Lake) -> None:
     assert report.to_dict()["by_kind"]["GHOST"] == 0
 
 
-def test_check_consistency_missing_copy(anyfs: Any, lake: Lake) -> None:
+def test_check_consistency_missing_copy(anyfs: FileSystem, lake: Lake) -> None:
     anyfs.write_bytes(lake.ns("p"), b"persisted", write_type="CACHE_THROUGH")
     (lake.local / "p").unlink()
     report = anyfs.check_consistency(lake.path)
@@ -510,7 +515,7 @@ def test_check_consistency_missing_copy(anyfs: Any, lake: Lake) -> None:
     assert anyfs.check_consistency(lake.path).consistent
 
 
-def test_check_consistency_ghosts(anyfs: Any, lake: Lake) -> None:
+def test_check_consistency_ghosts(anyfs: FileSystem, lake: Lake) -> None:
     anyfs.ls(lake.path, recursive=True)
     (lake.local / "ghost").write_bytes(b"boo")
     report = anyfs.check_consistency(lake.path)
@@ -533,7 +538,7 @@ def metric(text: str, name: str) -> float:
     return float(found.group(1))
 
 
-def test_metrics_text(anyfs: Any, base: str) -> None:
+def test_metrics_text(anyfs: FileSystem, base: str) -> None:
     before = metric(anyfs.metrics_text(), "silt_persist_completed_total")
     anyfs.write_bytes(f"{base}/f", b"f")
     anyfs.wait_persisted(f"{base}/f", timeout=30)
@@ -554,7 +559,7 @@ def test_metrics_text(anyfs: Any, base: str) -> None:
     assert ("# TYPE silt_requests_total " in text) is is_remote(anyfs)
 
 
-def test_jobs_argument_errors(anyfs: Any) -> None:
+def test_jobs_argument_errors(anyfs: FileSystem) -> None:
     fails(errors.InvalidArgument, None, anyfs.jobs, "bogus")
     fails(errors.WrongType, None, anyfs.job, "1")
     fails(errors.WrongType, None, anyfs.job, True)
@@ -564,7 +569,9 @@ def test_jobs_argument_errors(anyfs: Any) -> None:
     fails(errors.JobNotFound, None, anyfs.job, 10**9)
 
 
-def test_repair_of_a_ghost_beside_a_missing_copy_loses_nothing(anyfs: Any, lake: Lake) -> None:
+def test_repair_of_a_ghost_beside_a_missing_copy_loses_nothing(
+    anyfs: FileSystem, lake: Lake
+) -> None:
     """Importing the ghost re-lists the directory; the file missing from the UFS must be
     re-persisted from the cache, not dropped by that listing."""
     anyfs.write_bytes(lake.ns("p"), b"persisted", write_type="CACHE_THROUGH")

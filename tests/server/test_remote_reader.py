@@ -17,7 +17,8 @@ import httpx
 import pytest
 
 from siltfs import errors
-from siltfs.client.remote import CHUNK, RemoteFileSystem
+from siltfs.client.common import CHUNK
+from siltfs.client.remote import RemoteFileSystem
 
 from .conftest import MasterProcess
 

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from siltfs import errors
-from siltfs.client.remote import CHUNK, RemoteFileSystem
+from siltfs.client.common import CHUNK
+from siltfs.client.remote import RemoteFileSystem
 
 from .conftest import MasterProcess
 

@@ -35,6 +35,8 @@ from siltfs.worker.checksums import BlockSums, read_sums
 from siltfs.worker.client import BlockStream, WorkerClient
 from siltfs.worker.hostid import HOST_ID
 
+__all__ = ["BlockCursor", "BlockSource", "OPEN_FILES"]
+
 OPEN_FILES = 16  # block files an open file keeps open (the most recently read ones)
 
 

@@ -10,6 +10,18 @@ from typing import IO, Any
 
 from siltfs.errors import FileNotFound, InvalidArgument, WrongType
 
+__all__ = [
+    "CHUNK",
+    "PieceReader",
+    "Progress",
+    "abort_writer",
+    "check_bool",
+    "check_interval",
+    "read_slice",
+    "save_to_local",
+    "seek_position",
+]
+
 Progress = Callable[[int, int], None]
 CHUNK = 4 * 1024 * 1024
 

@@ -2,39 +2,28 @@
 
 from __future__ import annotations
 
-import codecs
 import io
-import os
-from typing import IO, Any
+from typing import Any
 
-from siltfs.client.common import (
-    CHUNK,
-    Progress,
-    check_bool,
-    check_interval,
-    read_slice,
-    save_to_local,
-)
-from siltfs.client.mutable import MUTABLE_KINDS, open_mutable
-from siltfs.client.posix import PosixMethods, creation, encode_value
+from siltfs.client.base import FileSystem
+from siltfs.client.common import Progress, check_interval
+from siltfs.client.posix import encode_value
 from siltfs.client.streams import BlockReader, BlockWriter
-from siltfs.errors import InvalidArgument, IsADirectory, Unavailable, WrongType
+from siltfs.errors import IsADirectory, Unavailable
 from siltfs.home import HomeLock
 from siltfs.master.master import Master
-from siltfs.model import paths
+from siltfs.model import posix as px
 from siltfs.model.consistency import ConsistencyReport
 from siltfs.model.enums import JobState, ReadType, TtlAction, WriteType
 from siltfs.model.inode import FileInfo, MountInfo
 from siltfs.model.jobs import JobInfo
 
+__all__ = ["EmbeddedFileSystem"]
 
-class EmbeddedFileSystem(PosixMethods):
-    """Alluxio's FileSystem API in snake_case.  Paths are absolute namespace paths.
 
-    POSIX metadata methods come from :class:`~siltfs.client.posix.PosixMethods`:
-    chmod, chown, utime, symlink, readlink, mknod and the extended attributes
-    (def setxattr, getxattr, listxattr, removexattr).
-    """
+class EmbeddedFileSystem(FileSystem):
+    """The :class:`~siltfs.client.base.FileSystem` of a master in this process (its
+    primitives call the master; ``master`` is that master, for servers and tests)."""
 
     def __init__(self, master: Master, *, home_lock: HomeLock | None = None) -> None:
         self._master = master
@@ -53,42 +42,23 @@ class EmbeddedFileSystem(PosixMethods):
         return encode_value(result) if isinstance(result, bytes) else result
 
     # types ----------------------------------------------------------------
-    def _wt(self, write_type: WriteType | str | None) -> WriteType:
-        return self.config.default_write_type if write_type is None else WriteType.parse(write_type)  # type: ignore[return-value]
+    def _wt(self, write_type: WriteType | None) -> WriteType:
+        return self.config.default_write_type if write_type is None else write_type
 
-    def _rt(self, read_type: ReadType | str | None) -> ReadType:
-        return self.config.default_read_type if read_type is None else ReadType.parse(read_type)  # type: ignore[return-value]
+    def _rt(self, read_type: ReadType | None) -> ReadType:
+        return self.config.default_read_type if read_type is None else read_type
 
     # namespace ------------------------------------------------------------
-    def mkdir(
-        self,
-        path: str,
-        *,
-        parents: bool = False,
-        exist_ok: bool = False,
-        write_type: WriteType | str | None = None,
-    ) -> None:
-        p = paths.validate(path)
-        self.master.mkdir(
-            p, parents=check_bool(parents, "parents"), exist_ok=check_bool(exist_ok, "exist_ok"),
-            write_type=self._wt(write_type),
-        )  # fmt: skip
+    def _mkdir(self, p: str, parents: bool, exist_ok: bool, write_type: WriteType | None) -> None:
+        self.master.mkdir(p, parents=parents, exist_ok=exist_ok, write_type=self._wt(write_type))
 
-    makedirs = mkdir
+    def _ls(self, p: str, recursive: bool, sync_interval_ms: int | None) -> list[FileInfo]:
+        return self.master.ls(p, recursive=recursive, sync_interval_ms=sync_interval_ms)
 
-    def ls(
-        self, path: str = "/", *, recursive: bool = False, sync_interval_ms: int | None = None
-    ) -> list[FileInfo]:
-        return self.master.ls(
-            paths.validate(path), recursive=check_bool(recursive, "recursive"),
-            sync_interval_ms=check_interval(sync_interval_ms),
-        )  # fmt: skip
+    def _stat(self, p: str, sync_interval_ms: int | None) -> FileInfo:
+        return self.master.stat(p, sync_interval_ms)
 
-    def stat(self, path: str, *, sync_interval_ms: int | None = None) -> FileInfo:
-        return self.master.stat(paths.validate(path), check_interval(sync_interval_ms))
-
-    def exists(self, path: str, *, sync_interval_ms: int | None = None) -> bool:
-        p = paths.validate(path)
+    def _exists(self, p: str, sync_interval_ms: int | None) -> bool:
         try:
             return (
                 self.master.ns.lookup(p, sync_interval_ms=check_interval(sync_interval_ms))
@@ -97,34 +67,16 @@ class EmbeddedFileSystem(PosixMethods):
         except NotADirectoryError:
             return False
 
-    def rename(self, src: str, dst: str) -> None:
-        self.master.rename(
-            paths.validate(src, what="source"), paths.validate(dst, what="destination")
+    def _rename(self, src: str, dst: str) -> None:
+        self.master.rename(src, dst)
+
+    def _delete(self, p: str, recursive: bool, unchecked: bool, namespace_only: bool) -> None:
+        self.master.delete(
+            p, recursive=recursive, unchecked=unchecked, namespace_only=namespace_only
         )
 
-    mv = rename
-
-    def delete(
-        self,
-        path: str,
-        *,
-        recursive: bool = False,
-        unchecked: bool = False,
-        namespace_only: bool = False,
-    ) -> None:
-        """Delete *path*.  *unchecked* also removes UFS entries siltfs never knew;
-        *namespace_only* removes the entry from the namespace and leaves the UFS as is."""
-        self.master.delete(
-            paths.validate(path), recursive=check_bool(recursive, "recursive"),
-            unchecked=check_bool(unchecked, "unchecked"),
-            namespace_only=check_bool(namespace_only, "namespace_only"),
-        )  # fmt: skip
-
-    rm = delete
-
-    def sync_metadata(self, path: str = "/", *, recursive: bool = False) -> None:
-        p = paths.validate(path)
-        if check_bool(recursive, "recursive"):
+    def _sync_metadata(self, p: str, recursive: bool) -> None:
+        if recursive:
             self.master.ls(p, recursive=True, sync_interval_ms=0)
         else:
             inode = self.master.ns.get(p, sync_interval_ms=0)
@@ -132,159 +84,53 @@ class EmbeddedFileSystem(PosixMethods):
                 self.master.ns.children(inode, p, 0)
 
     # mounts ---------------------------------------------------------------
-    def mount(
-        self,
-        path: str,
-        uri: str,
-        *,
-        options: dict[str, Any] | None = None,
-        sync_interval_ms: int | None = None,
-        read_only: bool = False,
-    ) -> MountInfo:
-        if options is not None and not isinstance(options, dict):
-            raise WrongType("mount options must be a dict")
+    def _mount(
+        self, p: str, uri: str, options: dict[str, Any] | None, sync_interval_ms: int | None,
+        read_only: bool,
+    ) -> MountInfo:  # fmt: skip
         return self.master.mount(
-            paths.validate(path), uri, options=options, sync_interval_ms=check_interval(sync_interval_ms),
-            read_only=check_bool(read_only, "read_only"),
-        )  # fmt: skip
+            p, uri, options=options, sync_interval_ms=sync_interval_ms, read_only=read_only
+        )
 
-    def unmount(self, path: str) -> None:
-        self.master.unmount(paths.validate(path))
+    def _unmount(self, p: str) -> None:
+        self.master.unmount(p)
 
     def mounts(self) -> list[MountInfo]:
         return self.master.mounts_list()
 
     # data -----------------------------------------------------------------
-    def open(
-        self,
-        path: str,
-        mode: str = "rb",
-        *,
-        write_type: WriteType | str | None = None,
-        read_type: ReadType | str | None = None,
-        block_size: int | None = None,
-        sync_interval_ms: int | None = None,
-        encoding: str | None = None,
-        replicas: int | None = None,
-        perm: int | None = None,
-        uid: int | None = None,
-        gid: int | None = None,
-        xattrs: dict[str, bytes] | None = None,
-    ) -> IO[Any]:
-        """``replicas``: copies of each block of an unpersisted write (MUST_CACHE,
-        ASYNC_THROUGH) on distinct workers (default ``config.cluster.replicas``).
-        ``perm``, ``uid``, ``gid``: of a new file (default ``0o666`` less the umask, this
-        process's uid and gid; an overwrite keeps the old ones); ``xattrs``: replace the
-        file's extended attributes when it is committed."""
-        p = paths.validate(path)
-        if not isinstance(mode, str):
-            raise WrongType(f"mode must be a str, not {type(mode).__name__}", path=p)
-        if encoding is not None:
-            try:
-                codecs.lookup(encoding)
-            except (LookupError, TypeError) as exc:
-                raise InvalidArgument(f"unknown encoding {encoding!r}", path=p) from exc
-        kind = mode.replace("b", "").replace("t", "")
-        binary = "b" in mode
-        if kind == "r":
-            raw: io.RawIOBase = BlockReader(
-                self.master, p, self._rt(read_type), check_interval(sync_interval_ms)
-            )
-            # small buffer: random reads copy little; large reads bypass it entirely
-            buffered: IO[Any] = io.BufferedReader(raw, buffer_size=64 * 1024)  # type: ignore[arg-type]
-        elif kind in ("w", "x"):
-            bs = self.config.cache.block_size if block_size is None else block_size
-            if not isinstance(bs, int) or isinstance(bs, bool) or bs <= 0:
-                raise InvalidArgument(f"block_size must be a positive int, not {bs!r}", path=p)
-            n = self.config.cluster.replicas if replicas is None else replicas
-            if not isinstance(n, int) or isinstance(n, bool) or n < 1:
-                raise InvalidArgument(f"replicas must be a positive int, not {n!r}", path=p)
-            made = creation(p, perm, uid, gid, xattrs)
-            raw = BlockWriter(self.master, p, self._wt(write_type), kind == "x", bs, n, made)
-            buffered = io.BufferedWriter(raw, buffer_size=1024 * 1024)  # type: ignore[arg-type]
-        elif kind in MUTABLE_KINDS:
-            return open_mutable(self, p, mode, kind, encoding, {
-                "write_type": self._wt(write_type), "block_size": block_size,
-                "replicas": replicas, "perm": perm, "uid": uid, "gid": gid, "xattrs": xattrs,
-            })  # fmt: skip
-        else:
-            raise InvalidArgument(
-                f"unsupported mode {mode!r} (r, w, x, a, r+, w+, x+, a+; binary or text)",
-                path=p,
-            )
-        if binary:
-            return buffered
-        return io.TextIOWrapper(buffered, encoding=encoding or "utf-8")  # type: ignore[arg-type]
+    def _open_reader(
+        self, p: str, read_type: ReadType | None, sync_interval_ms: int | None
+    ) -> io.RawIOBase:
+        return BlockReader(self.master, p, self._rt(read_type), sync_interval_ms)
 
-    def write_bytes(
-        self, path: str, data: bytes, *, write_type: WriteType | str | None = None,
-        xattrs: dict[str, bytes] | None = None,
-    ) -> FileInfo:  # fmt: skip
-        if not isinstance(data, (bytes, bytearray, memoryview)):
-            raise WrongType(f"data must be bytes, not {type(data).__name__}", path=str(path))
-        f = self.open(path, "wb", write_type=write_type, xattrs=xattrs)
-        try:
-            f.write(data)
-        finally:
-            f.close()
-        return self.stat(path)
+    def _open_writer(
+        self, p: str, write_type: WriteType | None, exclusive: bool, block_size: int | None,
+        replicas: int | None, made: px.Creation,
+    ) -> io.RawIOBase:  # fmt: skip
+        bs = self.config.cache.block_size if block_size is None else block_size
+        n = self.config.cluster.replicas if replicas is None else replicas
+        return BlockWriter(self.master, p, self._wt(write_type), exclusive, bs, n, made)
 
-    def read_bytes(
-        self, path: str, start: int | None = None, end: int | None = None, *,
-        read_type: ReadType | str | None = None,
-    ) -> bytes:  # fmt: skip
-        return read_slice(lambda: self.open(path, "rb", read_type=read_type), path, start, end)
-
-    cat = read_bytes
-
-    def touch(self, path: str, *, write_type: WriteType | str | None = None) -> FileInfo:
-        p = paths.validate(path)
-        wt = self._wt(write_type)  # a bad write type is refused even with nothing to write
+    def _touch(self, p: str, write_type: WriteType | None) -> FileInfo:
         if self.master.ns.lookup(p) is not None:
             info = self.stat(p)
             if info.is_dir:
                 raise IsADirectory("is a directory", path=p)
             return info
-        return self.write_bytes(p, b"", write_type=wt)
-
-    def put(
-        self, local_path: str | os.PathLike[str], path: str, *,
-        write_type: WriteType | str | None = None, progress: Progress | None = None,
-    ) -> FileInfo:  # fmt: skip
-        local = os.fspath(local_path)
-        if os.path.isdir(local):
-            raise IsADirectory("is a local directory; put files one by one", path=local)
-        total = os.path.getsize(local)
-        done = 0
-        with open(local, "rb") as src, self.open(path, "wb", write_type=write_type) as dst:
-            while chunk := src.read(CHUNK):
-                dst.write(chunk)
-                done += len(chunk)
-                if progress:
-                    progress(done, total)
-        return self.stat(path)
-
-    def get(
-        self, path: str, local_path: str | os.PathLike[str], *,
-        read_type: ReadType | str | None = None, progress: Progress | None = None,
-    ) -> None:  # fmt: skip
-        save_to_local(lambda: self.open(path, "rb", read_type=read_type), local_path, progress)
+        return self.write_bytes(p, b"", write_type=write_type)
 
     # persistence and cache -----------------------------------------------
-    def persist(self, path: str) -> int:
-        return self.master.persist(paths.validate(path))
+    def _persist(self, p: str) -> int:
+        return self.master.persist(p)
 
-    def wait_persisted(self, path: str | None = None, timeout: float | None = None) -> None:
-        p = paths.ROOT if path is None else paths.validate(path)
-        if timeout is not None and (not isinstance(timeout, (int, float)) or timeout < 0):
-            raise InvalidArgument(f"timeout must be a non-negative number, not {timeout!r}", path=p)
+    def _wait_persisted(self, p: str, timeout: float | None) -> None:
         self.master.wait_persisted(p, timeout)
 
-    def free(self, path: str) -> int:
-        return self.master.free(paths.validate(path))
+    def _free(self, p: str) -> int:
+        return self.master.free(p)
 
-    def load(self, path: str, *, progress: Progress | None = None) -> int:
-        p = paths.validate(path)
+    def _load(self, p: str, progress: Progress | None) -> int:
         targets = self.master.files_under(p)
         total = sum(inode.length for _, inode in targets)
         loaded = done = 0
@@ -299,22 +145,12 @@ class EmbeddedFileSystem(PosixMethods):
                     progress(done, total)
         return loaded
 
-    def set_attribute(
-        self, path: str, *, pinned: bool | None = None, ttl: int | None = None,
-        ttl_action: TtlAction | str | None = None,
-    ) -> FileInfo:  # fmt: skip
-        if pinned is not None:
-            check_bool(pinned, "pinned")
-        action = None if ttl_action is None else TtlAction.parse(ttl_action)
-        return self.master.set_attribute(
-            paths.validate(path),
-            pinned=pinned,
-            ttl=ttl,
-            ttl_action=action,  # type: ignore[arg-type]
-        )
+    def _set_attribute(
+        self, p: str, pinned: bool | None, ttl: int | None, ttl_action: TtlAction | None
+    ) -> FileInfo:
+        return self.master.set_attribute(p, pinned=pinned, ttl=ttl, ttl_action=ttl_action)
 
-    def du(self, path: str) -> dict[str, Any]:
-        p = paths.validate(path)
+    def _du(self, p: str) -> dict[str, Any]:
         root = self.stat(p)
         infos = [root] if not root.is_dir else self.ls(p, recursive=True)
         files = [i for i in infos if not i.is_dir]
@@ -328,41 +164,28 @@ class EmbeddedFileSystem(PosixMethods):
         }
 
     # consistency and the persist queue ------------------------------------
-    def check_consistency(
-        self, path: str = "/", *, repair: bool = False, remove_ghosts: bool = False
-    ) -> ConsistencyReport:
-        """Compare namespace and UFS under *path*; with *repair*, fix what is found."""
-        return self.master.check_consistency(
-            paths.validate(path), repair=check_bool(repair, "repair"),
-            remove_ghosts=check_bool(remove_ghosts, "remove_ghosts"),
-        )  # fmt: skip
+    def _check_consistency(self, p: str, repair: bool, remove_ghosts: bool) -> ConsistencyReport:
+        return self.master.check_consistency(p, repair=repair, remove_ghosts=remove_ghosts)
 
-    def jobs(self, state: JobState | str | None = None) -> list[JobInfo]:
-        """Persist jobs (PENDING, RUNNING, FAILED), with path, attempts, last error, age."""
+    def _jobs(self, state: JobState | None) -> list[JobInfo]:
         return self.master.jobs.list(None if state is None else JobState.parse(state))  # type: ignore[arg-type]
 
-    def job(self, job_id: int) -> JobInfo:
-        if not isinstance(job_id, int) or isinstance(job_id, bool):
-            raise WrongType(f"job id must be an int, not {type(job_id).__name__}")
+    def _job(self, job_id: int) -> JobInfo:
         return self.master.jobs.show(job_id)
 
-    def retry_job(self, job_id: int | None = None, *, all_failed: bool = False) -> int:
-        """Re-run one job (by id) or every FAILED job; returns how many were re-queued."""
-        if all_failed:
-            return self.master.jobs.retry_failed()
-        if job_id is None:
-            raise InvalidArgument("give a job id or all_failed=True")
-        self.job(job_id)
+    def _retry_failed(self) -> int:
+        return self.master.jobs.retry_failed()
+
+    def _retry_job(self, job_id: int) -> int:
+        self._job(job_id)
         self.master.jobs.retry(job_id)
         return 1
 
-    def cancel_job(self, job_id: int) -> None:
-        """Cancel a persist job: the file stays NOT_PERSISTED, its data pinned."""
-        self.job(job_id)
+    def _cancel_job(self, job_id: int) -> None:
+        self._job(job_id)
         self.master.jobs.cancel(job_id)
 
     def metrics_text(self) -> str:
-        """Metrics in Prometheus text format (names in README, "Metrics")."""
         return self.master.metrics_text()
 
     # lifecycle ------------------------------------------------------------
@@ -377,9 +200,3 @@ class EmbeddedFileSystem(PosixMethods):
         finally:
             if self._home_lock is not None:
                 self._home_lock.release()
-
-    def __enter__(self) -> EmbeddedFileSystem:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()

@@ -20,16 +20,28 @@ import io
 import os
 import tempfile
 import threading
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from siltfs.client.common import abort_writer, seek_position
 from siltfs.errors import FileExists, FileNotFound, InvalidArgument, IsADirectory
+
+if TYPE_CHECKING:
+    from siltfs.client.base import FileSystem
+
+__all__ = [
+    "COPY_CHUNK",
+    "MUTABLE_KINDS",
+    "MutableFile",
+    "commit_spool",
+    "new_spool",
+    "open_mutable",
+]
 
 COPY_CHUNK = 4 * 1024 * 1024
 MUTABLE_KINDS = frozenset({"a", "r+", "w+", "a+", "x+"})
 
 
-def new_spool(fs: Any, path: str, *, copy_in: bool, directory: str | None = None) -> int:
+def new_spool(fs: FileSystem, path: str, *, copy_in: bool, directory: str | None = None) -> int:
     """An anonymous local temporary file (gone with its descriptor, even after a crash),
     holding the current content of *path* when *copy_in*."""
     fd, name = tempfile.mkstemp(prefix="silt-open-", dir=directory)
@@ -47,7 +59,9 @@ def new_spool(fs: Any, path: str, *, copy_in: bool, directory: str | None = None
     return fd
 
 
-def commit_spool(fs: Any, path: str, fd: int, size: int, mode: str, kwargs: dict[str, Any]) -> None:
+def commit_spool(
+    fs: FileSystem, path: str, fd: int, size: int, mode: str, kwargs: dict[str, Any]
+) -> None:
     """Write the first *size* bytes of the spool *fd* as the next version of *path*
     (``open(path, mode)``, *mode* ``wb`` or ``xb``): all of it, or nothing on failure.
     The spool is as long as the file (``ftruncate`` extends it), so holes read as zeros."""
@@ -64,7 +78,7 @@ def commit_spool(fs: Any, path: str, fd: int, size: int, mode: str, kwargs: dict
 
 
 class MutableFile(io.RawIOBase):
-    def __init__(self, fs: Any, path: str, kind: str, write_kwargs: dict[str, Any]) -> None:
+    def __init__(self, fs: FileSystem, path: str, kind: str, write_kwargs: dict[str, Any]) -> None:
         """*kind*: one of :data:`MUTABLE_KINDS`; *write_kwargs*: for ``fs.open(path, "wb")``
         at each commit (write type, block size, permissions)."""
         super().__init__()
@@ -227,7 +241,7 @@ class MutableFile(io.RawIOBase):
             raise ValueError("I/O operation on closed file")
 
 
-def open_mutable(fs: Any, path: str, mode: str, kind: str, encoding: str | None,
+def open_mutable(fs: FileSystem, path: str, mode: str, kind: str, encoding: str | None,
                  write_kwargs: dict[str, Any]) -> IO[Any]:  # fmt: skip
     """The object ``open(path, mode)`` returns for a :data:`MUTABLE_KINDS` mode."""
     raw = MutableFile(fs, path, kind, write_kwargs)

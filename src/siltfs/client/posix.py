@@ -1,5 +1,6 @@
-"""POSIX metadata methods shared by both clients: chmod, chown, utime, extended
-attributes, symlinks and special files.
+"""POSIX metadata methods of every client: chmod, chown, utime, extended attributes,
+symlinks and special files (:class:`~siltfs.client.base.FileSystem` extends
+:class:`PosixMethods`).
 
 Each public method checks its arguments here, once, and hands one operation to the
 client's single primitive :meth:`PosixMethods.posix_op` (embedded: the master; remote: the
@@ -20,6 +21,17 @@ from siltfs.errors import InvalidArgument
 from siltfs.model import paths
 from siltfs.model import posix as px
 from siltfs.model.inode import FileInfo
+
+__all__ = [
+    "POSIX_OPS",
+    "PosixMethods",
+    "creation",
+    "creation_params",
+    "decode_value",
+    "encode_value",
+    "parse_xattrs",
+    "process_umask",
+]
 
 POSIX_OPS = ("chmod", "chown", "utime", "setxattr", "removexattr", "getxattr", "listxattr",
              "mknod")  # fmt: skip

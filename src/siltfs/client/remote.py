@@ -1,7 +1,8 @@
 """The remote FileSystem: the embedded API over HTTP, against ``silt master``.
 
-``RemoteFileSystem(url, token=None, *, timeout=30, retries=3)`` has the methods of
-:class:`~siltfs.client.embedded.EmbeddedFileSystem` with the same arguments, return
+``RemoteFileSystem(url, token=None, *, timeout=30, retries=3)`` is a
+:class:`~siltfs.client.base.FileSystem` (the public methods and their argument checks
+are written there, the same for both clients) with the embedded client's return
 types (FileInfo, MountInfo, JobInfo, ConsistencyReport rebuilt from JSON) and errors
 (the server's ``code`` re-raised as the same :mod:`siltfs.errors` class, with message,
 path and details).  The token comes from *token* or ``$SILT_TOKEN``.
@@ -24,27 +25,19 @@ server commits only a complete body.
 
 from __future__ import annotations
 
-import codecs
 import io
 import json
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import IO, Any
+from typing import Any
 
 import httpx
 
+from siltfs.client.base import FileSystem, local_chunks
 from siltfs.client.blocks import BlockSource
-from siltfs.client.common import (
-    CHUNK,
-    Progress,
-    check_bool,
-    check_interval,
-    read_slice,
-    save_to_local,
-)
-from siltfs.client.mutable import MUTABLE_KINDS, open_mutable
-from siltfs.client.posix import PosixMethods, creation, creation_params
+from siltfs.client.common import Progress
+from siltfs.client.posix import creation_params
 from siltfs.client.remote_streams import RemoteReader, RemoteWriter
 from siltfs.client.wire import (
     API,
@@ -55,34 +48,23 @@ from siltfs.client.wire import (
     master_urls,
     mount_info,
 )
-from siltfs.errors import (
-    InvalidArgument,
-    IsADirectory,
-    Unavailable,
-    WrongType,
-)
-from siltfs.model import paths
+from siltfs.errors import Unavailable, WrongType
+from siltfs.model import posix as px
 from siltfs.model.consistency import ConsistencyReport
 from siltfs.model.enums import JobState, ReadType, TtlAction, WriteType
 from siltfs.model.inode import FileInfo, MountInfo
 from siltfs.model.jobs import JobInfo
 from siltfs.tls import check_cleartext, client_verify
 
+__all__ = ["RemoteFileSystem"]
+
 Body = bytes | Callable[[], Iterable[bytes]]
 _UNSET: Any = object()
 
 
-# arguments: checked here exactly as the embedded FileSystem checks them ------------
-
-
-def _enum(cls: Any, value: object) -> str | None:
-    return None if value is None else str(cls.parse(value).value)
-
-
-def _int(value: object, name: str) -> int:
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise WrongType(f"{name} must be an int, not {type(value).__name__}")
-    return value
+def _value(member: WriteType | ReadType | JobState | TtlAction | None) -> str | None:
+    """An enum member (checked by FileSystem) as the API spells it; None: the default."""
+    return None if member is None else str(member.value)
 
 
 def _params(**kwargs: Any) -> dict[str, Any]:
@@ -90,7 +72,7 @@ def _params(**kwargs: Any) -> dict[str, Any]:
             if v is not None}  # fmt: skip
 
 
-class RemoteFileSystem(PosixMethods):
+class RemoteFileSystem(FileSystem):
     """The FileSystem API of a siltfs master at *url* (``http://host:port``).
 
     *url* may name several masters (a list, or comma-separated) serving one namespace:
@@ -206,76 +188,44 @@ class RemoteFileSystem(PosixMethods):
         return file_info(self._call("PUT", "/data", params=params, content=body, headers=headers))
 
     # namespace ------------------------------------------------------------
-    def mkdir(
-        self, path: str, *, parents: bool = False, exist_ok: bool = False,
-        write_type: WriteType | str | None = None,
-    ) -> None:  # fmt: skip
+    def _mkdir(self, p: str, parents: bool, exist_ok: bool, write_type: WriteType | None) -> None:
         self._post(
-            "/mkdir", path=paths.validate(path), parents=check_bool(parents, "parents"),
-            exist_ok=check_bool(exist_ok, "exist_ok"), write_type=_enum(WriteType, write_type),
-        )  # fmt: skip
-
-    makedirs = mkdir
-
-    def ls(
-        self, path: str = "/", *, recursive: bool = False, sync_interval_ms: int | None = None
-    ) -> list[FileInfo]:
-        got = self._get(
-            "/ls", path=paths.validate(path), recursive=check_bool(recursive, "recursive"),
-            sync_interval_ms=check_interval(sync_interval_ms),
-        )  # fmt: skip
-        return [file_info(d) for d in got]
-
-    def stat(self, path: str, *, sync_interval_ms: int | None = None) -> FileInfo:
-        p = paths.validate(path)
-        return file_info(
-            self._get("/stat", path=p, sync_interval_ms=check_interval(sync_interval_ms))
+            "/mkdir", path=p, parents=parents, exist_ok=exist_ok, write_type=_value(write_type)
         )
 
-    def exists(self, path: str, *, sync_interval_ms: int | None = None) -> bool:
-        p = paths.validate(path)
-        got = self._get("/exists", path=p, sync_interval_ms=check_interval(sync_interval_ms))
+    def _ls(self, p: str, recursive: bool, sync_interval_ms: int | None) -> list[FileInfo]:
+        got = self._get("/ls", path=p, recursive=recursive, sync_interval_ms=sync_interval_ms)
+        return [file_info(d) for d in got]
+
+    def _stat(self, p: str, sync_interval_ms: int | None) -> FileInfo:
+        return file_info(self._get("/stat", path=p, sync_interval_ms=sync_interval_ms))
+
+    def _exists(self, p: str, sync_interval_ms: int | None) -> bool:
+        got = self._get("/exists", path=p, sync_interval_ms=sync_interval_ms)
         return bool(got["exists"])
 
-    def rename(self, src: str, dst: str) -> None:
+    def _rename(self, src: str, dst: str) -> None:
+        self._post("/rename", src=src, dst=dst)
+
+    def _delete(self, p: str, recursive: bool, unchecked: bool, namespace_only: bool) -> None:
         self._post(
-            "/rename", src=paths.validate(src, what="source"),
-            dst=paths.validate(dst, what="destination"),
+            "/delete", path=p, recursive=recursive, unchecked=unchecked,
+            namespace_only=namespace_only,
         )  # fmt: skip
 
-    mv = rename
-
-    def delete(
-        self, path: str, *, recursive: bool = False, unchecked: bool = False,
-        namespace_only: bool = False,
-    ) -> None:  # fmt: skip
-        """Delete *path*.  *unchecked* also removes UFS entries siltfs never knew;
-        *namespace_only* removes the entry from the namespace and leaves the UFS as is."""
-        self._post(
-            "/delete", path=paths.validate(path), recursive=check_bool(recursive, "recursive"),
-            unchecked=check_bool(unchecked, "unchecked"),
-            namespace_only=check_bool(namespace_only, "namespace_only"),
-        )  # fmt: skip
-
-    rm = delete
-
-    def sync_metadata(self, path: str = "/", *, recursive: bool = False) -> None:
-        p = paths.validate(path)
-        self._post("/sync_metadata", path=p, recursive=check_bool(recursive, "recursive"))
+    def _sync_metadata(self, p: str, recursive: bool) -> None:
+        self._post("/sync_metadata", path=p, recursive=recursive)
 
     # mounts ---------------------------------------------------------------
-    def mount(
-        self, path: str, uri: str, *, options: dict[str, Any] | None = None,
-        sync_interval_ms: int | None = None, read_only: bool = False,
+    def _mount(
+        self, p: str, uri: str, options: dict[str, Any] | None, sync_interval_ms: int | None,
+        read_only: bool,
     ) -> MountInfo:  # fmt: skip
-        if options is not None and not isinstance(options, dict):
-            raise WrongType("mount options must be a dict")
         body = {
             # a URI that is no str is refused by the master as the embedded mount() refuses
             # it (InvalidArgument naming the path); None stands for any of them
-            "path": paths.validate(path), "uri": uri if isinstance(uri, str) else None,
-            "options": options, "sync_interval_ms": check_interval(sync_interval_ms),
-            "read_only": check_bool(read_only, "read_only"),
+            "path": p, "uri": uri if isinstance(uri, str) else None, "options": options,
+            "sync_interval_ms": sync_interval_ms, "read_only": read_only,
         }  # fmt: skip
         try:
             content = json.dumps(body).encode()
@@ -284,190 +234,105 @@ class RemoteFileSystem(PosixMethods):
         headers = {"Content-Type": "application/json"}
         return mount_info(self._call("POST", "/mount", content=content, headers=headers))
 
-    def unmount(self, path: str) -> None:
-        self._post("/unmount", path=paths.validate(path))
+    def _unmount(self, p: str) -> None:
+        self._post("/unmount", path=p)
 
     def mounts(self) -> list[MountInfo]:
         return [mount_info(d) for d in self._get("/mounts")]
 
     # data -----------------------------------------------------------------
-    def open(
-        self, path: str, mode: str = "rb", *, write_type: WriteType | str | None = None,
-        read_type: ReadType | str | None = None, block_size: int | None = None,
-        sync_interval_ms: int | None = None, encoding: str | None = None,
-        replicas: int | None = None, perm: int | None = None, uid: int | None = None,
-        gid: int | None = None, xattrs: dict[str, bytes] | None = None,
-    ) -> IO[Any]:  # fmt: skip
-        """As the embedded ``open`` (its docstring says what each argument does)."""
-        p = paths.validate(path)
-        if not isinstance(mode, str):
-            raise WrongType(f"mode must be a str, not {type(mode).__name__}", path=p)
-        if encoding is not None:
-            try:
-                codecs.lookup(encoding)
-            except (LookupError, TypeError) as exc:
-                raise InvalidArgument(f"unknown encoding {encoding!r}", path=p) from exc
-        kind = mode.replace("b", "").replace("t", "")
-        buffered: IO[Any]
-        if kind == "r":
-            params = _params(
-                read_type=_enum(ReadType, read_type),
-                sync_interval_ms=check_interval(sync_interval_ms),
-            )
-            raw: io.RawIOBase = RemoteReader(self, p, params)
-            buffered = io.BufferedReader(raw, buffer_size=64 * 1024)  # type: ignore[arg-type]
-        elif kind in ("w", "x"):
-            bs = block_size
-            if bs is not None and (not isinstance(bs, int) or isinstance(bs, bool) or bs <= 0):
-                raise InvalidArgument(f"block_size must be a positive int, not {bs!r}", path=p)
-            n = replicas
-            if n is not None and (not isinstance(n, int) or isinstance(n, bool) or n < 1):
-                raise InvalidArgument(f"replicas must be a positive int, not {n!r}", path=p)
-            params = _params(  # arguments first, then the target: the embedded order
-                write_type=_enum(WriteType, write_type), exclusive=kind == "x", block_size=bs,
-                replicas=n, **creation_params(creation(p, perm, uid, gid, xattrs)),
-            )  # fmt: skip
-            self._post("/data/check", path=p, exclusive=kind == "x")  # fail early, as embedded
-            raw = RemoteWriter(self, p, params)
-            buffered = io.BufferedWriter(raw, buffer_size=1024 * 1024)  # type: ignore[arg-type]
-        elif kind in MUTABLE_KINDS:
-            return open_mutable(self, p, mode, kind, encoding, {
-                "write_type": write_type, "block_size": block_size, "replicas": replicas,
-                "perm": perm, "uid": uid, "gid": gid, "xattrs": xattrs,
-            })  # fmt: skip
-        else:
-            raise InvalidArgument(
-                f"unsupported mode {mode!r} (r, w, x, a, r+, w+, x+, a+; binary or text)",
-                path=p,
-            )
-        if "b" in mode:
-            return buffered
-        return io.TextIOWrapper(buffered, encoding=encoding or "utf-8")  # type: ignore[arg-type]
+    def _open_reader(
+        self, p: str, read_type: ReadType | None, sync_interval_ms: int | None
+    ) -> io.RawIOBase:
+        params = _params(read_type=_value(read_type), sync_interval_ms=sync_interval_ms)
+        return RemoteReader(self, p, params)
 
-    def write_bytes(
-        self, path: str, data: bytes, *, write_type: WriteType | str | None = None,
-        xattrs: dict[str, bytes] | None = None,
-    ) -> FileInfo:  # fmt: skip
-        if not isinstance(data, (bytes, bytearray, memoryview)):
-            raise WrongType(f"data must be bytes, not {type(data).__name__}", path=str(path))
+    def _open_writer(
+        self, p: str, write_type: WriteType | None, exclusive: bool, block_size: int | None,
+        replicas: int | None, made: px.Creation,
+    ) -> io.RawIOBase:  # fmt: skip
+        params = _params(
+            write_type=_value(write_type), exclusive=exclusive, block_size=block_size,
+            replicas=replicas, **creation_params(made),
+        )  # fmt: skip
+        self._post("/data/check", path=p, exclusive=exclusive)  # fail early, as embedded
+        return RemoteWriter(self, p, params)
+
+    def _write_bytes(
+        self, p: str, data: bytes, write_type: WriteType | None, made: px.Creation
+    ) -> FileInfo:
         body = bytes(data)
-        p = paths.validate(path)
-        made = creation_params(creation(p, None, None, None, xattrs))
-        params = _params(write_type=_enum(WriteType, write_type), **made)
+        params = _params(write_type=_value(write_type), **creation_params(made))
         return self._upload(p, params, body, len(body))
 
-    def read_bytes(
-        self, path: str, start: int | None = None, end: int | None = None, *,
-        read_type: ReadType | str | None = None,
-    ) -> bytes:  # fmt: skip
-        return read_slice(lambda: self.open(path, "rb", read_type=read_type), path, start, end)
+    def _touch(self, p: str, write_type: WriteType | None) -> FileInfo:
+        return file_info(self._post("/touch", path=p, write_type=_value(write_type)))
 
-    cat = read_bytes
-
-    def touch(self, path: str, *, write_type: WriteType | str | None = None) -> FileInfo:
-        p = paths.validate(path)
-        return file_info(self._post("/touch", path=p, write_type=_enum(WriteType, write_type)))
-
-    def put(
-        self, local_path: str | os.PathLike[str], path: str, *,
-        write_type: WriteType | str | None = None, progress: Progress | None = None,
+    def _put(
+        self, local: str, total: int, p: str, write_type: WriteType | None,
+        progress: Progress | None,
     ) -> FileInfo:  # fmt: skip
-        local = os.fspath(local_path)
-        if os.path.isdir(local):
-            raise IsADirectory("is a local directory; put files one by one", path=local)
-        total = os.path.getsize(local)
-        p = paths.validate(path)
-        params = _params(write_type=_enum(WriteType, write_type))  # before the target's checks
+        params = _params(write_type=_value(write_type))
         self._post("/data/check", path=p, exclusive=False)
 
-        def chunks() -> Iterator[bytes]:
-            done = 0
+        def chunks() -> Iterator[bytes]:  # called again for each attempt of the upload
             with open(local, "rb") as src:
-                while chunk := src.read(CHUNK):
-                    yield chunk
-                    done += len(chunk)
-                    if progress:
-                        progress(done, total)
+                yield from local_chunks(src, total, progress)
 
         return self._upload(p, params, chunks, total)
 
-    def get(
-        self, path: str, local_path: str | os.PathLike[str], *,
-        read_type: ReadType | str | None = None, progress: Progress | None = None,
-    ) -> None:  # fmt: skip
-        save_to_local(lambda: self.open(path, "rb", read_type=read_type), local_path, progress)
-
     # persistence and cache --------------------------------------------------
-    def persist(self, path: str) -> int:
-        return int(self._post("/persist", path=paths.validate(path))["scheduled"])
+    def _persist(self, p: str) -> int:
+        return int(self._post("/persist", path=p)["scheduled"])
 
-    def wait_persisted(self, path: str | None = None, timeout: float | None = None) -> None:
+    def _wait_persisted(self, p: str, timeout: float | None) -> None:
         """Waits on the master; the HTTP read timeout is *timeout* plus the client's."""
-        p = paths.ROOT if path is None else paths.validate(path)
-        if timeout is not None and (not isinstance(timeout, (int, float)) or timeout < 0):
-            raise InvalidArgument(f"timeout must be a non-negative number, not {timeout!r}", path=p)
         seconds = None if timeout is None else float(timeout)  # a bool is an int, as embedded
         wait = httpx.Timeout(self.timeout, read=None if seconds is None else seconds + self.timeout)
         self._call("POST", "/wait_persisted", json={"path": p, "timeout": seconds}, timeout=wait)
 
-    def free(self, path: str) -> int:
-        return int(self._post("/free", path=paths.validate(path))["freed"])
+    def _free(self, p: str) -> int:
+        return int(self._post("/free", path=p)["freed"])
 
-    def load(self, path: str, *, progress: Progress | None = None) -> int:
+    def _load(self, p: str, progress: Progress | None) -> int:
         """Load into the master's cache; *progress* is called once, when it is done."""
-        got = self._call(
-            "POST", "/load", json={"path": paths.validate(path)}, timeout=self._unbounded()
-        )
+        got = self._call("POST", "/load", json={"path": p}, timeout=self._unbounded())
         if progress:
             progress(got["done"], got["total"])
         return int(got["loaded"])
 
-    def set_attribute(
-        self, path: str, *, pinned: bool | None = None, ttl: int | None = None,
-        ttl_action: TtlAction | str | None = None,
-    ) -> FileInfo:  # fmt: skip
-        if pinned is not None:
-            check_bool(pinned, "pinned")
+    def _set_attribute(
+        self, p: str, pinned: bool | None, ttl: int | None, ttl_action: TtlAction | None
+    ) -> FileInfo:
         got = self._post(
-            "/set_attribute", path=paths.validate(path), pinned=pinned, ttl=ttl,
-            ttl_action=_enum(TtlAction, ttl_action),
-        )  # fmt: skip
+            "/set_attribute", path=p, pinned=pinned, ttl=ttl, ttl_action=_value(ttl_action)
+        )
         return file_info(got)
 
-    def du(self, path: str) -> dict[str, Any]:
-        return dict(self._get("/du", path=paths.validate(path)))
+    def _du(self, p: str) -> dict[str, Any]:
+        return dict(self._get("/du", path=p))
 
     # consistency and the persist queue ----------------------------------------
-    def check_consistency(
-        self, path: str = "/", *, repair: bool = False, remove_ghosts: bool = False
-    ) -> ConsistencyReport:
-        """Compare namespace and UFS under *path*; with *repair*, fix what is found."""
-        body = {
-            "path": paths.validate(path), "repair": check_bool(repair, "repair"),
-            "remove_ghosts": check_bool(remove_ghosts, "remove_ghosts"),
-        }  # fmt: skip
+    def _check_consistency(self, p: str, repair: bool, remove_ghosts: bool) -> ConsistencyReport:
+        body = {"path": p, "repair": repair, "remove_ghosts": remove_ghosts}
         return consistency_report(
             self._call("POST", "/check_consistency", json=body, timeout=self._unbounded())
         )
 
-    def jobs(self, state: JobState | str | None = None) -> list[JobInfo]:
-        """Persist jobs (PENDING, RUNNING, FAILED), with path, attempts, last error, age."""
-        return [job_info(d) for d in self._get("/jobs", state=_enum(JobState, state))]
+    def _jobs(self, state: JobState | None) -> list[JobInfo]:
+        return [job_info(d) for d in self._get("/jobs", state=_value(state))]
 
-    def job(self, job_id: int) -> JobInfo:
-        return job_info(self._get(f"/jobs/{_int(job_id, 'job id')}"))
+    def _job(self, job_id: int) -> JobInfo:
+        return job_info(self._get(f"/jobs/{job_id}"))
 
-    def retry_job(self, job_id: int | None = None, *, all_failed: bool = False) -> int:
-        """Re-run one job (by id) or every FAILED job; returns how many were re-queued."""
-        if all_failed:
-            return int(self._post("/jobs/retry_failed")["retried"])
-        if job_id is None:
-            raise InvalidArgument("give a job id or all_failed=True")
-        return int(self._post(f"/jobs/{_int(job_id, 'job id')}/retry")["retried"])
+    def _retry_failed(self) -> int:
+        return int(self._post("/jobs/retry_failed")["retried"])
 
-    def cancel_job(self, job_id: int) -> None:
-        """Cancel a persist job: the file stays NOT_PERSISTED, its data pinned."""
-        self._post(f"/jobs/{_int(job_id, 'job id')}/cancel")
+    def _retry_job(self, job_id: int) -> int:
+        return int(self._post(f"/jobs/{job_id}/retry")["retried"])
+
+    def _cancel_job(self, job_id: int) -> None:
+        self._post(f"/jobs/{job_id}/cancel")
 
     def metrics_text(self) -> str:
         """The master's metrics in Prometheus text format."""
@@ -487,9 +352,3 @@ class RemoteFileSystem(PosixMethods):
             for client in self._clients:
                 client.close()
             self.blocks.close()
-
-    def __enter__(self) -> RemoteFileSystem:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()

@@ -19,6 +19,8 @@ from siltfs.model.inode import FileInfo
 if TYPE_CHECKING:
     from siltfs.client.remote import RemoteFileSystem
 
+__all__ = ["RemoteReader", "RemoteWriter"]
+
 
 class _Broken(Exception):
     """A transfer stopped early (message, bytes received); safe to resume there."""

@@ -26,6 +26,8 @@ from siltfs.ufs.abc import UnderFileSystem
 if TYPE_CHECKING:
     from siltfs.master.master import Master
 
+__all__ = ["BlockReader", "BlockWriter", "write_token"]
+
 
 def write_token() -> str:
     """``<host hash>h<pid>p<random>``: lets a sweeper tell a dead writer's staging object

@@ -14,6 +14,17 @@ from siltfs.model.enums import PersistenceState, TtlAction
 from siltfs.model.inode import FileInfo, MountInfo
 from siltfs.model.jobs import JobInfo
 
+__all__ = [
+    "API",
+    "consistency_report",
+    "content_range",
+    "error_from_response",
+    "file_info",
+    "job_info",
+    "master_urls",
+    "mount_info",
+]
+
 API = "/api/v1"
 
 

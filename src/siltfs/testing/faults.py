@@ -13,6 +13,8 @@ from typing import Any, BinaryIO
 from siltfs.errors import UfsError
 from siltfs.ufs.abc import IncompleteUpload, UfsStatus, UnderFileSystem
 
+__all__ = ["ErrorFactory", "FaultInjectingUfs", "Gate", "InjectedFault", "OPS", "inject_faults"]
+
 OPS = ("status", "list", "mkdirs", "open_write", "read_range", "move", "delete")
 
 

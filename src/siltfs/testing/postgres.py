@@ -21,6 +21,17 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+__all__ = [
+    "PG_ROOT",
+    "PostgresServer",
+    "PostgresUnavailable",
+    "create_database",
+    "drop_database",
+    "free_port",
+    "server_binaries",
+    "throwaway_postgres",
+]
+
 PG_ROOT = Path("/usr/lib/postgresql")
 
 
