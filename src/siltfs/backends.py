@@ -17,6 +17,17 @@ from dataclasses import dataclass
 
 from siltfs.errors import SiltError
 
+__all__ = [
+    "Backend",
+    "FSSPEC",
+    "METASTORE_BACKENDS",
+    "POSTGRES",
+    "S3",
+    "SQLITE",
+    "UFS_BACKENDS",
+    "uri_scheme",
+]
+
 
 @dataclass(frozen=True)
 class Backend:

@@ -19,6 +19,8 @@ import pytest
 from siltfs import errors
 from siltfs.client.remote import RemoteFileSystem
 
+__all__ = ["BLOCK", "FileSystemFixtures", "blob", "fails", "is_remote"]
+
 MiB = 1024 * 1024
 BLOCK = MiB  # the block size the suite's file system must use
 

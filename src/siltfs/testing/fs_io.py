@@ -17,6 +17,8 @@ from siltfs.model.enums import PersistenceState, ReadType, WriteType
 from siltfs.model.inode import FileInfo
 from siltfs.testing.fs_common import BLOCK, FileSystemFixtures, blob, fails
 
+__all__ = ["DATA", "DataTests", "RANGES", "WRITE_TYPES"]
+
 DATA = blob(3 * BLOCK + 17, seed=5)  # four blocks, the last one short
 
 

@@ -15,6 +15,8 @@ import pytest
 from siltfs import errors
 from siltfs.testing.fs_common import BLOCK, FileSystemFixtures, blob
 
+__all__ = ["MutableTests"]
+
 
 class MutableTests(FileSystemFixtures):
     """ab, r+b, w+b, a+b, x+b: files that change."""

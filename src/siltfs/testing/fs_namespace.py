@@ -15,6 +15,8 @@ from siltfs.model.enums import PersistenceState, TtlAction
 from siltfs.model.inode import FileInfo
 from siltfs.testing.fs_common import BLOCK, FileSystemFixtures, blob, fails
 
+__all__ = ["NamespaceTests", "UNUSUAL_NAMES", "paths_of", "tree"]
+
 
 def paths_of(infos: list[FileInfo]) -> list[str]:
     return [i.path for i in infos]

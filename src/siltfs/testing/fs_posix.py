@@ -14,6 +14,8 @@ import pytest
 from siltfs import errors
 from siltfs.testing.fs_common import FileSystemFixtures
 
+__all__ = ["PosixTests"]
+
 
 class PosixTests(FileSystemFixtures):
     """mode, owner, times, xattrs, symlinks, FIFOs, link counts."""

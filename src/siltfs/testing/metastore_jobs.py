@@ -22,6 +22,8 @@ from siltfs.testing.metastore_records import (
     new_inode,
 )
 
+__all__ = ["TransactionTests"]
+
 
 class TransactionTests(MetastoreFixtures):
     # jobs -----------------------------------------------------------------------------

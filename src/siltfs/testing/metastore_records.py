@@ -15,6 +15,8 @@ from siltfs.metastore.abc import Metastore, Txn
 from siltfs.model.enums import PersistenceState, TtlAction
 from siltfs.model.inode import ROOT_ID, Inode, MountInfo
 
+__all__ = ["MetastoreFixtures", "NOW", "RecordTests", "make_tree", "new_inode"]
+
 StoreFactory = Callable[[], Metastore]
 
 NOW = 1_000_000

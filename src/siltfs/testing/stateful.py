@@ -33,6 +33,16 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 
 from siltfs import errors
 
+__all__ = [
+    "MAX_DEPTH",
+    "NAMES",
+    "Namespace",
+    "NamespaceStateMachine",
+    "PERSISTING",
+    "ancestors",
+    "below",
+]
+
 NAMES = ("a", "b", "c")
 MAX_DEPTH = 3
 PERSISTING = ("CACHE_THROUGH", "THROUGH", "ASYNC_THROUGH")

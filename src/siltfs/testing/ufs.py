@@ -28,6 +28,8 @@ import pytest
 from siltfs.errors import DirectoryNotEmpty, FileNotFound, InvalidPath
 from siltfs.ufs.abc import UfsStatus, UnderFileSystem
 
+__all__ = ["ESCAPES", "UfsTests", "names", "read_all"]
+
 UfsFactory = Callable[[], UnderFileSystem]
 
 
