@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import io
-import os
-import secrets
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from siltfs.client.common import PieceReader
@@ -16,21 +14,16 @@ from siltfs.errors import (
     SiltError,
     UfsError,
 )
-from siltfs.master.files import NewFile
-from siltfs.master.persister import HOST_TAG, STAGING_ATTEMPTS
 from siltfs.model.enums import PersistenceState, ReadType, WriteType
 from siltfs.model.inode import Inode, block_id, content_digest
 from siltfs.model.posix import Creation
-from siltfs.ufs.abc import UnderFileSystem
+from siltfs.persist.identity import ProcessId
+from siltfs.persist.outbox import NewFile
+from siltfs.persist.staging import WRITE, StagingName, open_staging
+from siltfs.persist.sweep import tidy_staging
 
 if TYPE_CHECKING:
     from siltfs.master.master import Master
-
-
-def write_token() -> str:
-    """``<host hash>h<pid>p<random>``: lets a sweeper tell a dead writer's staging object
-    (same host, process gone) from a live one."""
-    return f"{HOST_TAG}h{os.getpid()}p{secrets.token_hex(4)}"
 
 
 class BlockWriter(io.RawIOBase):
@@ -58,29 +51,20 @@ class BlockWriter(io.RawIOBase):
         self._written: list[int] = []
         self._ufs_file: BinaryIO | None = None
         self._staging: str | None = None
-        self._token = write_token()
+        self._token = ProcessId.current().token()  # a dead writer's object is swept at once
         self._done = False
         if write_type.persists_sync:
             _, ufs, _ = master.ns.writable(path)
             staging_dir = master.config.persist.staging_dir
             self._ufs = ufs
-            self._staging = f"{staging_dir}/w{self.inode_id}-1-{self._token}"
+            self._staging = StagingName(WRITE, self.inode_id, 1, self._token).rel(staging_dir)
             master.ns.active_staging.add(self._token)
             try:
-                self._ufs_file = self._open_staging(ufs, staging_dir)
+                self._ufs_file = open_staging(ufs, staging_dir, self._staging)
             except BaseException:
                 self._done = True  # nothing to commit when the finalizer closes us
                 master.ns.active_staging.discard(self._token)
                 raise
-
-    def _open_staging(self, ufs: UnderFileSystem, staging_dir: str) -> BinaryIO:
-        assert self._staging is not None
-        for _ in range(STAGING_ATTEMPTS - 1):
-            try:
-                return ufs.open_write(self._staging)
-            except FileNotFound:  # no staging directory, or a tidy-up (of this or another
-                ufs.mkdirs(staging_dir)  # master) removed it just now
-        return ufs.open_write(self._staging)
 
     def writable(self) -> bool:
         return True
@@ -174,7 +158,7 @@ class BlockWriter(io.RawIOBase):
                 self._ufs.delete(self._staging)
             except SiltError:
                 pass
-            self.master.persister.remove_staging_dir_if_empty(self._ufs)
+            tidy_staging(self.master.ns, self._ufs)
         self.master.ns.active_staging.discard(self._token)
         super().close()
 

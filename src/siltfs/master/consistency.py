@@ -38,6 +38,7 @@ from siltfs.master.namespace import PERSISTED, now_ms
 from siltfs.model import paths
 from siltfs.model.enums import JobState, PersistenceState
 from siltfs.model.inode import Inode
+from siltfs.persist.sweep import tidy_staging
 from siltfs.ufs.abc import FORBIDDEN_CHARS, FORBIDDEN_ENCODINGS, unrepresentable
 
 if TYPE_CHECKING:
@@ -278,7 +279,7 @@ class Checker:
                 if self.repair:
                     _, ufs = self.ns.mounts.by_id(mount.id)
                     ufs.delete(f"{self.ns.config.persist.staging_dir}/{name}", recursive=True)
-                    self.ns.tidy_staging(ufs)
+                    tidy_staging(self.ns, ufs)
                     d.repaired, d.action = True, "deleted"
 
     # repairs --------------------------------------------------------------

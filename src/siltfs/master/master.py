@@ -11,21 +11,22 @@ from typing import Any
 
 from siltfs.config import SiltConfig
 from siltfs.errors import InvalidArgument, SiltError
-from siltfs.jobs.runner import PersistRunner, owner_is_dead
 from siltfs.master import infos
 from siltfs.master import posix as px
 from siltfs.master.cluster import Cluster
 from siltfs.master.consistency import Checker, ConsistencyReport
-from siltfs.master.files import NewFile, check_writable_target, commit_file
 from siltfs.master.metrics import exposition, registry_for
 from siltfs.master.mounting import ensure_root_mount, mount, unmount
 from siltfs.master.mounts import MountTable
 from siltfs.master.namespace import PERSISTED, Namespace, Resolved, now_ms
-from siltfs.master.persister import Persister
-from siltfs.master.queue import JobQueue
 from siltfs.metastore.abc import Metastore
 from siltfs.model.enums import JobState, PersistenceState, TtlAction, WriteType
 from siltfs.model.inode import FileInfo, Inode, MountInfo, inode_of_block
+from siltfs.persist.outbox import NewFile, check_writable_target, commit_file
+from siltfs.persist.persister import Persister
+from siltfs.persist.queue import JobQueue
+from siltfs.persist.recovery import reclaim_dead_leases
+from siltfs.persist.runner import PersistRunner
 from siltfs.ufs.fsspec_ufs import open_ufs
 from siltfs.worker.blockstore import BlockStore
 
@@ -94,15 +95,7 @@ class Master:
     def recover(self) -> dict[str, int]:
         """Bring the home back to a consistent state after any kind of stop."""
         report = {"intents": self.ns.replay_intents(), "leases": 0, "lost": 0, "orphans": 0}
-        with self.ms.transaction() as txn:
-            for job in txn.list_jobs(JobState.RUNNING):
-                if owner_is_dead(job.lease_owner):
-                    job.state = JobState.PENDING
-                    job.lease_owner = None
-                    job.lease_expires_ms = 0
-                    job.next_run_ms = now_ms()
-                    txn.update_job(job)
-                    report["leases"] += 1
+        report["leases"] = reclaim_dead_leases(self.ms)
         with self.ms.snapshot() as txn:
             unpersisted = txn.inodes_in_state(PersistenceState.NOT_PERSISTED)
             unpersisted += txn.inodes_in_state(PersistenceState.TO_BE_PERSISTED)
@@ -321,7 +314,7 @@ class Master:
         self.ns.delete(
             path, recursive=recursive, unchecked=unchecked, namespace_only=namespace_only
         )
-        self.persister._notify()
+        self.persister.notify()
 
     def rename(self, src: str, dst: str) -> None:
         self.ns.rename(src, dst)
@@ -348,7 +341,7 @@ class Master:
 
     def wait_persisted(self, path: str, timeout: float | None) -> None:
         self.runner.wake()
-        self.persister.wait(path, timeout, self.runner.inflight_jobs)
+        self.persister.wait(path, timeout, self.runner)
 
     def set_attribute(
         self,

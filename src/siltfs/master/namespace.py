@@ -445,18 +445,6 @@ class Namespace:
                 if self.intents.carry_out(intent, move, after="rename.after_ufs"):
                     refresh_fingerprints(self.ms, self.mounts, inode, dst)
 
-    def tidy_staging(self, ufs: UnderFileSystem) -> None:
-        """Remove the mount's staging directory once it is empty, so an idle UFS holds
-        exactly the user's files."""
-        staging = self.config.persist.staging_dir
-        if self.active_staging:
-            return  # a synchronous write is about to put its object there
-        try:
-            if not retrying(lambda: ufs.list(staging)):
-                retrying(lambda: ufs.delete(staging))
-        except Exception:  # noqa: BLE001 - busy, gone or a racing upload: all fine
-            pass
-
     @property
     def pending_intents(self) -> bool:
         return self.intents.pending
