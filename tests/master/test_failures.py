@@ -93,7 +93,7 @@ def test_a_full_ufs_is_counted_and_failed_jobs_retry_on_schedule(
 
 def test_a_scheduled_retry_leaves_the_job_of_a_lost_file_alone(tmp_path: Path) -> None:
     """A LOST file's FAILED job is what brings it back to the queue when its worker
-    returns (Master._revive); retrying it would only cancel it (the file is not
+    returns (Recovery.revive, master/recovery.py); retrying it would only cancel it (the file is not
     TO_BE_PERSISTED), and the file, once revived, would never be persisted."""
     fs = siltfs.connect(config=config(tmp_path / "home", 0.0), ufs=f"file://{tmp_path}/ufs")
     try:

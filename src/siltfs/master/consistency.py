@@ -42,7 +42,10 @@ from siltfs.persist.sweep import tidy_staging
 from siltfs.ufs.abc import FORBIDDEN_CHARS, FORBIDDEN_ENCODINGS, unrepresentable
 
 if TYPE_CHECKING:
-    from siltfs.master.master import Master
+    from siltfs.master.namespace import Namespace
+    from siltfs.persist.persister import Persister
+    from siltfs.persist.queue import JobQueue
+    from siltfs.persist.runner import PersistRunner
 
 KINDS = (
     "GHOST",
@@ -102,9 +105,14 @@ class ConsistencyReport:
 
 
 class Checker:
-    def __init__(self, master: Master, *, repair: bool, remove_ghosts: bool) -> None:
-        self.m = master
-        self.ns = master.ns
+    def __init__(
+        self, ns: Namespace, *, jobs: JobQueue, persister: Persister, runner: PersistRunner,
+        repair: bool, remove_ghosts: bool,
+    ) -> None:  # fmt: skip
+        self.ns = ns
+        self.jobs = jobs  # re-queues stuck and failed jobs
+        self.persister = persister  # knows which staging objects are orphans
+        self.runner = runner  # its jobs in flight are not stuck; woken by a re-persist
         self.repair = repair
         self.remove_ghosts = remove_ghosts
 
@@ -244,7 +252,7 @@ class Checker:
 
     def _check_jobs(self, report: ConsistencyReport, path: str, jobs: dict[int, Any]) -> None:
         now = now_ms()
-        live = {j.id for j in self.m.runner.inflight_jobs()}
+        live = {j.id for j in self.runner.inflight_jobs()}
         with self.ns.ms.snapshot() as txn:
             for job in jobs.values():
                 inode = txn.get_inode(job.inode_id)
@@ -258,20 +266,20 @@ class Checker:
                 ):
                     d = self._add(report, "STUCK_JOB", job_path, f"job {job.id} lease expired")
                     if self.repair:
-                        self.m.jobs.retry(job.id)
+                        self.jobs.retry(job.id)
                         d.repaired, d.action = True, "job re-queued"
                 elif job.state is JobState.FAILED:
                     detail = f"job {job.id} failed after {job.attempts} attempts: {job.last_error}"
                     d = self._add(report, "FAILED_JOB", job_path, detail)
                     if self.repair:
-                        self.m.jobs.retry(job.id)
+                        self.jobs.retry(job.id)
                         d.repaired, d.action = True, "job re-queued"
 
     def _check_staging(self, report: ConsistencyReport, path: str) -> None:
         for mount in self.ns.mounts.all():
             if not (paths.is_ancestor(path, mount.path) or paths.is_ancestor(mount.path, path)):
                 continue
-            for name in self.m.persister.orphaned_staging(mount.id):
+            for name in self.persister.orphaned_staging(mount.id):
                 staging_path = paths.join(
                     mount.path, f"{self.ns.config.persist.staging_dir}/{name}"
                 )
@@ -309,7 +317,7 @@ class Checker:
                 txn.update_inode(fresh)
                 txn.insert_job(fresh.id, fresh.generation, now_ms())
                 store.pin(fresh.block_ids())
-                self.m.runner.wake()
+                self.runner.wake()
                 return "re-persisting from the cache"
             fresh.state = PersistenceState.LOST
             txn.update_inode(fresh)

@@ -1,40 +1,38 @@
-"""The master: wires namespace, mounts, persister and background work together, and
-recovers after a restart (intents, leases of dead runners, pins, lost data, staging)."""
+"""The master: wires namespace, mounts, persistence, recovery and maintenance together,
+and is the one object the clients and servers above it talk to.
+
+Recovery (master/recovery.py), maintenance (master/maintenance.py) and multi-master
+coordination (master/coordination.py) have modules of their own.
+"""
 
 from __future__ import annotations
 
 import logging
-import threading
-import time
-from collections.abc import Iterable
 from typing import Any
 
 from siltfs.config import SiltConfig
-from siltfs.errors import InvalidArgument, SiltError
+from siltfs.errors import InvalidArgument
 from siltfs.master import infos
 from siltfs.master import posix as px
 from siltfs.master.cluster import Cluster
 from siltfs.master.consistency import Checker, ConsistencyReport
-from siltfs.master.metrics import exposition, registry_for
+from siltfs.master.maintenance import Maintenance
+from siltfs.master.metrics import MasterCollector, exposition, registry_for
 from siltfs.master.mounting import ensure_root_mount, mount, unmount
 from siltfs.master.mounts import MountTable
-from siltfs.master.namespace import PERSISTED, Namespace, Resolved, now_ms
+from siltfs.master.namespace import PERSISTED, Namespace, Resolved
+from siltfs.master.recovery import Recovery
 from siltfs.metastore.abc import Metastore
-from siltfs.model.enums import JobState, PersistenceState, TtlAction, WriteType
-from siltfs.model.inode import FileInfo, Inode, MountInfo, inode_of_block
+from siltfs.model.enums import TtlAction, WriteType
+from siltfs.model.inode import FileInfo, Inode, MountInfo
 from siltfs.persist.outbox import NewFile, check_writable_target, commit_file
 from siltfs.persist.persister import Persister
 from siltfs.persist.queue import JobQueue
-from siltfs.persist.recovery import reclaim_dead_leases
 from siltfs.persist.runner import PersistRunner
 from siltfs.ufs.fsspec_ufs import open_ufs
 from siltfs.worker.blockstore import BlockStore
 
 log = logging.getLogger("siltfs.master")
-
-
-def _mount_key(mounts: list[MountInfo]) -> list[tuple[Any, ...]]:
-    return sorted((m.id, m.path, m.uri, repr(m.options), m.read_only) for m in mounts)
 
 
 class Master:
@@ -54,10 +52,9 @@ class Master:
         self.config = config
         self.ms = metastore
         self.store = Cluster(
-            store, config.cluster, token, is_needed=self._needed_blocks,
+            store, config.cluster, token, is_needed=lambda ids: self.recovery.needed_blocks(ids),
             expect_workers=expect_workers,
         )  # fmt: skip
-        self._lost_checked = False
         self.lock = metastore.namespace_lock(config.home)
         self.mounts = MountTable(open_ufs)
         self.ns = Namespace(config, metastore, self.mounts, self.store, self.lock)
@@ -65,11 +62,19 @@ class Master:
         self.persister = Persister(self.ns)
         self.runner = PersistRunner(metastore, config.persist, self.persister.run_job)
         self.jobs = JobQueue(self.ns, self.runner.wake)
+        self.recovery = Recovery(self.ns, self.persister, self.runner.wake)
+        self.maintenance = Maintenance(
+            config, self.ns, recovery=self.recovery, persister=self.persister, jobs=self.jobs,
+            free=self.free, clear_ttl=lambda path: self.set_attribute(path, ttl=-1),
+            check_consistency=self.check_consistency,
+        )  # fmt: skip
         self.last_check: ConsistencyReport | None = None
-        self.registry = registry_for(self)
-        self._stop = threading.Event()
-        self._maintenance: threading.Thread | None = None
-        self.lost_files = 0
+        self.registry = registry_for(
+            MasterCollector(
+                jobs=self.jobs, persister=self.persister, blocks=self.store,
+                lost_files=lambda: self.recovery.lost_files, last_check=lambda: self.last_check,
+            )
+        )  # fmt: skip
         self.op_metrics: Any = None  # request counters of a server on this master
         self.recover()
 
@@ -77,188 +82,39 @@ class Master:
     def start(self) -> None:
         if self.config.persist.enabled:
             self.runner.start()
-        self._maintenance = threading.Thread(
-            target=self._maintain, name="silt-maintenance", daemon=True
-        )
-        self._maintenance.start()
+        self.maintenance.start()
 
     def close(self) -> None:
-        self._stop.set()
-        if self._maintenance is not None:
-            self._maintenance.join()
+        self.maintenance.stop()
         if self.config.persist.enabled:
             self.runner.stop(wait=True)
         self.mounts.close()
         self.store.close()
         self.lock.close()
 
+    # recovery and maintenance (master/recovery.py, master/maintenance.py) ----
     def recover(self) -> dict[str, int]:
-        """Bring the home back to a consistent state after any kind of stop."""
-        report = {"intents": self.ns.replay_intents(), "leases": 0, "lost": 0, "orphans": 0}
-        report["leases"] = reclaim_dead_leases(self.ms)
-        with self.ms.snapshot() as txn:
-            unpersisted = txn.inodes_in_state(PersistenceState.NOT_PERSISTED)
-            unpersisted += txn.inodes_in_state(PersistenceState.TO_BE_PERSISTED)
-            pinned = txn.pinned_inodes()
-        for inode in unpersisted + pinned:
-            self.store.pin(inode.block_ids())
-        if self.store.settled():
-            report["lost"] = self.mark_lost("cached blocks lost before the file was persisted")
-        report["orphans"] = self._drop_orphan_blocks()
-        report["staging"] = self.persister.sweep_staging()
-        return report
+        return self.recovery.recover()
 
     def mark_lost(self, reason: str) -> int:
-        """Unpersisted files with a block no member holds any more become LOST, their
-        jobs FAILED with *reason*: a loss is always reported, never silent."""
-        self._lost_checked = True
-        if not self.store.sees_everything(self.ms.shared_across_hosts):
-            return 0  # other masters' own stores may hold what this one does not see
-        with self.ms.snapshot() as txn:
-            unpersisted = txn.inodes_in_state(PersistenceState.NOT_PERSISTED)
-            unpersisted += txn.inodes_in_state(PersistenceState.TO_BE_PERSISTED)
-        lost = [
-            i for i in unpersisted
-            if not i.is_dir and any(not self.store.contains(b) for b in i.block_ids())
-        ]  # fmt: skip
-        if not lost:
-            return 0
-        with self.ms.transaction() as txn:
-            for stale in lost:
-                inode = txn.get_inode(stale.id)
-                if inode is None or inode.state not in (
-                    PersistenceState.NOT_PERSISTED,
-                    PersistenceState.TO_BE_PERSISTED,
-                ):
-                    continue
-                inode.state = PersistenceState.LOST
-                txn.update_inode(inode)
-                lost_job = txn.job_for_inode(inode.id)
-                if lost_job is not None:
-                    lost_job.state = JobState.FAILED
-                    lost_job.last_error = reason
-                    txn.update_job(lost_job)
-        log.error("%d unpersisted file(s) lost their cached blocks: %s", len(lost), reason)
-        self.lost_files += len(lost)
-        return len(lost)
-
-    def _classify_blocks(self, block_ids: Iterable[int]) -> tuple[set[int], set[int], list[Inode]]:
-        """Cached blocks sorted by what their inode says: those to keep pinned (data not
-        yet persisted, pinned files), orphans (the file is gone or was overwritten), and
-        the LOST inodes among their owners."""
-        by_inode: dict[int, list[int]] = {}
-        for bid in block_ids:
-            by_inode.setdefault(inode_of_block(bid), []).append(bid)
-        pins: set[int] = set()
-        orphans: set[int] = set()
-        lost: list[Inode] = []
-        with self.ms.snapshot() as txn:
-            for inode_id, bids in by_inode.items():
-                inode = txn.get_inode(inode_id)
-                valid = set(inode.block_ids()) if inode is not None else set()
-                orphans.update(b for b in bids if b not in valid)
-                if inode is not None and (inode.pinned or inode.state is not PERSISTED):
-                    pins.update(b for b in bids if b in valid)
-                if inode is not None and inode.state is PersistenceState.LOST:
-                    lost.append(inode)
-        return pins, orphans, lost
-
-    def _needed_blocks(self, block_ids: list[int]) -> tuple[set[int], set[int]]:
-        """Of blocks a (re)started worker holds: those to pin and the orphans.  A LOST
-        file whose blocks are all back (a worker that was only unreachable) is revived."""
-        pins, orphans, lost = self._classify_blocks(block_ids)
-        self._revive([i for i in lost if all(self.store.contains(b) for b in i.block_ids())])
-        return pins, orphans
-
-    def _revive(self, inodes: list[Inode]) -> None:
-        if not inodes:
-            return
-        with self.ms.transaction() as txn:
-            for stale in inodes:
-                inode = txn.get_inode(stale.id)
-                if inode is None or inode.state is not PersistenceState.LOST:
-                    continue
-                job = txn.job_for_inode(inode.id)
-                inode.state = PersistenceState.NOT_PERSISTED
-                if job is not None:  # it was on its way to the UFS: back in the queue
-                    inode.state = PersistenceState.TO_BE_PERSISTED
-                    job.state = JobState.PENDING
-                    job.attempts = 0
-                    job.last_error = None
-                    job.next_run_ms = now_ms()
-                    txn.update_job(job)
-                txn.update_inode(inode)
-        log.warning("%d LOST file(s) have all their blocks back; revived", len(inodes))
-        self.runner.wake()
+        return self.recovery.mark_lost(reason)
 
     def check_workers(self) -> int:
-        """Reap workers that stopped heartbeating; report files whose only copy died.
-        Returns how many files were marked LOST."""
-        dead = self.store.reap()
-        if dead:
-            names = ", ".join(f"{w.id} ({w.url})" for w, _ in dead)
-            return self.mark_lost(f"worker {names} stopped heartbeating; it held the only copy")
-        if not self._lost_checked and self.store.settled():
-            return self.mark_lost("cached blocks lost before the file was persisted")
-        return 0
+        return self.recovery.check_workers()
 
-    def _drop_orphan_blocks(self) -> int:
-        _, orphans, _ = self._classify_blocks(self.store.all_block_ids())
-        self.store.remove(orphans)
-        return len(orphans)
+    def check_ttl(self) -> int:
+        return self.maintenance.check_ttl()
 
     def follow_other_masters(self) -> None:
-        """Pick up what other masters sharing this metastore changed: the mount table,
-        and UFS steps (intents) one of them recorded and did not finish (it may have
-        died).  Cheap reads; a no-op when nothing changed."""
-        stale_before = now_ms() - int(self.config.persist.lease_s * 1000)
-        with self.ms.snapshot() as txn:
-            mounts = txn.list_mounts()
-            # young intents belong to a step some master is carrying out right now
-            intents = any(i.created_ms < stale_before for i in txn.list_intents())
-        if _mount_key(mounts) != _mount_key(self.mounts.all()):
-            # re-read under the namespace lock: a mount() of this master holds it while
-            # it writes and loads the table, so a stale read never undoes it
-            with self.lock:
-                with self.ms.snapshot() as txn:
-                    mounts = txn.list_mounts()
-                if _mount_key(mounts) != _mount_key(self.mounts.all()):
-                    self.mounts.load(mounts)
-        if intents and not self.ns.pending_intents:
-            self.ns.intents.pending = True  # replayed below by maintenance
+        self.maintenance.follow_other_masters()
+
+    @property
+    def lost_files(self) -> int:
+        return self.recovery.lost_files
 
     def metrics_text(self) -> str:
         """Prometheus exposition of this master's metrics."""
         return exposition(self.registry)
-
-    def _maintain(self) -> None:
-        last_sweep = last_check = last_retry = time.monotonic()
-        check_every = self.config.consistency_check_interval_s
-        retry_every = self.config.persist.failed_retry_interval_s
-        tick = min(self.config.ttl_check_interval_s, check_every or float("inf"))
-        tick = min(tick, retry_every or float("inf"))
-        tick = min(tick, self.config.cluster.heartbeat_interval_s)
-        while not self._stop.wait(tick):
-            try:
-                self.follow_other_masters()
-                self.check_workers()
-                if self.ns.pending_intents:
-                    self.ns.replay_intents()
-                self.check_ttl()
-                now = time.monotonic()
-                if now - last_sweep > self.config.persist.lease_s:
-                    self.persister.sweep_staging()
-                    last_sweep = now
-                if retry_every and now - last_retry >= retry_every:
-                    retried = self.jobs.retry_failed()  # a UFS back from an outage
-                    if retried:
-                        log.info("retrying %d FAILED persist job(s) on schedule", retried)
-                    last_retry = now
-                if check_every and now - last_check >= check_every:
-                    self.check_consistency("/")  # logs and exports what it finds
-                    last_check = now
-            except Exception:  # noqa: BLE001 - keep the thread alive, report
-                log.exception("maintenance round failed")
 
     # info -----------------------------------------------------------------
     def info(self, inode: Inode, path: str) -> FileInfo:
@@ -384,28 +240,6 @@ class Master:
         result = px.apply(self.ns, op, path, args)
         return self.info(result, path) if isinstance(result, Inode) else result
 
-    def check_ttl(self) -> int:
-        now = now_ms()
-        with self.ms.snapshot() as txn:
-            due = [
-                (i, self.ns.path_of(txn, i)) for i in txn.inodes_with_ttl()
-                if i.ttl_ms is not None and i.created_ms + i.ttl_ms <= now
-            ]  # fmt: skip
-        acted = 0
-        for inode, path in due:
-            if path is None:
-                continue
-            try:
-                if inode.ttl_action is TtlAction.DELETE:
-                    self.ns.delete(path, recursive=True)
-                else:
-                    self.free(path)
-                    self.set_attribute(path, ttl=-1)
-                acted += 1
-            except SiltError as exc:
-                log.warning("TTL action on %s failed: %s", path, exc)
-        return acted
-
     # cache management ----------------------------------------------------
     def files_under(self, path: str) -> list[tuple[str, Inode]]:
         inode = self.ns.get(path)
@@ -438,7 +272,14 @@ class Master:
     def check_consistency(
         self, path: str, *, repair: bool = False, remove_ghosts: bool = False
     ) -> ConsistencyReport:
-        report = Checker(self, repair=repair, remove_ghosts=remove_ghosts).run(path)
+        report = Checker(
+            self.ns,
+            jobs=self.jobs,
+            persister=self.persister,
+            runner=self.runner,
+            repair=repair,
+            remove_ghosts=remove_ghosts,
+        ).run(path)
         self.last_check = report
         for d in report.divergences:
             action = f" -> {d.action}" if d.action else ""

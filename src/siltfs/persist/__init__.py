@@ -23,7 +23,7 @@ step                  function                                                  
                       after ``max_attempts``, LOST if no copy is left)
    sweep              :meth:`sweep.Sweeper.sweep`, :func:`sweep.tidy_staging`    --
    recovery           :func:`recovery.reclaim_dead_leases` (then the sweep),     any of the above
-                      called by ``Master.recover`` on start
+                      called by ``master/recovery.py`` on start
 I5 barrier            :func:`barrier.wait` (``wait_persisted``),                 --
                       :class:`queue.JobQueue` (list, show, retry, cancel)
 ====================  =========================================================  ==========================
@@ -40,7 +40,8 @@ owners ``<hostname>:<pid>:<nonce>`` and write tokens ``<host hash>h<pid>p<nonce>
 
 Layering: ``persist/`` uses the namespace layer of ``master/`` (namespace, intents,
 latches, mounts, the cluster view) and is used by the master's wiring
-(``master/master.py``) and by the writer (``client/streams.py``: staging names, the outbox's ``NewFile``).
+(``master/master.py``, ``master/recovery.py``, ``master/maintenance.py``) and by the
+writer (``client/streams.py``: staging names, the outbox's ``NewFile``).
 :mod:`~siltfs.persist.identity` and :mod:`~siltfs.persist.staging` import nothing above
 ``ufs/`` and may be used anywhere.
 """

@@ -71,7 +71,7 @@ class JobQueue:
         schedule), each with a fresh attempt budget; returns how many.  A job that is no
         longer FAILED when its turn comes (another master or operator retried it) is left
         alone, and so is a LOST file's: it cannot succeed, and it is what puts the file
-        back in the queue if its blocks come back (Master._revive)."""
+        back in the queue if its blocks come back (master/recovery.py: Recovery.revive)."""
         retried = 0
         with self.ns.ms.transaction() as txn:
             for job in txn.list_jobs(JobState.FAILED):
