@@ -91,8 +91,7 @@ class EmbeddedFileSystem(PosixMethods):
         p = paths.validate(path)
         try:
             return (
-                self.master.ns.lookup(p, sync_interval_ms=check_interval(sync_interval_ms))
-                is not None
+                self.master.lookup(p, sync_interval_ms=check_interval(sync_interval_ms)) is not None
             )
         except NotADirectoryError:
             return False
@@ -127,9 +126,7 @@ class EmbeddedFileSystem(PosixMethods):
         if check_bool(recursive, "recursive"):
             self.master.ls(p, recursive=True, sync_interval_ms=0)
         else:
-            inode = self.master.ns.get(p, sync_interval_ms=0)
-            if inode.is_dir:
-                self.master.ns.children(inode, p, 0)
+            self.master.sync_metadata(p)
 
     # mounts ---------------------------------------------------------------
     def mount(
@@ -240,7 +237,7 @@ class EmbeddedFileSystem(PosixMethods):
     def touch(self, path: str, *, write_type: WriteType | str | None = None) -> FileInfo:
         p = paths.validate(path)
         wt = self._wt(write_type)  # a bad write type is refused even with nothing to write
-        if self.master.ns.lookup(p) is not None:
+        if self.master.lookup(p) is not None:
             info = self.stat(p)
             if info.is_dir:
                 raise IsADirectory("is a directory", path=p)
@@ -318,7 +315,7 @@ class EmbeddedFileSystem(PosixMethods):
         root = self.stat(p)
         infos = [root] if not root.is_dir else self.ls(p, recursive=True)
         files = [i for i in infos if not i.is_dir]
-        cached = sum(self.master.store.cached_bytes(i.block_ids) for i in files)
+        cached = sum(self.master.cached_bytes(i.block_ids) for i in files)
         return {
             "path": p,
             "length": sum(i.length for i in files),
@@ -339,27 +336,27 @@ class EmbeddedFileSystem(PosixMethods):
 
     def jobs(self, state: JobState | str | None = None) -> list[JobInfo]:
         """Persist jobs (PENDING, RUNNING, FAILED), with path, attempts, last error, age."""
-        return self.master.jobs.list(None if state is None else JobState.parse(state))  # type: ignore[arg-type]
+        return self.master.list_jobs(None if state is None else JobState.parse(state))  # type: ignore[arg-type]
 
     def job(self, job_id: int) -> JobInfo:
         if not isinstance(job_id, int) or isinstance(job_id, bool):
             raise WrongType(f"job id must be an int, not {type(job_id).__name__}")
-        return self.master.jobs.show(job_id)
+        return self.master.show_job(job_id)
 
     def retry_job(self, job_id: int | None = None, *, all_failed: bool = False) -> int:
         """Re-run one job (by id) or every FAILED job; returns how many were re-queued."""
         if all_failed:
-            return self.master.jobs.retry_failed()
+            return self.master.retry_failed_jobs()
         if job_id is None:
             raise InvalidArgument("give a job id or all_failed=True")
         self.job(job_id)
-        self.master.jobs.retry(job_id)
+        self.master.retry_job(job_id)
         return 1
 
     def cancel_job(self, job_id: int) -> None:
         """Cancel a persist job: the file stays NOT_PERSISTED, its data pinned."""
         self.job(job_id)
-        self.master.jobs.cancel(job_id)
+        self.master.cancel_job(job_id)
 
     def metrics_text(self) -> str:
         """Metrics in Prometheus text format (names in README, "Metrics")."""
@@ -371,9 +368,7 @@ class EmbeddedFileSystem(PosixMethods):
             return
         self._closed = True
         try:
-            self._master.close()
-            self._master.store.flush_mem()
-            self._master.ms.close()
+            self._master.close()  # (and the metastore, and the cache kept warm)
         finally:
             if self._home_lock is not None:
                 self._home_lock.release()

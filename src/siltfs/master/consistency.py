@@ -306,7 +306,7 @@ class Checker:
             _, ufs, rel = self.ns.mounts.resolve(path)
             ufs.mkdirs(rel)
             return "re-created the directory"
-        store = self.ns.store
+        store = self.ns.blocks
         cached = all(store.contains(b) for b in node.block_ids())
         with self.ns.lock, self.ns.ms.transaction() as txn:
             fresh = txn.get_inode(node.id)
@@ -328,7 +328,7 @@ class Checker:
             fresh = txn.get_inode(node.id)
             if fresh is None:
                 return
-            self.ns.store.remove(fresh.block_ids())
+            self.ns.blocks.remove(fresh.block_ids())
             fresh.state = PERSISTED
             fresh.fingerprint = fingerprint
             fresh.length = size

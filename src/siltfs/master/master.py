@@ -1,13 +1,15 @@
 """The master: wires namespace, mounts, persistence, recovery and maintenance together,
 and is the one object the clients and servers above it talk to.
 
-Recovery (master/recovery.py), maintenance (master/maintenance.py) and multi-master
-coordination (master/coordination.py) have modules of their own.
+Its collaborators are its own: code outside ``master/`` and ``persist/`` calls methods
+of the master, never of the namespace, the metastore, the cluster view or the persist
+queue behind it (``tests/test_reach_through.py`` holds that rule).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from siltfs.config import SiltConfig
@@ -21,16 +23,19 @@ from siltfs.master.metrics import MasterCollector, exposition, registry_for
 from siltfs.master.mounting import ensure_root_mount, mount, unmount
 from siltfs.master.mounts import MountTable
 from siltfs.master.namespace import PERSISTED, Namespace, Resolved
+from siltfs.master.queue import JobInfo
 from siltfs.master.recovery import Recovery
 from siltfs.metastore.abc import Metastore
-from siltfs.model.enums import TtlAction, WriteType
-from siltfs.model.inode import FileInfo, Inode, MountInfo
+from siltfs.model.enums import JobState, TtlAction, WriteType
+from siltfs.model.inode import FileInfo, Inode, MountInfo, PersistJob
 from siltfs.persist.outbox import NewFile, check_writable_target, commit_file
 from siltfs.persist.persister import Persister
 from siltfs.persist.queue import JobQueue
 from siltfs.persist.runner import PersistRunner
+from siltfs.persist.sweep import tidy_staging
+from siltfs.ufs.abc import UnderFileSystem
 from siltfs.ufs.fsspec_ufs import open_ufs
-from siltfs.worker.blockstore import BlockStore
+from siltfs.worker.blockstore import BlockStore, TierUsage
 
 log = logging.getLogger("siltfs.master")
 
@@ -51,13 +56,13 @@ class Master:
         *expect_workers*: workers will register by heartbeat (a served master)."""
         self.config = config
         self.ms = metastore
-        self.store = Cluster(
+        self.blocks = Cluster(
             store, config.cluster, token, is_needed=lambda ids: self.recovery.needed_blocks(ids),
             expect_workers=expect_workers,
         )  # fmt: skip
         self.lock = metastore.namespace_lock(config.home)
         self.mounts = MountTable(open_ufs)
-        self.ns = Namespace(config, metastore, self.mounts, self.store, self.lock)
+        self.ns = Namespace(config, metastore, self.mounts, self.blocks, self.lock)
         ensure_root_mount(self.ns, root_uri, root_options)
         self.persister = Persister(self.ns)
         self.runner = PersistRunner(metastore, config.persist, self.persister.run_job)
@@ -71,7 +76,7 @@ class Master:
         self.last_check: ConsistencyReport | None = None
         self.registry = registry_for(
             MasterCollector(
-                jobs=self.jobs, persister=self.persister, blocks=self.store,
+                jobs=self.jobs, persister=self.persister, blocks=self.blocks,
                 lost_files=lambda: self.recovery.lost_files, last_check=lambda: self.last_check,
             )
         )  # fmt: skip
@@ -84,13 +89,21 @@ class Master:
             self.runner.start()
         self.maintenance.start()
 
-    def close(self) -> None:
+    def stop(self) -> None:
+        """Stop the background work and release what this master holds (not the
+        metastore: its opener closes it)."""
         self.maintenance.stop()
         if self.config.persist.enabled:
             self.runner.stop(wait=True)
         self.mounts.close()
-        self.store.close()
+        self.blocks.close()
         self.lock.close()
+
+    def close(self) -> None:
+        """:meth:`stop`, keep the cache warm for the next start, close the metastore."""
+        self.stop()
+        self.blocks.flush_mem()
+        self.ms.close()
 
     # recovery and maintenance (master/recovery.py, master/maintenance.py) ----
     def recover(self) -> dict[str, int]:
@@ -118,7 +131,7 @@ class Master:
 
     # info -----------------------------------------------------------------
     def info(self, inode: Inode, path: str) -> FileInfo:
-        return infos.info(self.store, inode, path)
+        return infos.info(self.blocks, inode, path)
 
     def stat(self, path: str, sync_interval_ms: int | None = None) -> FileInfo:
         inode = self.ns.get(path, sync_interval_ms=sync_interval_ms)
@@ -139,7 +152,7 @@ class Master:
         while stack:
             node, node_path = stack.pop()
             kids = self.ns.children(node, node_path, sync_interval_ms)
-            found = infos.infos(self.store, kids, node_path)
+            found = infos.infos(self.blocks, kids, node_path)
             out.extend(found)
             if recursive:
                 stack.extend((k, i.path) for k, i in zip(kids, found, strict=True) if k.is_dir)
@@ -230,9 +243,9 @@ class Master:
             if pinned is not None:
                 for node in subtree:
                     if pinned:
-                        self.store.pin(node.block_ids())
+                        self.blocks.pin(node.block_ids())
                     elif node.state is PERSISTED:
-                        self.store.unpin(node.block_ids())
+                        self.blocks.unpin(node.block_ids())
             return self.info(fresh, path)
 
     def posix(self, op: str, path: str, args: dict[str, Any]) -> FileInfo | bytes | list[str]:
@@ -264,9 +277,9 @@ class Master:
         for _, inode in targets:
             if inode.state is PERSISTED and not inode.pinned:
                 ids = inode.block_ids()
-                before = self.store.cached_bytes(ids)
-                self.store.free(ids)
-                freed += before - self.store.cached_bytes(ids)
+                before = self.blocks.cached_bytes(ids)
+                self.blocks.free(ids)
+                freed += before - self.blocks.cached_bytes(ids)
         return freed
 
     def check_consistency(
@@ -285,3 +298,126 @@ class Master:
             action = f" -> {d.action}" if d.action else ""
             log.warning("consistency %s %s: %s%s", d.kind, d.path, d.detail, action)
         return report
+
+    # what clients and servers ask of the collaborators --------------------------
+    def lookup(self, path: str, *, sync_interval_ms: int | None = None) -> Inode | None:
+        """The inode at *path*, or None (metadata loaded and synced on the way)."""
+        return self.ns.lookup(path, sync_interval_ms=sync_interval_ms)
+
+    def sync_metadata(self, path: str) -> None:
+        """Sync the entry at *path* (and a directory's listing) with the UFS now."""
+        inode = self.ns.get(path, sync_interval_ms=0)
+        if inode.is_dir:
+            self.ns.children(inode, path, 0)
+
+    def inode(self, inode_id: int) -> Inode | None:
+        """The current record of an inode (by id: it may have moved or changed)."""
+        with self.ms.snapshot() as txn:
+            return txn.get_inode(inode_id)
+
+    def path_of_inode(self, inode_id: int) -> str | None:
+        """The current path of an inode, or None if it (or an ancestor) is gone."""
+        return self.paths_of_inodes([inode_id])[inode_id]
+
+    def paths_of_inodes(self, inode_ids: list[int]) -> dict[int, str | None]:
+        """:meth:`path_of_inode` of several inodes, in one snapshot."""
+        out: dict[int, str | None] = {}
+        with self.ms.snapshot() as txn:
+            for inode_id in inode_ids:
+                node = txn.get_inode(inode_id)
+                out[inode_id] = self.ns.path_of(txn, node) if node is not None else None
+        return out
+
+    def ufs_of(self, path: str) -> tuple[UnderFileSystem, str]:
+        """The UFS holding *path* and the path relative to its mount."""
+        _, ufs, rel = self.mounts.resolve(path)
+        return ufs, rel
+
+    def wrap_ufs(
+        self, mount_path: str, wrapper: Callable[[UnderFileSystem], UnderFileSystem]
+    ) -> UnderFileSystem:
+        """Replace the UFS of the mount at *mount_path* by ``wrapper(current)`` (fault
+        injection in tests); returns the wrapper."""
+        info = self.mounts.at(mount_path)
+        if info is None:
+            raise ValueError(f"{mount_path} is not a mount point")
+        return self.mounts.wrap(info.id, wrapper)
+
+    # blocks (the cluster view) ----------------------------------------------------
+    def put_block(
+        self, block_id: int, data: bytes | memoryview, *, durable: bool = False,
+        ssd: bool = False, replicas: int = 1,
+    ) -> str:  # fmt: skip
+        return self.blocks.put(block_id, data, durable=durable, ssd=ssd, replicas=replicas)
+
+    def get_block(
+        self, block_id: int, *, promote: bool = False, wait: bool = False
+    ) -> bytes | None:
+        return self.blocks.get(block_id, promote=promote, wait=wait)
+
+    def pin_blocks(self, block_ids: list[int]) -> None:
+        self.blocks.pin(block_ids)
+
+    def remove_blocks(self, block_ids: list[int]) -> None:
+        self.blocks.remove(block_ids)
+
+    def cached_bytes(self, block_ids: list[int]) -> int:
+        return self.blocks.cached_bytes(block_ids)
+
+    def tier_of_block(self, block_id: int) -> str | None:
+        return self.blocks.tier_of(block_id)
+
+    def locate_block(self, block_id: int) -> list[dict[str, Any]]:
+        """Where a client may read a block: workers holding it, local ones first."""
+        return self.blocks.locate(block_id)
+
+    def cluster_heartbeat(self, report: dict[str, Any]) -> dict[str, Any]:
+        """A worker's heartbeat; the answer says what it is to pin and drop."""
+        return self.blocks.heartbeat(report)
+
+    def cluster_overview(self) -> list[dict[str, Any]]:
+        """One entry per block-store member: address, liveness, tier usage."""
+        return self.blocks.overview()
+
+    def tier_usage(self) -> list[TierUsage]:
+        return self.blocks.usage()
+
+    # synchronous writes' staging objects ------------------------------------------
+    def new_inode_id(self) -> int:
+        return self.ns.new_id()
+
+    def writable_ufs(self, path: str) -> UnderFileSystem:
+        """The UFS a new file at *path* goes to (InvalidPath if it cannot hold it)."""
+        return self.ns.writable(path)[1]
+
+    def staging_begin(self, token: str) -> None:
+        """A synchronous write with *token* is about to write its staging object."""
+        self.ns.active_staging.add(token)
+
+    def staging_end(self, token: str) -> None:
+        self.ns.active_staging.discard(token)
+
+    def tidy_staging(self, ufs: UnderFileSystem) -> None:
+        """Remove the staging directory of *ufs* if it is empty."""
+        tidy_staging(self.ns, ufs)
+
+    # the persist queue ----------------------------------------------------------------
+    def list_jobs(self, state: JobState | None = None) -> list[JobInfo]:
+        return self.jobs.list(state)
+
+    def show_job(self, job_id: int) -> JobInfo:
+        return self.jobs.show(job_id)
+
+    def retry_job(self, job_id: int) -> JobInfo:
+        return self.jobs.retry(job_id)
+
+    def retry_failed_jobs(self) -> int:
+        return self.jobs.retry_failed()
+
+    def cancel_job(self, job_id: int) -> None:
+        self.jobs.cancel(job_id)
+
+    def job_rows(self) -> list[PersistJob]:
+        """Every job row not done, as stored (the dashboard's queue)."""
+        with self.ms.snapshot() as txn:
+            return txn.list_jobs()

@@ -65,13 +65,13 @@ class Namespace:
         config: SiltConfig,
         metastore: Metastore,
         mounts: MountTable,
-        store: Cluster,
+        blocks: Cluster,
         lock: NamespaceLock,
     ) -> None:
         self.config = config
         self.ms = metastore
         self.mounts = mounts
-        self.store = store
+        self.blocks = blocks
         self.lock = lock
         self._ids: list[int] = []
         self._ids_lock = threading.Lock()
@@ -136,7 +136,7 @@ class Namespace:
                     return directory
                 apply_listing(
                     txn, fresh, listing, hidden=hidden, block_size=self.config.cache.block_size,
-                    now_ms=now, store=self.store, allocate=self.new_id,
+                    now_ms=now, store=self.blocks, allocate=self.new_id,
                 )  # fmt: skip
             return fresh
 
@@ -370,7 +370,7 @@ class Namespace:
                     intent = txn.insert_intent("delete", res.mount.id, res.rel, None, now_ms())
                 self.touch_parent(txn, res.inode.parent_id)
             for node in subtree:
-                self.store.remove(node.block_ids())
+                self.blocks.remove(node.block_ids())
             if intent is not None:
                 crashpoints.reach("delete.after_metadata")
                 self.intents.carry_out(intent, lambda: res.ufs.delete(res.rel, recursive=True))

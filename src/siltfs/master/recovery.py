@@ -35,8 +35,8 @@ class Recovery:
         self._lost_checked = False
 
     @property
-    def store(self) -> Cluster:
-        return self.ns.store
+    def blocks(self) -> Cluster:
+        return self.ns.blocks
 
     def recover(self) -> dict[str, int]:
         """Bring the home back to a consistent state after any kind of stop."""
@@ -47,8 +47,8 @@ class Recovery:
             unpersisted += txn.inodes_in_state(PersistenceState.TO_BE_PERSISTED)
             pinned = txn.pinned_inodes()
         for inode in unpersisted + pinned:
-            self.store.pin(inode.block_ids())
-        if self.store.settled():
+            self.blocks.pin(inode.block_ids())
+        if self.blocks.settled():
             report["lost"] = self.mark_lost("cached blocks lost before the file was persisted")
         report["orphans"] = self.drop_orphan_blocks()
         report["staging"] = self.persister.sweep_staging()
@@ -58,14 +58,14 @@ class Recovery:
         """Unpersisted files with a block no member holds any more become LOST, their
         jobs FAILED with *reason*: a loss is always reported, never silent."""
         self._lost_checked = True
-        if not self.store.sees_everything(self.ms.shared_across_hosts):
+        if not self.blocks.sees_everything(self.ms.shared_across_hosts):
             return 0  # other masters' own stores may hold what this one does not see
         with self.ms.snapshot() as txn:
             unpersisted = txn.inodes_in_state(PersistenceState.NOT_PERSISTED)
             unpersisted += txn.inodes_in_state(PersistenceState.TO_BE_PERSISTED)
         lost = [
             i for i in unpersisted
-            if not i.is_dir and any(not self.store.contains(b) for b in i.block_ids())
+            if not i.is_dir and any(not self.blocks.contains(b) for b in i.block_ids())
         ]  # fmt: skip
         if not lost:
             return 0
@@ -113,7 +113,7 @@ class Recovery:
         """Of blocks a (re)started worker holds: those to pin and the orphans.  A LOST
         file whose blocks are all back (a worker that was only unreachable) is revived."""
         pins, orphans, lost = self.classify_blocks(block_ids)
-        self.revive([i for i in lost if all(self.store.contains(b) for b in i.block_ids())])
+        self.revive([i for i in lost if all(self.blocks.contains(b) for b in i.block_ids())])
         return pins, orphans
 
     def revive(self, inodes: list[Inode]) -> None:
@@ -140,15 +140,15 @@ class Recovery:
     def check_workers(self) -> int:
         """Reap workers that stopped heartbeating; report files whose only copy died.
         Returns how many files were marked LOST."""
-        dead = self.store.reap()
+        dead = self.blocks.reap()
         if dead:
             names = ", ".join(f"{w.id} ({w.url})" for w, _ in dead)
             return self.mark_lost(f"worker {names} stopped heartbeating; it held the only copy")
-        if not self._lost_checked and self.store.settled():
+        if not self._lost_checked and self.blocks.settled():
             return self.mark_lost("cached blocks lost before the file was persisted")
         return 0
 
     def drop_orphan_blocks(self) -> int:
-        _, orphans, _ = self.classify_blocks(self.store.all_block_ids())
-        self.store.remove(orphans)
+        _, orphans, _ = self.classify_blocks(self.blocks.all_block_ids())
+        self.blocks.remove(orphans)
         return len(orphans)

@@ -83,7 +83,7 @@ class Committer:
             self.stats["completed"] += 1
             self.stats["bytes"] += fresh.length
             if not fresh.pinned:
-                ns.store.unpin(fresh.block_ids())
+                ns.blocks.unpin(fresh.block_ids())
 
     def cancel(self, job: PersistJob) -> None:
         """Drop a job whose inode is gone, rewritten or no longer waiting to persist."""
@@ -95,7 +95,7 @@ class Committer:
     def fail(self, job: PersistJob, exc: BaseException) -> None:
         """Record a failed attempt: back to PENDING after a backoff, or FAILED."""
         message = f"{type(exc).__name__}: {exc}"
-        lost = isinstance(exc, FileLost) and self.ns.store.sees_everything(
+        lost = isinstance(exc, FileLost) and self.ns.blocks.sees_everything(
             self.ns.ms.shared_across_hosts
         )  # else another master's own store may hold the blocks: just retry later
         self.stats["failures"] += 1

@@ -108,11 +108,11 @@ def commit_file(ns: Namespace, new: NewFile) -> Inode:
                 txn.delete_intent(placed)
         crashpoints.reach("write.after_commit")
         if existing is not None:
-            ns.store.remove(existing.block_ids())
+            ns.blocks.remove(existing.block_ids())
         if intent is not None:  # retried; deferred to maintenance if the UFS stays down
             ns.intents.carry_out(intent, lambda: ufs.delete(rel))
     if inode.state is PERSISTED and not inode.pinned:
-        ns.store.unpin(inode.block_ids())
+        ns.blocks.unpin(inode.block_ids())
     if wt.persists_sync:
         tidy_staging(ns, ufs)
     return inode

@@ -98,7 +98,7 @@ class Persister:
             assert job.token is not None
             name = StagingName(JOB, inode.id, inode.generation, job.token)
             staging = name.rel(self.config.staging_dir)
-            digest = stage(ns.store, ufs, self.config.staging_dir, staging, inode)
+            digest = stage(ns.blocks, ufs, self.config.staging_dir, staging, inode)
             apply_to_ufs(ufs, staging, inode)
             crashpoints.reach("persist.after_upload")
             self.committer.commit(job, mount.id, staging, digest)
