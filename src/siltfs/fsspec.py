@@ -259,7 +259,7 @@ class SiltFileSystem(AbstractFileSystem):  # type: ignore[misc]
         client = self._c
         if not isinstance(client, EmbeddedFileSystem):
             raise NotImplementedError("creation times are not served by the remote API")
-        inode = client.master.ns.lookup(p)
+        inode = client.master.lookup(p)
         if inode is None:
             raise FileNotFound("no such file or directory", path=p)
         return datetime.datetime.fromtimestamp(inode.created_ms / 1000, tz=datetime.UTC)

@@ -46,7 +46,7 @@ def test_cancel_leaves_file_unpersisted_and_pinned(fs: EmbeddedFileSystem) -> No
     fs.cancel_job(job.id)
     after = fs.stat("/c")
     assert after.persistence_state is PersistenceState.NOT_PERSISTED
-    assert set(after.block_ids) <= fs.master.store.pinned
+    assert set(after.block_ids) <= fs.master.blocks.pinned
     assert fs.read_bytes("/c") == b"keep" and fs.jobs() == []
     assert info.id == after.id
 

@@ -25,10 +25,10 @@ import siltfs
 from siltfs import errors
 from siltfs.client.embedded import EmbeddedFileSystem
 from siltfs.config import PersistConfig
-from siltfs.jobs.runner import PersistRunner
 from siltfs.metastore.sqlite import SqliteMetastore
 from siltfs.model.enums import JobState, PersistenceState
 from siltfs.model.inode import PersistJob
+from siltfs.persist.runner import PersistRunner
 from siltfs.testing.faults import inject_faults
 
 from .conftest import ufs_tree

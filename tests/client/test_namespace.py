@@ -227,7 +227,7 @@ def test_ls_entries_equal_stat(fs: EmbeddedFileSystem, tmp_path: Path) -> None:
     fs.write_bytes("/d/half", b"h" * (2 * BS), write_type="CACHE_THROUGH")
     fs.write_bytes("/d/cold", b"x" * 10, write_type="THROUGH")
     fs.write_bytes("/d/sub/deep", b"y" * 3, write_type="MUST_CACHE")
-    fs.master.store.free(fs.stat("/d/half").block_ids[:1])
+    fs.master.blocks.free(fs.stat("/d/half").block_ids[:1])
     (tmp_path / "lake").mkdir()
     fs.mount("/d/lake", (tmp_path / "lake").as_uri())
     fs.set_attribute("/d/cached", pinned=True, ttl=60_000)

@@ -32,7 +32,7 @@ def test_cache_read_fills_the_cache(fs: EmbeddedFileSystem) -> None:
 
 def test_cache_promote_moves_blocks_to_mem(fs: EmbeddedFileSystem) -> None:
     fs.write_bytes("/p", DATA, write_type="MUST_CACHE")  # unpersisted data lives on SSD
-    store = fs.master.store
+    store = fs.master.blocks
     ids = fs.stat("/p").block_ids
     assert {store.tier_of(b) for b in ids} == {"SSD"}
     assert fs.read_bytes("/p", read_type="CACHE") == DATA

@@ -175,7 +175,7 @@ def test_failed_after_max_attempts_keeps_data(
     assert "/f" in str(info.value)
     assert fs.read_bytes("/f") == b"keep me"
     assert fs.stat("/f").persistence_state is PersistenceState.TO_BE_PERSISTED
-    assert fs.master.store.pinned >= set(fs.stat("/f").block_ids)
+    assert fs.master.blocks.pinned >= set(fs.stat("/f").block_ids)
     faults.clear()
     assert fs.persist("/f") == 1  # retry a FAILED job
     fs.wait_persisted(timeout=30)

@@ -47,13 +47,13 @@ def test_through_is_persisted_and_not_cached(fs: EmbeddedFileSystem) -> None:
 def test_async_through_persists_in_background(fs: EmbeddedFileSystem) -> None:
     info = fs.write_bytes("/a/b", DATA, write_type="ASYNC_THROUGH")
     assert info.persistence_state in (PersistenceState.TO_BE_PERSISTED, PersistenceState.PERSISTED)
-    pinned = set(info.block_ids) <= fs.master.store.pinned
+    pinned = set(info.block_ids) <= fs.master.blocks.pinned
     assert pinned or fs.stat("/a/b").persisted  # unpinned only once persisted
     fs.wait_persisted(timeout=30)
     after = fs.stat("/a/b")
     assert after.persistence_state is PersistenceState.PERSISTED
     assert (fs.config.root_ufs_dir / "a/b").read_bytes() == DATA
-    assert not set(after.block_ids) & fs.master.store.pinned  # evictable once persisted
+    assert not set(after.block_ids) & fs.master.blocks.pinned  # evictable once persisted
 
 
 def test_default_write_type_is_async_through(fs: EmbeddedFileSystem) -> None:
@@ -87,7 +87,7 @@ def test_cache_full_of_unpersisted_data_fails_cleanly(
     assert fs.ls("/", recursive=True) == before  # no partial file visible
     assert not fs.exists("/second")
     assert fs.read_bytes("/first") == b"a" * 200 * 1024
-    store_ids = fs.master.store.all_block_ids()
+    store_ids = fs.master.blocks.all_block_ids()
     assert store_ids == set(fs.stat("/first").block_ids)  # failed write left no blocks
 
 

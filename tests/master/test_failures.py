@@ -93,7 +93,7 @@ def test_a_full_ufs_is_counted_and_failed_jobs_retry_on_schedule(
 
 def test_a_scheduled_retry_leaves_the_job_of_a_lost_file_alone(tmp_path: Path) -> None:
     """A LOST file's FAILED job is what brings it back to the queue when its worker
-    returns (Master._revive); retrying it would only cancel it (the file is not
+    returns (Recovery.revive, master/recovery.py); retrying it would only cancel it (the file is not
     TO_BE_PERSISTED), and the file, once revived, would never be persisted."""
     fs = siltfs.connect(config=config(tmp_path / "home", 0.0), ufs=f"file://{tmp_path}/ufs")
     try:
@@ -102,7 +102,7 @@ def test_a_scheduled_retry_leaves_the_job_of_a_lost_file_alone(tmp_path: Path) -
         info = fs.write_bytes("/lost", b"only cached")
         with pytest.raises(PersistFailed):
             fs.wait_persisted("/", timeout=30)
-        fs.master.store.remove(info.block_ids)  # the only copy goes (a dead worker)
+        fs.master.blocks.remove(info.block_ids)  # the only copy goes (a dead worker)
         assert fs.master.mark_lost("the test dropped its blocks") == 1
         faults.clear()
         assert fs.master.jobs.retry_failed() == 0  # what the schedule runs
@@ -149,7 +149,7 @@ def test_failures_that_are_not_the_ufs_are_not_counted(tmp_path: Path) -> None:
         gate = inject_faults(fs).block("open_write", ".silt_staging/j*")
         info = fs.write_bytes("/gone", b"only cached")
         assert gate.wait_reached()
-        fs.master.store.remove(info.block_ids)  # the persister finds no cached block
+        fs.master.blocks.remove(info.block_ids)  # the persister finds no cached block
         gate.release()
         with pytest.raises(PersistFailed):
             fs.wait_persisted("/", timeout=30)

@@ -73,10 +73,19 @@ class _FakeClusterStore(_FakeStore, _FakeCluster):
 
 
 class _FakeMaster:
+    """A master whose cluster view (*cluster*, else its *store* if that is one) answers
+    ``cluster_overview``; without one it has only ``tier_usage`` of its own store."""
+
     def __init__(self, cluster: object | None = None, store: _FakeStore | None = None) -> None:
-        self.store = store or _FakeStore()
-        if cluster is not None:
-            self.cluster = cluster
+        self._store = store or _FakeStore()
+        for view in (cluster, self._store):
+            overview = getattr(view, "overview", None)
+            if callable(overview):
+                self.cluster_overview = overview
+                break
+
+    def tier_usage(self) -> list[TierUsage]:
+        return self._store.usage()
 
 
 def test_workers_overview_local_or_cluster() -> None:

@@ -63,9 +63,10 @@ def run(ctx: BenchContext) -> SuiteResult:
             assert read_all(f) == size
         with open(local, "rb") as f:
             assert read_all(f) == size  # now in the page cache
-        store = fs.master.store
+        master = fs.master
         tiers = {
-            p: {store.tier_of(b) for b in fs.stat(p).block_ids} for p in ("/mem.bin", "/ssd.bin")
+            p: {master.tier_of_block(b) for b in fs.stat(p).block_ids}
+            for p in ("/mem.bin", "/ssd.bin")
         }
         assert tiers == {"/mem.bin": {"MEM"}, "/ssd.bin": {"SSD"}}, tiers
         rng = random.Random(5)

@@ -42,8 +42,8 @@ from siltfs.model.enums import JobState, ReadType, TtlAction, WriteType
 from siltfs.model.inode import FileInfo, MountInfo
 
 if TYPE_CHECKING:
-    from siltfs.master.consistency import ConsistencyReport
-    from siltfs.master.queue import JobInfo
+    from siltfs.model.consistency import ConsistencyReport
+    from siltfs.model.jobs import JobInfo
 
 __all__ = ["FileSystem", "local_chunks"]
 

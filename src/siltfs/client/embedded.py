@@ -61,8 +61,7 @@ class EmbeddedFileSystem(FileSystem):
     def _exists(self, p: str, sync_interval_ms: int | None) -> bool:
         try:
             return (
-                self.master.ns.lookup(p, sync_interval_ms=check_interval(sync_interval_ms))
-                is not None
+                self.master.lookup(p, sync_interval_ms=check_interval(sync_interval_ms)) is not None
             )
         except NotADirectoryError:
             return False
@@ -79,9 +78,7 @@ class EmbeddedFileSystem(FileSystem):
         if recursive:
             self.master.ls(p, recursive=True, sync_interval_ms=0)
         else:
-            inode = self.master.ns.get(p, sync_interval_ms=0)
-            if inode.is_dir:
-                self.master.ns.children(inode, p, 0)
+            self.master.sync_metadata(p)
 
     # mounts ---------------------------------------------------------------
     def _mount(
@@ -113,7 +110,7 @@ class EmbeddedFileSystem(FileSystem):
         return BlockWriter(self.master, p, self._wt(write_type), exclusive, bs, n, made)
 
     def _touch(self, p: str, write_type: WriteType | None) -> FileInfo:
-        if self.master.ns.lookup(p) is not None:
+        if self.master.lookup(p) is not None:
             info = self.stat(p)
             if info.is_dir:
                 raise IsADirectory("is a directory", path=p)
@@ -154,7 +151,7 @@ class EmbeddedFileSystem(FileSystem):
         root = self.stat(p)
         infos = [root] if not root.is_dir else self.ls(p, recursive=True)
         files = [i for i in infos if not i.is_dir]
-        cached = sum(self.master.store.cached_bytes(i.block_ids) for i in files)
+        cached = sum(self.master.cached_bytes(i.block_ids) for i in files)
         return {
             "path": p,
             "length": sum(i.length for i in files),
@@ -168,22 +165,22 @@ class EmbeddedFileSystem(FileSystem):
         return self.master.check_consistency(p, repair=repair, remove_ghosts=remove_ghosts)
 
     def _jobs(self, state: JobState | None) -> list[JobInfo]:
-        return self.master.jobs.list(None if state is None else JobState.parse(state))  # type: ignore[arg-type]
+        return self.master.list_jobs(None if state is None else JobState.parse(state))  # type: ignore[arg-type]
 
     def _job(self, job_id: int) -> JobInfo:
-        return self.master.jobs.show(job_id)
+        return self.master.show_job(job_id)
 
     def _retry_failed(self) -> int:
-        return self.master.jobs.retry_failed()
+        return self.master.retry_failed_jobs()
 
     def _retry_job(self, job_id: int) -> int:
         self._job(job_id)
-        self.master.jobs.retry(job_id)
+        self.master.retry_job(job_id)
         return 1
 
     def _cancel_job(self, job_id: int) -> None:
         self._job(job_id)
-        self.master.jobs.cancel(job_id)
+        self.master.cancel_job(job_id)
 
     def metrics_text(self) -> str:
         return self.master.metrics_text()
@@ -194,9 +191,7 @@ class EmbeddedFileSystem(FileSystem):
             return
         self._closed = True
         try:
-            self._master.close()
-            self._master.store.flush_mem()
-            self._master.ms.close()
+            self._master.close()  # (and the metastore, and the cache kept warm)
         finally:
             if self._home_lock is not None:
                 self._home_lock.release()

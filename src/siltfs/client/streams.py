@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import io
-import os
-import secrets
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from siltfs.client.common import PieceReader
@@ -16,23 +14,17 @@ from siltfs.errors import (
     SiltError,
     UfsError,
 )
-from siltfs.master.files import NewFile
-from siltfs.master.persister import HOST_TAG, STAGING_ATTEMPTS
 from siltfs.model.enums import PersistenceState, ReadType, WriteType
 from siltfs.model.inode import Inode, block_id, content_digest
 from siltfs.model.posix import Creation
-from siltfs.ufs.abc import UnderFileSystem
+from siltfs.persist.identity import ProcessId
+from siltfs.persist.outbox import NewFile
+from siltfs.persist.staging import WRITE, StagingName, open_staging
 
 if TYPE_CHECKING:
     from siltfs.master.master import Master
 
-__all__ = ["BlockReader", "BlockWriter", "write_token"]
-
-
-def write_token() -> str:
-    """``<host hash>h<pid>p<random>``: lets a sweeper tell a dead writer's staging object
-    (same host, process gone) from a live one."""
-    return f"{HOST_TAG}h{os.getpid()}p{secrets.token_hex(4)}"
+__all__ = ["BlockReader", "BlockWriter"]
 
 
 class BlockWriter(io.RawIOBase):
@@ -47,12 +39,11 @@ class BlockWriter(io.RawIOBase):
         self.creation = creation
         self.replicas = replicas
         self.master = master
-        self.store = master.store
         self.path = path
         self.write_type = write_type
         self.exclusive = exclusive
         self.block_size = block_size
-        self.inode_id = master.ns.new_id()
+        self.inode_id = master.new_inode_id()
         self._buf = bytearray()
         self._index = 0
         self._length = 0
@@ -60,29 +51,20 @@ class BlockWriter(io.RawIOBase):
         self._written: list[int] = []
         self._ufs_file: BinaryIO | None = None
         self._staging: str | None = None
-        self._token = write_token()
+        self._token = ProcessId.current().token()  # a dead writer's object is swept at once
         self._done = False
         if write_type.persists_sync:
-            _, ufs, _ = master.ns.writable(path)
+            ufs = master.writable_ufs(path)
             staging_dir = master.config.persist.staging_dir
             self._ufs = ufs
-            self._staging = f"{staging_dir}/w{self.inode_id}-1-{self._token}"
-            master.ns.active_staging.add(self._token)
+            self._staging = StagingName(WRITE, self.inode_id, 1, self._token).rel(staging_dir)
+            master.staging_begin(self._token)
             try:
-                self._ufs_file = self._open_staging(ufs, staging_dir)
+                self._ufs_file = open_staging(ufs, staging_dir, self._staging)
             except BaseException:
                 self._done = True  # nothing to commit when the finalizer closes us
-                master.ns.active_staging.discard(self._token)
+                master.staging_end(self._token)
                 raise
-
-    def _open_staging(self, ufs: UnderFileSystem, staging_dir: str) -> BinaryIO:
-        assert self._staging is not None
-        for _ in range(STAGING_ATTEMPTS - 1):
-            try:
-                return ufs.open_write(self._staging)
-            except FileNotFound:  # no staging directory, or a tidy-up (of this or another
-                ufs.mkdirs(staging_dir)  # master) removed it just now
-        return ufs.open_write(self._staging)
 
     def writable(self) -> bool:
         return True
@@ -116,15 +98,15 @@ class BlockWriter(io.RawIOBase):
         bid = block_id(self.inode_id, self._index)
         wt = self.write_type
         if wt in (WriteType.MUST_CACHE, WriteType.ASYNC_THROUGH):
-            self.store.pin([bid])
+            self.master.pin_blocks([bid])
             self._written.append(bid)
-            self.store.put(
+            self.master.put_block(
                 bid, data, durable=wt is WriteType.ASYNC_THROUGH, ssd=True, replicas=self.replicas
             )
         elif wt is WriteType.CACHE_THROUGH:
             self._written.append(bid)
             try:
-                self.store.put(bid, data)
+                self.master.put_block(bid, data)
             except ResourceExhausted:
                 pass  # the UFS copy is authoritative; the block is simply not cached
         if self._ufs_file is not None:
@@ -162,7 +144,7 @@ class BlockWriter(io.RawIOBase):
             self._abort()
             raise
         finally:
-            self.master.ns.active_staging.discard(self._token)
+            self.master.staging_end(self._token)
 
     def abort(self) -> None:
         """Drop this unfinished write: nothing of it is committed."""
@@ -173,7 +155,7 @@ class BlockWriter(io.RawIOBase):
         if self._done:
             return
         self._done = True
-        self.store.remove(self._written)
+        self.master.remove_blocks(self._written)
         if self._ufs_file is not None:
             try:
                 self._ufs_file.close()
@@ -185,8 +167,8 @@ class BlockWriter(io.RawIOBase):
                 self._ufs.delete(self._staging)
             except SiltError:
                 pass
-            self.master.persister.remove_staging_dir_if_empty(self._ufs)
-        self.master.ns.active_staging.discard(self._token)
+            self.master.tidy_staging(self._ufs)
+        self.master.staging_end(self._token)
         super().close()
 
 
@@ -210,7 +192,6 @@ class BlockReader(PieceReader):
         if res.inode.state is PersistenceState.LOST:
             raise FileLost("cached data lost before it was persisted", path=path)
         self.master = master
-        self.store = master.store
         self.path = path
         self.inode: Inode = res.inode
         self.read_type = read_type
@@ -238,7 +219,7 @@ class BlockReader(PieceReader):
             return self._cur[1]
         bid = block_id(self.inode.id, idx)
         try:
-            data = self.store.get(
+            data = self.master.get_block(
                 bid,
                 promote=self.read_type is ReadType.CACHE_PROMOTE,
                 wait=self.inode.state is not PersistenceState.PERSISTED,
@@ -256,7 +237,7 @@ class BlockReader(PieceReader):
             data = self._from_ufs(idx)
             if self.read_type is not ReadType.NO_CACHE:
                 try:
-                    self.store.put(bid, data)
+                    self.master.put_block(bid, data)
                 except ResourceExhausted:
                     pass
         self._cur = (idx, data)
@@ -290,8 +271,7 @@ class BlockReader(PieceReader):
     def _check_version(self) -> None:
         """FileNotFound if the version this reader opened is gone (overwritten, deleted):
         a reader never returns bytes of two versions."""
-        with self.master.ms.snapshot() as txn:
-            fresh = txn.get_inode(self.inode.id)
+        fresh = self.master.inode(self.inode.id)
         if fresh is None or fresh.generation != self.inode.generation:
             raise FileNotFound("changed since it was opened (that version is gone)", path=self.path)
 
@@ -303,8 +283,7 @@ class BlockReader(PieceReader):
         st = self._ufs.status(self._rel)
         if st is not None and st.fingerprint == self.inode.fingerprint:
             return True
-        with self.master.ms.snapshot() as txn:  # recorded anew since (a rename, a sync)?
-            fresh = txn.get_inode(self.inode.id)
+        fresh = self.master.inode(self.inode.id)  # recorded anew since (a rename, a sync)?
         if fresh is None or fresh.generation != self.inode.generation:
             return False
         self.inode = fresh
@@ -312,9 +291,7 @@ class BlockReader(PieceReader):
 
     def _relocate(self) -> None:
         """The file moved (renamed) while open: find its current path by inode id."""
-        with self.master.ms.snapshot() as txn:
-            fresh = txn.get_inode(self.inode.id)
-            path = self.master.ns.path_of(txn, fresh) if fresh is not None else None
+        path = self.master.path_of_inode(self.inode.id)
         if path is None:
             raise FileNotFound("file was deleted while open", path=self.path)
-        _, self._ufs, self._rel = self.master.mounts.resolve(path)
+        self._ufs, self._rel = self.master.ufs_of(path)

@@ -40,6 +40,7 @@ from siltfs.master.members import LOCAL, WorkerRecord, overview, sum_usage
 from siltfs.worker.blockstore import BlockStore, TierUsage
 from siltfs.worker.checksums import crc
 from siltfs.worker.client import WorkerClient
+from siltfs.worker.holder import BlockHolder
 from siltfs.worker.hostid import HOST_ID
 
 log = logging.getLogger("siltfs.cluster")
@@ -471,3 +472,6 @@ class Cluster:
         with self._lock:
             for w in self.workers.values():
                 w.client.close()
+
+
+_IS_A_HOLDER: type[BlockHolder] = Cluster  # (mypy checks the protocol)

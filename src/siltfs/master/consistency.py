@@ -38,18 +38,27 @@ from siltfs.model import paths
 from siltfs.model.consistency import KINDS, ConsistencyReport, Divergence, DivergenceKind
 from siltfs.model.enums import JobState, PersistenceState
 from siltfs.model.inode import Inode
+from siltfs.persist.sweep import tidy_staging
 from siltfs.ufs.abc import FORBIDDEN_CHARS, FORBIDDEN_ENCODINGS, unrepresentable
 
 if TYPE_CHECKING:
-    from siltfs.master.master import Master
+    from siltfs.master.namespace import Namespace
+    from siltfs.persist.persister import Persister
+    from siltfs.persist.queue import JobQueue
+    from siltfs.persist.runner import PersistRunner
 
 __all__ = ["KINDS", "Checker", "ConsistencyReport", "Divergence", "DivergenceKind"]
 
 
 class Checker:
-    def __init__(self, master: Master, *, repair: bool, remove_ghosts: bool) -> None:
-        self.m = master
-        self.ns = master.ns
+    def __init__(
+        self, ns: Namespace, *, jobs: JobQueue, persister: Persister, runner: PersistRunner,
+        repair: bool, remove_ghosts: bool,
+    ) -> None:  # fmt: skip
+        self.ns = ns
+        self.jobs = jobs  # re-queues stuck and failed jobs
+        self.persister = persister  # knows which staging objects are orphans
+        self.runner = runner  # its jobs in flight are not stuck; woken by a re-persist
         self.repair = repair
         self.remove_ghosts = remove_ghosts
 
@@ -200,7 +209,7 @@ class Checker:
 
     def _check_jobs(self, report: ConsistencyReport, path: str, jobs: dict[int, Any]) -> None:
         now = now_ms()
-        live = {j.id for j in self.m.runner.inflight_jobs()}
+        live = {j.id for j in self.runner.inflight_jobs()}
         with self.ns.ms.snapshot() as txn:
             for job in jobs.values():
                 inode = txn.get_inode(job.inode_id)
@@ -216,20 +225,20 @@ class Checker:
                         report, DivergenceKind.STUCK_JOB, job_path, f"job {job.id} lease expired"
                     )
                     if self.repair:
-                        self.m.jobs.retry(job.id)
+                        self.jobs.retry(job.id)
                         d.repaired, d.action = True, "job re-queued"
                 elif job.state is JobState.FAILED:
                     detail = f"job {job.id} failed after {job.attempts} attempts: {job.last_error}"
                     d = self._add(report, DivergenceKind.FAILED_JOB, job_path, detail)
                     if self.repair:
-                        self.m.jobs.retry(job.id)
+                        self.jobs.retry(job.id)
                         d.repaired, d.action = True, "job re-queued"
 
     def _check_staging(self, report: ConsistencyReport, path: str) -> None:
         for mount in self.ns.mounts.all():
             if not (paths.is_ancestor(path, mount.path) or paths.is_ancestor(mount.path, path)):
                 continue
-            for name in self.m.persister.orphaned_staging(mount.id):
+            for name in self.persister.orphaned_staging(mount.id):
                 staging_path = paths.join(
                     mount.path, f"{self.ns.config.persist.staging_dir}/{name}"
                 )
@@ -239,7 +248,7 @@ class Checker:
                 if self.repair:
                     _, ufs = self.ns.mounts.by_id(mount.id)
                     ufs.delete(f"{self.ns.config.persist.staging_dir}/{name}", recursive=True)
-                    self.ns.tidy_staging(ufs)
+                    tidy_staging(self.ns, ufs)
                     d.repaired, d.action = True, "deleted"
 
     # repairs --------------------------------------------------------------
@@ -258,7 +267,7 @@ class Checker:
             _, ufs, rel = self.ns.mounts.resolve(path)
             ufs.mkdirs(rel)
             return "re-created the directory"
-        store = self.ns.store
+        store = self.ns.blocks
         cached = all(store.contains(b) for b in node.block_ids())
         with self.ns.lock, self.ns.ms.transaction() as txn:
             fresh = txn.get_inode(node.id)
@@ -269,7 +278,7 @@ class Checker:
                 txn.update_inode(fresh)
                 txn.insert_job(fresh.id, fresh.generation, now_ms())
                 store.pin(fresh.block_ids())
-                self.m.runner.wake()
+                self.runner.wake()
                 return "re-persisting from the cache"
             fresh.state = PersistenceState.LOST
             txn.update_inode(fresh)
@@ -280,7 +289,7 @@ class Checker:
             fresh = txn.get_inode(node.id)
             if fresh is None:
                 return
-            self.ns.store.remove(fresh.block_ids())
+            self.ns.blocks.remove(fresh.block_ids())
             fresh.state = PERSISTED
             fresh.fingerprint = fingerprint
             fresh.length = size

@@ -45,6 +45,10 @@ class IntentLog:
         self.lock = lock
         self.pending = False  # a UFS step was deferred: someone must roll it forward
 
+    def mark_pending(self) -> None:
+        """Another master left UFS steps unfinished: roll them forward at the next chance."""
+        self.pending = True
+
     def carry_out(
         self, intent_id: int, action: Callable[[], None], *, after: str | None = None,
         attempts: int = 5,

@@ -17,9 +17,9 @@ import time
 
 from siltfs.config import SiltConfig
 from siltfs.errors import SiltError
-from siltfs.jobs.runner import owner_is_dead, runner_identity
 from siltfs.metastore.abc import Metastore
 from siltfs.model import paths
+from siltfs.persist.identity import ProcessId, owner_is_dead
 
 log = logging.getLogger("siltfs.namespace")
 
@@ -41,10 +41,10 @@ class CommitLatches:
 
     @property
     def owner(self) -> str:
-        """This process's identity on its latches (a runner identity: host:pid:nonce)."""
+        """This process's identity on its latches (a ProcessId in owner form)."""
         with self._owner_lock:
             if self._owner is None:
-                self._owner = runner_identity()
+                self._owner = ProcessId.current().owner()
             return self._owner
 
     def latch(self, inode_id: int, path: str) -> None:

@@ -1,39 +1,43 @@
-"""The master: wires namespace, mounts, persister and background work together, and
-recovers after a restart (intents, leases of dead runners, pins, lost data, staging)."""
+"""The master: wires namespace, mounts, persistence, recovery and maintenance together,
+and is the one object the clients and servers above it talk to.
+
+Its collaborators are its own: code outside ``master/`` and ``persist/`` calls methods
+of the master, never of the namespace, the metastore, the cluster view or the persist
+queue behind it (``tests/test_reach_through.py`` holds that rule).
+"""
 
 from __future__ import annotations
 
 import logging
-import threading
-import time
-from collections.abc import Iterable
+from collections.abc import Callable
 from typing import Any
 
 from siltfs.config import SiltConfig
-from siltfs.errors import InvalidArgument, SiltError
-from siltfs.jobs.runner import PersistRunner, owner_is_dead
+from siltfs.errors import InvalidArgument
 from siltfs.master import infos
 from siltfs.master import posix as px
 from siltfs.master.cluster import Cluster
 from siltfs.master.consistency import Checker, ConsistencyReport
-from siltfs.master.files import NewFile, check_writable_target, commit_file
-from siltfs.master.metrics import exposition, registry_for
+from siltfs.master.maintenance import Maintenance
+from siltfs.master.metrics import MasterCollector, exposition, registry_for
 from siltfs.master.mounting import ensure_root_mount, mount, unmount
 from siltfs.master.mounts import MountTable
-from siltfs.master.namespace import PERSISTED, Namespace, Resolved, now_ms
-from siltfs.master.persister import Persister
-from siltfs.master.queue import JobQueue
+from siltfs.master.namespace import PERSISTED, Namespace, Resolved
+from siltfs.master.recovery import Recovery
 from siltfs.metastore.abc import Metastore
-from siltfs.model.enums import JobState, PersistenceState, TtlAction, WriteType
-from siltfs.model.inode import FileInfo, Inode, MountInfo, inode_of_block
+from siltfs.model.enums import JobState, TtlAction, WriteType
+from siltfs.model.inode import FileInfo, Inode, MountInfo, PersistJob
+from siltfs.model.jobs import JobInfo
+from siltfs.persist.outbox import NewFile, check_writable_target, commit_file
+from siltfs.persist.persister import Persister
+from siltfs.persist.queue import JobQueue
+from siltfs.persist.runner import PersistRunner
+from siltfs.persist.sweep import tidy_staging
+from siltfs.ufs.abc import UnderFileSystem
 from siltfs.ufs.registry import open_ufs
-from siltfs.worker.blockstore import BlockStore
+from siltfs.worker.blockstore import BlockStore, TierUsage
 
 log = logging.getLogger("siltfs.master")
-
-
-def _mount_key(mounts: list[MountInfo]) -> list[tuple[Any, ...]]:
-    return sorted((m.id, m.path, m.uri, repr(m.options), m.read_only) for m in mounts)
 
 
 class Master:
@@ -52,23 +56,30 @@ class Master:
         *expect_workers*: workers will register by heartbeat (a served master)."""
         self.config = config
         self.ms = metastore
-        self.store = Cluster(
-            store, config.cluster, token, is_needed=self._needed_blocks,
+        self.blocks = Cluster(
+            store, config.cluster, token, is_needed=lambda ids: self.recovery.needed_blocks(ids),
             expect_workers=expect_workers,
         )  # fmt: skip
-        self._lost_checked = False
         self.lock = metastore.namespace_lock(config.home)
         self.mounts = MountTable(open_ufs)
-        self.ns = Namespace(config, metastore, self.mounts, self.store, self.lock)
+        self.ns = Namespace(config, metastore, self.mounts, self.blocks, self.lock)
         ensure_root_mount(self.ns, root_uri, root_options)
         self.persister = Persister(self.ns)
         self.runner = PersistRunner(metastore, config.persist, self.persister.run_job)
         self.jobs = JobQueue(self.ns, self.runner.wake)
+        self.recovery = Recovery(self.ns, self.persister, self.runner.wake)
+        self.maintenance = Maintenance(
+            config, self.ns, recovery=self.recovery, persister=self.persister, jobs=self.jobs,
+            free=self.free, clear_ttl=lambda path: self.set_attribute(path, ttl=-1),
+            check_consistency=self.check_consistency,
+        )  # fmt: skip
         self.last_check: ConsistencyReport | None = None
-        self.registry = registry_for(self)
-        self._stop = threading.Event()
-        self._maintenance: threading.Thread | None = None
-        self.lost_files = 0
+        self.registry = registry_for(
+            MasterCollector(
+                jobs=self.jobs, persister=self.persister, blocks=self.blocks,
+                lost_files=lambda: self.recovery.lost_files, last_check=lambda: self.last_check,
+            )
+        )  # fmt: skip
         self.op_metrics: Any = None  # request counters of a server on this master
         self.recover()
 
@@ -76,200 +87,51 @@ class Master:
     def start(self) -> None:
         if self.config.persist.enabled:
             self.runner.start()
-        self._maintenance = threading.Thread(
-            target=self._maintain, name="silt-maintenance", daemon=True
-        )
-        self._maintenance.start()
+        self.maintenance.start()
 
-    def close(self) -> None:
-        self._stop.set()
-        if self._maintenance is not None:
-            self._maintenance.join()
+    def stop(self) -> None:
+        """Stop the background work and release what this master holds (not the
+        metastore: its opener closes it)."""
+        self.maintenance.stop()
         if self.config.persist.enabled:
             self.runner.stop(wait=True)
         self.mounts.close()
-        self.store.close()
+        self.blocks.close()
         self.lock.close()
 
+    def close(self) -> None:
+        """:meth:`stop`, keep the cache warm for the next start, close the metastore."""
+        self.stop()
+        self.blocks.flush_mem()
+        self.ms.close()
+
+    # recovery and maintenance (master/recovery.py, master/maintenance.py) ----
     def recover(self) -> dict[str, int]:
-        """Bring the home back to a consistent state after any kind of stop."""
-        report = {"intents": self.ns.replay_intents(), "leases": 0, "lost": 0, "orphans": 0}
-        with self.ms.transaction() as txn:
-            for job in txn.list_jobs(JobState.RUNNING):
-                if owner_is_dead(job.lease_owner):
-                    job.state = JobState.PENDING
-                    job.lease_owner = None
-                    job.lease_expires_ms = 0
-                    job.next_run_ms = now_ms()
-                    txn.update_job(job)
-                    report["leases"] += 1
-        with self.ms.snapshot() as txn:
-            unpersisted = txn.inodes_in_state(PersistenceState.NOT_PERSISTED)
-            unpersisted += txn.inodes_in_state(PersistenceState.TO_BE_PERSISTED)
-            pinned = txn.pinned_inodes()
-        for inode in unpersisted + pinned:
-            self.store.pin(inode.block_ids())
-        if self.store.settled():
-            report["lost"] = self.mark_lost("cached blocks lost before the file was persisted")
-        report["orphans"] = self._drop_orphan_blocks()
-        report["staging"] = self.persister.sweep_staging()
-        return report
+        return self.recovery.recover()
 
     def mark_lost(self, reason: str) -> int:
-        """Unpersisted files with a block no member holds any more become LOST, their
-        jobs FAILED with *reason*: a loss is always reported, never silent."""
-        self._lost_checked = True
-        if not self.store.sees_everything(self.ms.shared_across_hosts):
-            return 0  # other masters' own stores may hold what this one does not see
-        with self.ms.snapshot() as txn:
-            unpersisted = txn.inodes_in_state(PersistenceState.NOT_PERSISTED)
-            unpersisted += txn.inodes_in_state(PersistenceState.TO_BE_PERSISTED)
-        lost = [
-            i for i in unpersisted
-            if not i.is_dir and any(not self.store.contains(b) for b in i.block_ids())
-        ]  # fmt: skip
-        if not lost:
-            return 0
-        with self.ms.transaction() as txn:
-            for stale in lost:
-                inode = txn.get_inode(stale.id)
-                if inode is None or inode.state not in (
-                    PersistenceState.NOT_PERSISTED,
-                    PersistenceState.TO_BE_PERSISTED,
-                ):
-                    continue
-                inode.state = PersistenceState.LOST
-                txn.update_inode(inode)
-                lost_job = txn.job_for_inode(inode.id)
-                if lost_job is not None:
-                    lost_job.state = JobState.FAILED
-                    lost_job.last_error = reason
-                    txn.update_job(lost_job)
-        log.error("%d unpersisted file(s) lost their cached blocks: %s", len(lost), reason)
-        self.lost_files += len(lost)
-        return len(lost)
-
-    def _classify_blocks(self, block_ids: Iterable[int]) -> tuple[set[int], set[int], list[Inode]]:
-        """Cached blocks sorted by what their inode says: those to keep pinned (data not
-        yet persisted, pinned files), orphans (the file is gone or was overwritten), and
-        the LOST inodes among their owners."""
-        by_inode: dict[int, list[int]] = {}
-        for bid in block_ids:
-            by_inode.setdefault(inode_of_block(bid), []).append(bid)
-        pins: set[int] = set()
-        orphans: set[int] = set()
-        lost: list[Inode] = []
-        with self.ms.snapshot() as txn:
-            for inode_id, bids in by_inode.items():
-                inode = txn.get_inode(inode_id)
-                valid = set(inode.block_ids()) if inode is not None else set()
-                orphans.update(b for b in bids if b not in valid)
-                if inode is not None and (inode.pinned or inode.state is not PERSISTED):
-                    pins.update(b for b in bids if b in valid)
-                if inode is not None and inode.state is PersistenceState.LOST:
-                    lost.append(inode)
-        return pins, orphans, lost
-
-    def _needed_blocks(self, block_ids: list[int]) -> tuple[set[int], set[int]]:
-        """Of blocks a (re)started worker holds: those to pin and the orphans.  A LOST
-        file whose blocks are all back (a worker that was only unreachable) is revived."""
-        pins, orphans, lost = self._classify_blocks(block_ids)
-        self._revive([i for i in lost if all(self.store.contains(b) for b in i.block_ids())])
-        return pins, orphans
-
-    def _revive(self, inodes: list[Inode]) -> None:
-        if not inodes:
-            return
-        with self.ms.transaction() as txn:
-            for stale in inodes:
-                inode = txn.get_inode(stale.id)
-                if inode is None or inode.state is not PersistenceState.LOST:
-                    continue
-                job = txn.job_for_inode(inode.id)
-                inode.state = PersistenceState.NOT_PERSISTED
-                if job is not None:  # it was on its way to the UFS: back in the queue
-                    inode.state = PersistenceState.TO_BE_PERSISTED
-                    job.state = JobState.PENDING
-                    job.attempts = 0
-                    job.last_error = None
-                    job.next_run_ms = now_ms()
-                    txn.update_job(job)
-                txn.update_inode(inode)
-        log.warning("%d LOST file(s) have all their blocks back; revived", len(inodes))
-        self.runner.wake()
+        return self.recovery.mark_lost(reason)
 
     def check_workers(self) -> int:
-        """Reap workers that stopped heartbeating; report files whose only copy died.
-        Returns how many files were marked LOST."""
-        dead = self.store.reap()
-        if dead:
-            names = ", ".join(f"{w.id} ({w.url})" for w, _ in dead)
-            return self.mark_lost(f"worker {names} stopped heartbeating; it held the only copy")
-        if not self._lost_checked and self.store.settled():
-            return self.mark_lost("cached blocks lost before the file was persisted")
-        return 0
+        return self.recovery.check_workers()
 
-    def _drop_orphan_blocks(self) -> int:
-        _, orphans, _ = self._classify_blocks(self.store.all_block_ids())
-        self.store.remove(orphans)
-        return len(orphans)
+    def check_ttl(self) -> int:
+        return self.maintenance.check_ttl()
 
     def follow_other_masters(self) -> None:
-        """Pick up what other masters sharing this metastore changed: the mount table,
-        and UFS steps (intents) one of them recorded and did not finish (it may have
-        died).  Cheap reads; a no-op when nothing changed."""
-        stale_before = now_ms() - int(self.config.persist.lease_s * 1000)
-        with self.ms.snapshot() as txn:
-            mounts = txn.list_mounts()
-            # young intents belong to a step some master is carrying out right now
-            intents = any(i.created_ms < stale_before for i in txn.list_intents())
-        if _mount_key(mounts) != _mount_key(self.mounts.all()):
-            # re-read under the namespace lock: a mount() of this master holds it while
-            # it writes and loads the table, so a stale read never undoes it
-            with self.lock:
-                with self.ms.snapshot() as txn:
-                    mounts = txn.list_mounts()
-                if _mount_key(mounts) != _mount_key(self.mounts.all()):
-                    self.mounts.load(mounts)
-        if intents and not self.ns.pending_intents:
-            self.ns.intents.pending = True  # replayed below by maintenance
+        self.maintenance.follow_other_masters()
+
+    @property
+    def lost_files(self) -> int:
+        return self.recovery.lost_files
 
     def metrics_text(self) -> str:
         """Prometheus exposition of this master's metrics."""
         return exposition(self.registry)
 
-    def _maintain(self) -> None:
-        last_sweep = last_check = last_retry = time.monotonic()
-        check_every = self.config.consistency_check_interval_s
-        retry_every = self.config.persist.failed_retry_interval_s
-        tick = min(self.config.ttl_check_interval_s, check_every or float("inf"))
-        tick = min(tick, retry_every or float("inf"))
-        tick = min(tick, self.config.cluster.heartbeat_interval_s)
-        while not self._stop.wait(tick):
-            try:
-                self.follow_other_masters()
-                self.check_workers()
-                if self.ns.pending_intents:
-                    self.ns.replay_intents()
-                self.check_ttl()
-                now = time.monotonic()
-                if now - last_sweep > self.config.persist.lease_s:
-                    self.persister.sweep_staging()
-                    last_sweep = now
-                if retry_every and now - last_retry >= retry_every:
-                    retried = self.jobs.retry_failed()  # a UFS back from an outage
-                    if retried:
-                        log.info("retrying %d FAILED persist job(s) on schedule", retried)
-                    last_retry = now
-                if check_every and now - last_check >= check_every:
-                    self.check_consistency("/")  # logs and exports what it finds
-                    last_check = now
-            except Exception:  # noqa: BLE001 - keep the thread alive, report
-                log.exception("maintenance round failed")
-
     # info -----------------------------------------------------------------
     def info(self, inode: Inode, path: str) -> FileInfo:
-        return infos.info(self.store, inode, path)
+        return infos.info(self.blocks, inode, path)
 
     def stat(self, path: str, sync_interval_ms: int | None = None) -> FileInfo:
         inode = self.ns.get(path, sync_interval_ms=sync_interval_ms)
@@ -290,7 +152,7 @@ class Master:
         while stack:
             node, node_path = stack.pop()
             kids = self.ns.children(node, node_path, sync_interval_ms)
-            found = infos.infos(self.store, kids, node_path)
+            found = infos.infos(self.blocks, kids, node_path)
             out.extend(found)
             if recursive:
                 stack.extend((k, i.path) for k, i in zip(kids, found, strict=True) if k.is_dir)
@@ -321,7 +183,7 @@ class Master:
         self.ns.delete(
             path, recursive=recursive, unchecked=unchecked, namespace_only=namespace_only
         )
-        self.persister._notify()
+        self.persister.notify()
 
     def rename(self, src: str, dst: str) -> None:
         self.ns.rename(src, dst)
@@ -348,7 +210,7 @@ class Master:
 
     def wait_persisted(self, path: str, timeout: float | None) -> None:
         self.runner.wake()
-        self.persister.wait(path, timeout, self.runner.inflight_jobs)
+        self.persister.wait(path, timeout, self.runner)
 
     def set_attribute(
         self,
@@ -381,37 +243,15 @@ class Master:
             if pinned is not None:
                 for node in subtree:
                     if pinned:
-                        self.store.pin(node.block_ids())
+                        self.blocks.pin(node.block_ids())
                     elif node.state is PERSISTED:
-                        self.store.unpin(node.block_ids())
+                        self.blocks.unpin(node.block_ids())
             return self.info(fresh, path)
 
     def posix(self, op: str, path: str, args: dict[str, Any]) -> FileInfo | bytes | list[str]:
         """chmod, chown, utime, xattrs, symlinks and special files (siltfs.master.posix)."""
         result = px.apply(self.ns, op, path, args)
         return self.info(result, path) if isinstance(result, Inode) else result
-
-    def check_ttl(self) -> int:
-        now = now_ms()
-        with self.ms.snapshot() as txn:
-            due = [
-                (i, self.ns.path_of(txn, i)) for i in txn.inodes_with_ttl()
-                if i.ttl_ms is not None and i.created_ms + i.ttl_ms <= now
-            ]  # fmt: skip
-        acted = 0
-        for inode, path in due:
-            if path is None:
-                continue
-            try:
-                if inode.ttl_action is TtlAction.DELETE:
-                    self.ns.delete(path, recursive=True)
-                else:
-                    self.free(path)
-                    self.set_attribute(path, ttl=-1)
-                acted += 1
-            except SiltError as exc:
-                log.warning("TTL action on %s failed: %s", path, exc)
-        return acted
 
     # cache management ----------------------------------------------------
     def files_under(self, path: str) -> list[tuple[str, Inode]]:
@@ -437,17 +277,147 @@ class Master:
         for _, inode in targets:
             if inode.state is PERSISTED and not inode.pinned:
                 ids = inode.block_ids()
-                before = self.store.cached_bytes(ids)
-                self.store.free(ids)
-                freed += before - self.store.cached_bytes(ids)
+                before = self.blocks.cached_bytes(ids)
+                self.blocks.free(ids)
+                freed += before - self.blocks.cached_bytes(ids)
         return freed
 
     def check_consistency(
         self, path: str, *, repair: bool = False, remove_ghosts: bool = False
     ) -> ConsistencyReport:
-        report = Checker(self, repair=repair, remove_ghosts=remove_ghosts).run(path)
+        report = Checker(
+            self.ns,
+            jobs=self.jobs,
+            persister=self.persister,
+            runner=self.runner,
+            repair=repair,
+            remove_ghosts=remove_ghosts,
+        ).run(path)
         self.last_check = report
         for d in report.divergences:
             action = f" -> {d.action}" if d.action else ""
             log.warning("consistency %s %s: %s%s", d.kind, d.path, d.detail, action)
         return report
+
+    # what clients and servers ask of the collaborators --------------------------
+    def lookup(self, path: str, *, sync_interval_ms: int | None = None) -> Inode | None:
+        """The inode at *path*, or None (metadata loaded and synced on the way)."""
+        return self.ns.lookup(path, sync_interval_ms=sync_interval_ms)
+
+    def sync_metadata(self, path: str) -> None:
+        """Sync the entry at *path* (and a directory's listing) with the UFS now."""
+        inode = self.ns.get(path, sync_interval_ms=0)
+        if inode.is_dir:
+            self.ns.children(inode, path, 0)
+
+    def inode(self, inode_id: int) -> Inode | None:
+        """The current record of an inode (by id: it may have moved or changed)."""
+        with self.ms.snapshot() as txn:
+            return txn.get_inode(inode_id)
+
+    def path_of_inode(self, inode_id: int) -> str | None:
+        """The current path of an inode, or None if it (or an ancestor) is gone."""
+        return self.paths_of_inodes([inode_id])[inode_id]
+
+    def paths_of_inodes(self, inode_ids: list[int]) -> dict[int, str | None]:
+        """:meth:`path_of_inode` of several inodes, in one snapshot."""
+        out: dict[int, str | None] = {}
+        with self.ms.snapshot() as txn:
+            for inode_id in inode_ids:
+                node = txn.get_inode(inode_id)
+                out[inode_id] = self.ns.path_of(txn, node) if node is not None else None
+        return out
+
+    def ufs_of(self, path: str) -> tuple[UnderFileSystem, str]:
+        """The UFS holding *path* and the path relative to its mount."""
+        _, ufs, rel = self.mounts.resolve(path)
+        return ufs, rel
+
+    def wrap_ufs(
+        self, mount_path: str, wrapper: Callable[[UnderFileSystem], UnderFileSystem]
+    ) -> UnderFileSystem:
+        """Replace the UFS of the mount at *mount_path* by ``wrapper(current)`` (fault
+        injection in tests); returns the wrapper."""
+        info = self.mounts.at(mount_path)
+        if info is None:
+            raise ValueError(f"{mount_path} is not a mount point")
+        return self.mounts.wrap(info.id, wrapper)
+
+    # blocks (the cluster view) ----------------------------------------------------
+    def put_block(
+        self, block_id: int, data: bytes | memoryview, *, durable: bool = False,
+        ssd: bool = False, replicas: int = 1,
+    ) -> str:  # fmt: skip
+        return self.blocks.put(block_id, data, durable=durable, ssd=ssd, replicas=replicas)
+
+    def get_block(
+        self, block_id: int, *, promote: bool = False, wait: bool = False
+    ) -> bytes | None:
+        return self.blocks.get(block_id, promote=promote, wait=wait)
+
+    def pin_blocks(self, block_ids: list[int]) -> None:
+        self.blocks.pin(block_ids)
+
+    def remove_blocks(self, block_ids: list[int]) -> None:
+        self.blocks.remove(block_ids)
+
+    def cached_bytes(self, block_ids: list[int]) -> int:
+        return self.blocks.cached_bytes(block_ids)
+
+    def tier_of_block(self, block_id: int) -> str | None:
+        return self.blocks.tier_of(block_id)
+
+    def locate_block(self, block_id: int) -> list[dict[str, Any]]:
+        """Where a client may read a block: workers holding it, local ones first."""
+        return self.blocks.locate(block_id)
+
+    def cluster_heartbeat(self, report: dict[str, Any]) -> dict[str, Any]:
+        """A worker's heartbeat; the answer says what it is to pin and drop."""
+        return self.blocks.heartbeat(report)
+
+    def cluster_overview(self) -> list[dict[str, Any]]:
+        """One entry per block-store member: address, liveness, tier usage."""
+        return self.blocks.overview()
+
+    def tier_usage(self) -> list[TierUsage]:
+        return self.blocks.usage()
+
+    # synchronous writes' staging objects ------------------------------------------
+    def new_inode_id(self) -> int:
+        return self.ns.new_id()
+
+    def writable_ufs(self, path: str) -> UnderFileSystem:
+        """The UFS a new file at *path* goes to (InvalidPath if it cannot hold it)."""
+        return self.ns.writable(path)[1]
+
+    def staging_begin(self, token: str) -> None:
+        """A synchronous write with *token* is about to write its staging object."""
+        self.ns.active_staging.add(token)
+
+    def staging_end(self, token: str) -> None:
+        self.ns.active_staging.discard(token)
+
+    def tidy_staging(self, ufs: UnderFileSystem) -> None:
+        """Remove the staging directory of *ufs* if it is empty."""
+        tidy_staging(self.ns, ufs)
+
+    # the persist queue ----------------------------------------------------------------
+    def list_jobs(self, state: JobState | None = None) -> list[JobInfo]:
+        return self.jobs.list(state)
+
+    def show_job(self, job_id: int) -> JobInfo:
+        return self.jobs.show(job_id)
+
+    def retry_job(self, job_id: int) -> JobInfo:
+        return self.jobs.retry(job_id)
+
+    def retry_failed_jobs(self) -> int:
+        return self.jobs.retry_failed()
+
+    def cancel_job(self, job_id: int) -> None:
+        self.jobs.cancel(job_id)
+
+    def job_rows(self) -> list[PersistJob]:
+        """Every job row not done, as stored (the dashboard's queue)."""
+        with self.ms.snapshot() as txn:
+            return txn.list_jobs()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, generate_latest
@@ -13,16 +13,25 @@ from siltfs.model.consistency import KINDS
 from siltfs.worker.metrics import CacheCollector
 
 if TYPE_CHECKING:
-    from siltfs.master.master import Master
+    from siltfs.master.cluster import Cluster
+    from siltfs.model.consistency import ConsistencyReport
+    from siltfs.persist.persister import Persister
+    from siltfs.persist.queue import JobQueue
 
 
 class MasterCollector(Collector):
-    def __init__(self, master: Master) -> None:
-        self.m = master
+    def __init__(
+        self, *, jobs: JobQueue, persister: Persister, blocks: Cluster,
+        lost_files: Callable[[], int], last_check: Callable[[], ConsistencyReport | None],
+    ) -> None:  # fmt: skip
+        self.jobs = jobs
+        self.persister = persister
+        self.blocks = blocks
+        self.lost_files = lost_files
+        self.last_check = last_check
 
     def collect(self) -> Iterator[Metric]:
-        m = self.m
-        counts = m.jobs.counts()
+        counts = self.jobs.counts()
         queue = GaugeMetricFamily(
             "silt_persist_queue_jobs", "Persist jobs by state", labels=["state"]
         )
@@ -32,9 +41,9 @@ class MasterCollector(Collector):
         yield GaugeMetricFamily(
             "silt_persist_oldest_pending_seconds",
             "Age of the oldest persist job not yet done (0 if none)",
-            value=m.jobs.oldest_pending_age_s(),
+            value=self.jobs.oldest_pending_age_s(),
         )
-        p = m.persister.stats
+        p = self.persister.stats
         yield CounterMetricFamily(
             "silt_persist_completed", "Files committed to the UFS by the persister",
             value=p["completed"],
@@ -51,30 +60,31 @@ class MasterCollector(Collector):
             "UFS operations that raised during persists, by kind (errno name or exception class)",
             labels=["kind"],
         )
-        for kind, n in sorted(m.persister.ufs_errors.snapshot().items()):
+        for kind, n in sorted(self.persister.ufs_errors.snapshot().items()):
             ufs_errors.add_metric([kind], n)
         yield ufs_errors
-        yield from CacheCollector(m.store).collect()
+        yield from CacheCollector(self.blocks).collect()
         yield CounterMetricFamily(
             "silt_lost_files", "Unpersisted files whose only cached copy was lost",
-            value=m.lost_files,
+            value=self.lost_files(),
         )  # fmt: skip
-        alive = sum(1 for w in m.store.overview() if w["alive"])
+        alive = sum(1 for w in self.blocks.overview() if w["alive"])
         yield GaugeMetricFamily("silt_workers_alive", "Live block-store members", value=alive)
         div = GaugeMetricFamily(
             "silt_consistency_divergences",
             "Divergences found by the last consistency check, by kind",
             labels=["kind"],
         )
-        by_kind = m.last_check.by_kind() if m.last_check else dict.fromkeys(KINDS, 0)
+        last = self.last_check()
+        by_kind = last.by_kind() if last else dict.fromkeys(KINDS, 0)
         for kind, n in by_kind.items():
             div.add_metric([kind], n)
         yield div
 
 
-def registry_for(master: Master) -> CollectorRegistry:
+def registry_for(collector: MasterCollector) -> CollectorRegistry:
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(MasterCollector(master))
+    registry.register(collector)
     return registry
 
 

@@ -150,5 +150,5 @@ def unmount(ns: Namespace, path: str) -> None:
                 parent.sync_ms = None
                 txn.update_inode(parent)
         for node in subtree:
-            ns.store.remove(node.block_ids())
+            ns.blocks.remove(node.block_ids())
         ns.mounts.load(mounts)

@@ -11,8 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 from typing import TypeVar
 
@@ -29,6 +28,7 @@ from siltfs.errors import (
 )
 from siltfs.master import names
 from siltfs.master.cluster import Cluster
+from siltfs.master.coordination import Coordination
 from siltfs.master.intents import IntentLog, merge_move, retrying
 from siltfs.master.latches import CommitLatches
 from siltfs.master.locks import NamespaceLock
@@ -65,19 +65,19 @@ class Namespace:
         config: SiltConfig,
         metastore: Metastore,
         mounts: MountTable,
-        store: Cluster,
+        blocks: Cluster,
         lock: NamespaceLock,
     ) -> None:
         self.config = config
         self.ms = metastore
         self.mounts = mounts
-        self.store = store
+        self.blocks = blocks
         self.lock = lock
         self._ids: list[int] = []
         self._ids_lock = threading.Lock()
         self.active_staging: set[str] = set()  # tokens of synchronous writes in flight
         self.intents = IntentLog(config, metastore, mounts, lock)
-        self.latches = CommitLatches(config, metastore)
+        self.coordination = Coordination(lock, CommitLatches(config, metastore), self.intents)
 
     # ids ------------------------------------------------------------------
     def new_id(self) -> int:
@@ -136,40 +136,22 @@ class Namespace:
                     return directory
                 apply_listing(
                     txn, fresh, listing, hidden=hidden, block_size=self.config.cache.block_size,
-                    now_ms=now, store=self.store, allocate=self.new_id,
+                    now_ms=now, store=self.blocks, allocate=self.new_id,
                 )  # fmt: skip
             return fresh
 
-    # commit latches (master/latches.py) -------------------------------------
+    # multi-master coordination (master/coordination.py) ---------------------
     def latch(self, inode_id: int, path: str) -> None:
         """Mark *path* as being committed to the UFS (call under the lock)."""
-        self.latches.latch(inode_id, path)
+        self.coordination.latch(inode_id, path)
 
     def unlatch(self, inode_id: int) -> None:
-        self.latches.unlatch(inode_id)
+        self.coordination.unlatch(inode_id)
 
-    @contextmanager
-    def exclusive(self, *affected: str) -> Iterator[None]:
+    def exclusive(self, *affected: str) -> AbstractContextManager[None]:
         """The namespace lock, taken once no commit in flight (of any master on the
-        metastore) writes at or under an *affected* path.  Commits move their object
-        into place outside the lock; a rename, delete or overwrite of that path waits
-        for the move instead."""
-        while True:
-            self.lock.__enter__()
-            try:
-                busy = self.latches.busy(affected)
-            except BaseException:
-                self.lock.__exit__(None, None, None)
-                raise
-            if busy is None:
-                break
-            self.lock.__exit__(None, None, None)
-            self.latches.wait(busy, affected)
-        try:
-            self.intents.settle(affected)
-            yield
-        finally:
-            self.lock.__exit__(None, None, None)
+        metastore) writes at or under an *affected* path."""
+        return self.coordination.exclusive(*affected)
 
     def lookup(self, path: str, *, sync_interval_ms: int | None = None) -> Inode | None:
         """The inode at *path* (validated), loading and syncing metadata on the way.
@@ -388,7 +370,7 @@ class Namespace:
                     intent = txn.insert_intent("delete", res.mount.id, res.rel, None, now_ms())
                 self.touch_parent(txn, res.inode.parent_id)
             for node in subtree:
-                self.store.remove(node.block_ids())
+                self.blocks.remove(node.block_ids())
             if intent is not None:
                 crashpoints.reach("delete.after_metadata")
                 self.intents.carry_out(intent, lambda: res.ufs.delete(res.rel, recursive=True))
@@ -444,18 +426,6 @@ class Namespace:
                 move = lambda: merge_move(res.ufs, res.rel, drel)  # noqa: E731
                 if self.intents.carry_out(intent, move, after="rename.after_ufs"):
                     refresh_fingerprints(self.ms, self.mounts, inode, dst)
-
-    def tidy_staging(self, ufs: UnderFileSystem) -> None:
-        """Remove the mount's staging directory once it is empty, so an idle UFS holds
-        exactly the user's files."""
-        staging = self.config.persist.staging_dir
-        if self.active_staging:
-            return  # a synchronous write is about to put its object there
-        try:
-            if not retrying(lambda: ufs.list(staging)):
-                retrying(lambda: ufs.delete(staging))
-        except Exception:  # noqa: BLE001 - busy, gone or a racing upload: all fine
-            pass
 
     @property
     def pending_intents(self) -> bool:

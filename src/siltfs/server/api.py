@@ -198,7 +198,7 @@ def cluster_router(fs: EmbeddedFileSystem, credentials: MasterCredentials | None
         """A worker registers and reports (with the cluster secret); the answer says what
         to pin and drop, and -- when they changed since ``credentials_version`` -- the
         digests of the admin and client tokens the worker is to accept."""
-        answer = fs.master.store.heartbeat(body.model_dump())
+        answer = fs.master.cluster_heartbeat(body.model_dump())
         if credentials is not None:
             version, tokens = credentials.published()
             if version != body.credentials_version:
@@ -208,7 +208,7 @@ def cluster_router(fs: EmbeddedFileSystem, credentials: MasterCredentials | None
     @router.get("/workers")
     def workers() -> list[dict[str, Any]]:
         """Every member of the cluster: address, liveness, tier usage."""
-        return fs.master.store.overview()
+        return fs.master.cluster_overview()
 
     return router
 

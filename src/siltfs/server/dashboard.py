@@ -61,17 +61,16 @@ def workers_overview(master: Any) -> list[dict[str, Any]]:
     """The workers and their tiers: ``[{id, address, host, alive, last_heartbeat_age_s,
     tiers: [{tier, used_bytes, capacity_bytes, blocks}]}]``.
 
-    A master with a cluster view answers from it (``master.cluster.overview()``, or
-    ``master.store.overview()`` when the store is the cluster view); a master without
-    one has a single worker: its own local block store.
+    A master with a cluster view answers from it (``master.cluster_overview()``); a
+    master without one has a single worker: its own local block store
+    (``master.tier_usage()``).
     """
-    for view in (getattr(master, "cluster", None), master.store):
-        overview = getattr(view, "overview", None)
-        if callable(overview):
-            return list(overview())
+    overview = getattr(master, "cluster_overview", None)
+    if callable(overview):
+        return list(overview())
     tiers = [
         {"tier": u.tier, "used_bytes": u.used, "capacity_bytes": u.capacity, "blocks": u.blocks}
-        for u in master.store.usage()
+        for u in master.tier_usage()
     ]
     host = socket.gethostname()
     return [
@@ -125,28 +124,28 @@ def queue_overview(master: Any, now_ms: int) -> dict[str, Any]:
     then running, then pending; oldest first) with path, attempts, last error and age.
     Paths are resolved for the listed jobs only: a long queue costs one scan, not one
     path walk per job, every few seconds."""
-    with master.ms.snapshot() as txn:
-        active: list[PersistJob] = [j for j in txn.list_jobs() if j.state.value in _STATE_ORDER]
-        counts = dict.fromkeys(_STATE_ORDER, 0)
-        for j in active:
-            counts[j.state.value] += 1
-        pending = [j.created_ms for j in active if j.state is not JobState.FAILED]
-        active.sort(key=lambda j: (_STATE_ORDER[j.state.value], j.created_ms, j.id))
-        listed = []
-        for j in active[:MAX_JOBS]:
-            inode = txn.get_inode(j.inode_id)
-            listed.append(
-                {
-                    "id": j.id,
-                    "state": j.state.value,
-                    "path": master.ns.path_of(txn, inode) if inode is not None else None,
-                    "attempts": j.attempts,
-                    "last_error": j.last_error,
-                    "age_s": max(0.0, (now_ms - j.created_ms) / 1000),
-                    "updated_age_s": max(0.0, (now_ms - j.updated_ms) / 1000),
-                    "next_run_in_s": max(0.0, (j.next_run_ms - now_ms) / 1000),
-                }
-            )
+    rows: list[PersistJob] = master.job_rows()
+    active = [j for j in rows if j.state.value in _STATE_ORDER]
+    counts = dict.fromkeys(_STATE_ORDER, 0)
+    for j in active:
+        counts[j.state.value] += 1
+    pending = [j.created_ms for j in active if j.state is not JobState.FAILED]
+    active.sort(key=lambda j: (_STATE_ORDER[j.state.value], j.created_ms, j.id))
+    shown = active[:MAX_JOBS]
+    where = master.paths_of_inodes([j.inode_id for j in shown])
+    listed = [
+        {
+            "id": j.id,
+            "state": j.state.value,
+            "path": where[j.inode_id],
+            "attempts": j.attempts,
+            "last_error": j.last_error,
+            "age_s": max(0.0, (now_ms - j.created_ms) / 1000),
+            "updated_age_s": max(0.0, (now_ms - j.updated_ms) / 1000),
+            "next_run_in_s": max(0.0, (j.next_run_ms - now_ms) / 1000),
+        }
+        for j in shown
+    ]
     return {
         "counts": counts,
         "total": len(active),

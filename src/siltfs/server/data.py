@@ -117,10 +117,7 @@ def _open_reader(
 
 
 def _current_path(fs: EmbeddedFileSystem, inode_id: int) -> str | None:
-    master = fs.master
-    with master.ms.snapshot() as txn:
-        node = txn.get_inode(inode_id)
-        return master.ns.path_of(txn, node) if node is not None else None
+    return fs.master.path_of_inode(inode_id)
 
 
 def _stream(f: IO[Any], first: bytes, remaining: int) -> Iterator[bytes]:
@@ -156,8 +153,8 @@ def data_router(fs: EmbeddedFileSystem) -> APIRouter:
         """What a ranged reader needs before it fetches: length and version (ETag)."""
         f, inode = _open_reader(fs, path, read_type, sync_interval_ms)
         f.close()
-        cluster = fs.master.store
-        located = ((i, cluster.locate(bid)) for i, bid in enumerate(inode.block_ids()))
+        master = fs.master
+        located = ((i, master.locate_block(bid)) for i, bid in enumerate(inode.block_ids()))
         return {
             "blocks": [
                 {"index": i, "id": block_id(inode.id, i), "locations": where}

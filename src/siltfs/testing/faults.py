@@ -199,8 +199,4 @@ class FaultInjectingUfs(UnderFileSystem):
 
 def inject_faults(fs: Any, mount: str = "/", **kwargs: Any) -> FaultInjectingUfs:
     """Wrap the UFS of the mount at *mount* of an embedded FileSystem; returns the wrapper."""
-    table = fs.master.mounts
-    info = table.at(mount)
-    if info is None:
-        raise ValueError(f"{mount} is not a mount point")
-    return table.wrap(info.id, lambda inner: FaultInjectingUfs(inner, **kwargs))  # type: ignore[no-any-return]
+    return fs.master.wrap_ufs(mount, lambda inner: FaultInjectingUfs(inner, **kwargs))  # type: ignore[no-any-return]

@@ -21,23 +21,15 @@ import os
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 
 from siltfs.errors import BlockCorrupted, ResourceExhausted
 from siltfs.worker.checksums import BlockSums
+from siltfs.worker.holder import BlockHolder, TierUsage
 from siltfs.worker.tiers import MemTier, SsdTier, Tier
 
 log = logging.getLogger("siltfs.worker")
 CORRUPT_REMEMBERED = 4096  # ids of dropped corrupt blocks kept (to answer why they are gone)
-
-
-@dataclass(frozen=True)
-class TierUsage:
-    tier: str
-    capacity: int
-    used: int
-    blocks: int
 
 
 class BlockStore:
@@ -156,9 +148,11 @@ class BlockStore:
             self.evictions += 1
 
     # access ---------------------------------------------------------------
-    def get(self, block_id: int, *, promote: bool = False) -> bytes | None:
+    def get(self, block_id: int, *, promote: bool = False, wait: bool = False) -> bytes | None:
         """The block's bytes, verified whole; None if it is not here.  Raises
-        BlockCorrupted (the block dropped) if they fail their checksums."""
+        BlockCorrupted (the block dropped) if they fail their checksums.  (*wait* is for
+        a cluster view, whose workers may not have reported yet; a store holds its
+        blocks or not.)"""
         with self.lock:
             for tier in self.tiers:
                 if block_id in tier or (tier is self.ssd and self.ssd.has_file(block_id)):
@@ -325,3 +319,7 @@ class BlockStore:
             for bid in list(self.mem.sizes):
                 if self.ssd.free_space() >= self.mem.sizes[bid]:
                     self._demote(bid)
+
+
+_IS_A_HOLDER: type[BlockHolder] = BlockStore  # (mypy checks the protocol)
+__all__ = ["BlockStore", "TierUsage"]

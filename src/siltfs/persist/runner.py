@@ -1,4 +1,5 @@
-"""The persist runner: claims due jobs with a lease and runs them on a bounded pool.
+"""Claim and lease (protocol step 2): the persist runner claims due jobs with a lease
+and runs them on a bounded pool.
 
 It knows nothing about the namespace: the master hands it a ``work`` callable that
 uploads, commits or fails one job.  Leases of running jobs are renewed while they run,
@@ -9,11 +10,8 @@ renewing, and its jobs become claimable when the lease expires.
 from __future__ import annotations
 
 import logging
-import os
-import socket
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from functools import partial
@@ -22,31 +20,9 @@ from siltfs.config import PersistConfig
 from siltfs.metastore.abc import Metastore
 from siltfs.model.enums import JobState
 from siltfs.model.inode import PersistJob
+from siltfs.persist.identity import ProcessId
 
-log = logging.getLogger("siltfs.jobs")
-
-
-def runner_identity() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-
-
-def owner_is_dead(owner: str | None) -> bool:
-    """True if *owner* names a process on this host that no longer exists."""
-    if not owner:
-        return False
-    parts = owner.split(":")
-    if len(parts) != 3 or parts[0] != socket.gethostname() or not parts[1].isdigit():
-        return False
-    pid = int(parts[1])
-    if pid == os.getpid():
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
+log = logging.getLogger("siltfs.jobs")  # (the name logs and configurations know)
 
 
 class PersistRunner:
@@ -61,7 +37,7 @@ class PersistRunner:
         self.ms = metastore
         self.config = config
         self.work = work
-        self.owner = owner or runner_identity()
+        self.owner = owner or ProcessId.current().owner()  # the lease_owner of its jobs
         self._pool = ThreadPoolExecutor(config.concurrency, thread_name_prefix="silt-persist")
         self._inflight: dict[int, PersistJob] = {}
         self._lock = threading.Lock()

@@ -1,6 +1,8 @@
-"""Completing a written file: the inode (and for ASYNC_THROUGH its persist job) in one
-transaction, after the blocks are on their tier and, for the synchronous write types,
-after the staged UFS object has been moved into place."""
+"""The outbox (protocol step 1): completing a written file commits the inode and, for
+ASYNC_THROUGH, its persist job (keyed by inode id + generation, never by path) in one
+metastore transaction -- after the blocks are on their tier and, for the synchronous
+write types, after the staged UFS object has been moved into place (a "placed" intent
+covers a stop between that move and the commit).  Crash point ``write.after_commit``."""
 
 from __future__ import annotations
 
@@ -15,6 +17,8 @@ from siltfs.model import paths
 from siltfs.model.enums import PersistenceState, WriteType
 from siltfs.model.inode import Inode
 from siltfs.model.posix import Creation
+from siltfs.persist.staging import StagingName
+from siltfs.persist.sweep import tidy_staging
 
 
 @dataclass
@@ -77,7 +81,9 @@ def commit_file(ns: Namespace, new: NewFile) -> Inode:
             except BaseException:
                 ns.intents.settle_placed(placed)
                 raise
-            ns.active_staging.discard(new.staging_rel.rsplit("-", 1)[-1])  # object is placed
+            placed_name = StagingName.parse(new.staging_rel)
+            if placed_name is not None:  # the object is placed: nothing to sweep
+                ns.active_staging.discard(placed_name.token)
             try:
                 st = retrying(lambda: ufs.status(rel))
             except UfsError:
@@ -102,11 +108,11 @@ def commit_file(ns: Namespace, new: NewFile) -> Inode:
                 txn.delete_intent(placed)
         crashpoints.reach("write.after_commit")
         if existing is not None:
-            ns.store.remove(existing.block_ids())
+            ns.blocks.remove(existing.block_ids())
         if intent is not None:  # retried; deferred to maintenance if the UFS stays down
             ns.intents.carry_out(intent, lambda: ufs.delete(rel))
     if inode.state is PERSISTED and not inode.pinned:
-        ns.store.unpin(inode.block_ids())
+        ns.blocks.unpin(inode.block_ids())
     if wt.persists_sync:
-        ns.tidy_staging(ufs)
+        tidy_staging(ns, ufs)
     return inode

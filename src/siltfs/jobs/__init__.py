@@ -1,1 +1,0 @@
-"""Background jobs: the persist runner."""
