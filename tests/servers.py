@@ -113,9 +113,12 @@ class MasterProcess(ServerProcess):
     kind = "master"
 
     def __init__(
-        self, home: Path, port: int | None = None, args: tuple[str, ...] = (),
+        self,
+        home: Path,
+        port: int | None = None,
+        args: tuple[str, ...] = (),
         env: dict[str, str] | None = None,
-    ) -> None:  # fmt: skip
+    ) -> None:
         super().__init__(home, port, env)
         self.args = args
         if not (home / "silt.toml").exists():
@@ -137,8 +140,16 @@ class MasterProcess(ServerProcess):
         return {"Authorization": f"Bearer {self.cluster_secret}"}
 
     def command(self) -> list[str]:
-        return ["--home", str(self.home), "master", "--port", str(self.port),
-                "--log-level", "warning", *self.args]  # fmt: skip
+        return [
+            "--home",
+            str(self.home),
+            "master",
+            "--port",
+            str(self.port),
+            "--log-level",
+            "warning",
+            *self.args,
+        ]
 
     def environment(self) -> dict[str, str]:
         env = super().environment()
@@ -177,8 +188,17 @@ class WorkerProcess(ServerProcess):
 
     def command(self) -> list[str]:
         urls = ",".join(m.url for m in self.masters)
-        return ["worker", "--master", urls, "--home", str(self.home), "--port", str(self.port),
-                "--log-level", "warning"]  # fmt: skip
+        return [
+            "worker",
+            "--master",
+            urls,
+            "--home",
+            str(self.home),
+            "--port",
+            str(self.port),
+            "--log-level",
+            "warning",
+        ]
 
     def environment(self) -> dict[str, str]:
         secret = self.masters[0].cluster_secret

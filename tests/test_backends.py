@@ -57,20 +57,30 @@ def test_a_missing_module_is_our_error_with_the_hint() -> None:
 @pytest.mark.parametrize(
     ("blocked", "code", "error", "hint"),
     [
-        ("s3fs", "from siltfs.ufs.registry import open_ufs; open_ufs('s3://b/p')",
-         "UfsError", "pip install 'siltfs[s3]'"),
-        ("psycopg", "from siltfs.metastore import open_metastore; open_metastore('postgresql://h/d')",
-         "InvalidArgument", "pip install 'siltfs[postgres]'"),
+        (
+            "s3fs",
+            "from siltfs.ufs.registry import open_ufs; open_ufs('s3://b/p')",
+            "UfsError",
+            "pip install 'siltfs[s3]'",
+        ),
+        (
+            "psycopg",
+            "from siltfs.metastore import open_metastore; open_metastore('postgresql://h/d')",
+            "InvalidArgument",
+            "pip install 'siltfs[postgres]'",
+        ),
     ],
-)  # fmt: skip
+)
 def test_an_uninstalled_dependency_fails_only_its_scheme(
     blocked: str, code: str, error: str, hint: str
 ) -> None:
     """In a child where the package cannot be imported (``sys.modules[name] = None``)."""
     guard = f"import sys; sys.modules[{blocked!r}] = None\n"
     other = "from siltfs.ufs.registry import open_ufs; open_ufs('memory://ok')\n"
-    out = run(guard + other + f"try:\n    {code}\nexcept Exception as e:\n"
-              "    print(type(e).__name__, e.path, e)\n")  # fmt: skip
+    out = run(
+        guard + other + f"try:\n    {code}\nexcept Exception as e:\n"
+        "    print(type(e).__name__, e.path, e)\n"
+    )
     assert out.returncode == 0, out.stderr
     assert out.stdout.startswith(error + " "), out.stdout
     assert hint in out.stdout

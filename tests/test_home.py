@@ -23,16 +23,25 @@ from siltfs.home import HomeLock, running_master
 from tests.servers import SRC, MasterProcess
 
 
-def silt(home: Path, *args: str, env: dict[str, str] | None = None, cwd: Path | None = None,
-         timeout: float = 60) -> subprocess.CompletedProcess[str]:  # fmt: skip
+def silt(
+    home: Path,
+    *args: str,
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
+    timeout: float = 60,
+) -> subprocess.CompletedProcess[str]:
     full = {**os.environ, "PYTHONPATH": str(SRC), **(env or {})}
     for key in ("SILT_MASTER", "SILT_TOKEN"):
         if key not in (env or {}):
             full.pop(key, None)
     return subprocess.run(
         [sys.executable, "-m", "siltfs.cli.main", "--home", str(home), *args],
-        capture_output=True, text=True, env=full, cwd=cwd, timeout=timeout,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        env=full,
+        cwd=cwd,
+        timeout=timeout,
+    )
 
 
 @pytest.fixture
@@ -61,12 +70,18 @@ def test_a_home_has_one_owner_in_process(tmp_path: Path) -> None:
 def test_the_lock_is_released_when_its_process_dies(tmp_path: Path) -> None:
     home = tmp_path / "h"
     child = subprocess.Popen(
-        [sys.executable, "-c",
-         "import sys, siltfs; fs = siltfs.open_embedded(sys.argv[1]); print('open', flush=True);"
-         " sys.stdin.read()", str(home)],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-c",
+            "import sys, siltfs; fs = siltfs.open_embedded(sys.argv[1]); print('open', flush=True);"
+            " sys.stdin.read()",
+            str(home),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
         env={**os.environ, "PYTHONPATH": str(SRC)},
-    )  # fmt: skip
+    )
     try:
         assert child.stdout is not None and child.stdout.readline().strip() == "open"
         with pytest.raises(errors.HomeLocked, match=str(child.pid)):

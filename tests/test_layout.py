@@ -226,8 +226,18 @@ def test_import_parsing(tmp_path: Path) -> None:
         "try:\n    from siltfs.tried import T\nexcept ImportError:\n    pass\n"
         "def f():\n    from siltfs.late import L\n"
     )
-    known = {"siltfs.a", "siltfs.a.b", "siltfs.x", "siltfs.x.sub", "siltfs.x.sib", "siltfs.c",
-             "siltfs.hidden", "siltfs.tried", "siltfs.late", "siltfs.x.m"}  # fmt: skip
+    known = {
+        "siltfs.a",
+        "siltfs.a.b",
+        "siltfs.x",
+        "siltfs.x.sub",
+        "siltfs.x.sib",
+        "siltfs.c",
+        "siltfs.hidden",
+        "siltfs.tried",
+        "siltfs.late",
+        "siltfs.x.m",
+    }
     got = imported_modules("siltfs.x.m", source, known)
     assert got == {"siltfs.a.b", "siltfs.x.sub", "siltfs.x.sib", "siltfs.c", "siltfs.tried"}
 

@@ -45,7 +45,10 @@ def test_fault_injection_needs_no_test_dependency() -> None:
     src = Path(siltfs.__file__).resolve().parents[1]
     code = "import sys, siltfs.testing; print('pytest' in sys.modules, 'hypothesis' in sys.modules)"
     out = subprocess.run(
-        [sys.executable, "-c", code], env={**os.environ, "PYTHONPATH": str(src)},
-        capture_output=True, text=True, check=True,
-    )  # fmt: skip
+        [sys.executable, "-c", code],
+        env={**os.environ, "PYTHONPATH": str(src)},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert out.stdout.split() == ["False", "False"]

@@ -25,10 +25,22 @@ def test_silt_up_tls_serves_https_that_clients_verify(
     for key in ("SILT_MASTER", "SILT_TOKEN", "SILT_CA"):
         env.pop(key, None)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "siltfs.cli.main", "--home", str(home), "up", "--tls",
-         "--port", str(port)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, text=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "siltfs.cli.main",
+            "--home",
+            str(home),
+            "up",
+            "--tls",
+            "--port",
+            str(port),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env=env,
+        text=True,
+    )
     try:
         assert proc.stdout is not None
         text = ""

@@ -452,9 +452,10 @@ class SiltFileSystem(AbstractFileSystem):  # type: ignore[misc]
         if os.path.isdir(lpath):
             self.makedirs(rpath, exist_ok=True)
             return
-        with open(lpath, "rb") as fin, self.open(
-            rpath, "xb" if mode == "create" else "wb", **kwargs
-        ) as fout:  # fmt: skip
+        with (
+            open(lpath, "rb") as fin,
+            self.open(rpath, "xb" if mode == "create" else "wb", **kwargs) as fout,
+        ):
             callback.set_size(os.fstat(fin.fileno()).st_size)
             while chunk := fin.read(self.blocksize):
                 fout.write(chunk)

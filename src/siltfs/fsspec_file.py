@@ -130,8 +130,9 @@ class SiltFile(io.BufferedIOBase):
         if self.closed:
             raise ValueError("seek on a closed file")
         if not self.seekable():
-            raise io.UnsupportedOperation("seek: a 'wb' file is written sequentially "
-                                          "(open it 'w+b' to write at any offset)")  # fmt: skip
+            raise io.UnsupportedOperation(
+                "seek: a 'wb' file is written sequentially (open it 'w+b' to write at any offset)"
+            )
         return self._inner.seek(offset, whence)
 
     def tell(self) -> int:

@@ -18,9 +18,19 @@ from siltfs.bench.runner import BASE, SILT, Figure, Samples, Stopwatch, alternat
 from siltfs.cli.main import cli
 
 FIGURE_KEYS = {
-    "suite", "name", "unit", "siltfs", "baseline", "baseline_label", "ratio",
-    "target_ratio", "target_abs", "met", "rounds", "note",
-}  # fmt: skip
+    "suite",
+    "name",
+    "unit",
+    "siltfs",
+    "baseline",
+    "baseline_label",
+    "ratio",
+    "target_ratio",
+    "target_abs",
+    "met",
+    "rounds",
+    "note",
+}
 
 
 def _number_or_none(value: Any) -> bool:
@@ -62,9 +72,9 @@ def test_quick_meta_writes_json(tmp_path: Path) -> None:
 
 def test_json_to_stdout_keeps_the_table_off_it(tmp_path: Path) -> None:
     result = CliRunner().invoke(
-        cli, ["bench", "meta", "--quick", "--rounds", "1", "--json", "-", "--workdir",
-              str(tmp_path)],
-    )  # fmt: skip
+        cli,
+        ["bench", "meta", "--quick", "--rounds", "1", "--json", "-", "--workdir", str(tmp_path)],
+    )
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
     assert [s["name"] for s in doc["suites"]] == ["meta"]
@@ -95,11 +105,13 @@ def test_quick_remote_suites_write_json(tmp_path: Path) -> None:
     assert meta["params"]["clients"] == 8
     assert read["params"]["file_size"] == 32 * 1024 * 1024
     assert read["params"]["block_size"] == 64 * 1024 * 1024
-    targets = {"stat, 8 concurrent clients": 0.4,
-               "sequential read 32 MiB, remote over HTTP": 0.5,
-               "sequential read 32 MiB, remote short-circuit": 0.8,
-               "random 4 KiB reads, remote short-circuit": None,
-               "random 4 KiB reads, remote over HTTP": None}  # fmt: skip
+    targets = {
+        "stat, 8 concurrent clients": 0.4,
+        "sequential read 32 MiB, remote over HTTP": 0.5,
+        "sequential read 32 MiB, remote short-circuit": 0.8,
+        "random 4 KiB reads, remote short-circuit": None,
+        "random 4 KiB reads, remote over HTTP": None,
+    }
     for suite in (meta, read):
         for fig in suite["figures"]:
             assert set(fig) == FIGURE_KEYS

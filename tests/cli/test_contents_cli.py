@@ -45,8 +45,9 @@ def test_count(home: Path) -> None:
     out = _silt(home, "count", "/d", "/d/a")
     assert out.exit_code == 0, out.stderr
     assert [line.split() for line in out.stdout.splitlines()] == [
-        ["3", "2", "5005", "/d"], ["0", "1", "5", "/d/a"],
-    ]  # fmt: skip
+        ["3", "2", "5005", "/d"],
+        ["0", "1", "5", "/d/a"],
+    ]
     shown = json.loads(_silt(home, "count", "--json", "/d/sub").stdout)
     assert shown == [{"path": "/d/sub", "directories": 1, "files": 1, "bytes": 5000}]
     missing = _silt(home, "count", "/nope")

@@ -24,9 +24,13 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def test_metadata_commands(home: Path) -> None:
-    for args in (("touch", "-d", "2020-01-02T03:04:05", "/f"), ("chown", "12:34", "/f"),
-                 ("chmod", "4750", "/f"), ("ln", "-s", "f", "/l"),
-                 ("xattr", "-n", "user.k", "-v", "v1", "/f")):  # fmt: skip
+    for args in (
+        ("touch", "-d", "2020-01-02T03:04:05", "/f"),
+        ("chown", "12:34", "/f"),
+        ("chmod", "4750", "/f"),
+        ("ln", "-s", "f", "/l"),
+        ("xattr", "-n", "user.k", "-v", "v1", "/f"),
+    ):
         result = _silt(home, *args)
         assert result.exit_code == 0, (args, result.stderr)
     assert _silt(home, "readlink", "/l").stdout == "f\n"
@@ -47,9 +51,16 @@ def test_metadata_commands(home: Path) -> None:
     assert _silt(home, "cat", "/f").stdout_bytes == b"\0\0\0"
 
 
-@pytest.mark.parametrize("args", [("chmod", "9z", "/f"), ("chmod", "17777", "/f"),
-                                  ("chown", "x:y", "/f"), ("touch", "-d", "yesterday", "/g"),
-                                  ("xattr", "-v", "x", "/f")])  # fmt: skip
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("chmod", "9z", "/f"),
+        ("chmod", "17777", "/f"),
+        ("chown", "x:y", "/f"),
+        ("touch", "-d", "yesterday", "/g"),
+        ("xattr", "-v", "x", "/f"),
+    ],
+)
 def test_bad_input_changes_nothing(home: Path, args: tuple[str, ...]) -> None:
     assert _silt(home, "touch", "/f").exit_code == 0
 

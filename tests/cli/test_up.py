@@ -48,8 +48,13 @@ def test_a_busy_port_is_refused_before_anything_starts(tmp_path: Path) -> None:
             ["--port", str(port)],
             ["--port", str(free_port()), "--worker-port", str(port)],
         ):
-            out = subprocess.run(up_command(tmp_path / "h", *args), capture_output=True,
-                                 text=True, env=env(), timeout=60)  # fmt: skip
+            out = subprocess.run(
+                up_command(tmp_path / "h", *args),
+                capture_output=True,
+                text=True,
+                env=env(),
+                timeout=60,
+            )
             assert out.returncode == 1
             assert "silt up: master" not in out.stdout
             assert f"cannot listen on 127.0.0.1:{port}" in out.stderr
@@ -60,8 +65,13 @@ def test_a_master_that_fails_to_start_is_reported_with_its_reason(tmp_path: Path
     home = tmp_path / "h"
     home.mkdir()
     (home / "silt.toml").write_text("[persist]\nmax_attempts = 0\n")  # the master refuses it
-    out = subprocess.run(up_command(home, "--port", str(free_port()), "--timeout", "30"),
-                         capture_output=True, text=True, env=env(), timeout=90)  # fmt: skip
+    out = subprocess.run(
+        up_command(home, "--port", str(free_port()), "--timeout", "30"),
+        capture_output=True,
+        text=True,
+        env=env(),
+        timeout=90,
+    )
     assert out.returncode == 1
     assert "silt up: master" not in out.stdout
     assert "the master did not start" in out.stderr
@@ -73,8 +83,11 @@ def test_children_die_with_silt_up_and_the_worker_port_is_chosen(tmp_path: Path)
     port, worker_port = free_port(), free_port()
     proc = subprocess.Popen(
         up_command(home, "--port", str(port), "--worker-port", str(worker_port)),
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env(), text=True,
-    )  # fmt: skip
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env=env(),
+        text=True,
+    )
     try:
         assert proc.stdout is not None
         for line in proc.stdout:

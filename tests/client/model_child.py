@@ -298,9 +298,12 @@ def next_op(rng: random.Random, m: Model) -> Op:
     if kind == "write":
         size = rng.choice([0, 1, BLOCK_SIZE, BLOCK_SIZE + 1, rng.randint(0, MAX_SIZE)])
         return Op(
-            "write", pick(rng, m, existing=0.3), size=size, seed=rng.randrange(2**16),
+            "write",
+            pick(rng, m, existing=0.3),
+            size=size,
+            seed=rng.randrange(2**16),
             write_type=rng.choice(WRITE_TYPES),
-        )  # fmt: skip
+        )
     if kind == "mkdir":
         wt = rng.choice(["MUST_CACHE", "ASYNC_THROUGH"])
         return Op("mkdir", random_path(rng), flag=rng.random() < 0.8, write_type=wt)

@@ -177,9 +177,20 @@ UNREPRESENTABLE: dict[str, str] = {
     "in-second-mount": "/lake/x%255cy",
 }
 CREATING_OPS = [
-    "mkdir", "mkdir-parents", "makedirs", "rename-dst", "mv", "mount", "open-wb",
-    "open-xb", "open-w", "write_bytes", "write_bytes-through", "touch", "put",
-]  # fmt: skip
+    "mkdir",
+    "mkdir-parents",
+    "makedirs",
+    "rename-dst",
+    "mv",
+    "mount",
+    "open-wb",
+    "open-xb",
+    "open-w",
+    "write_bytes",
+    "write_bytes-through",
+    "touch",
+    "put",
+]
 
 
 @pytest.mark.parametrize("op", CREATING_OPS)

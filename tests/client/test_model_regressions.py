@@ -112,8 +112,11 @@ def test_kill_9_inside_sync_overwrite(
     env = dict(os.environ, PYTHONPATH=str(Path(siltfs.__file__).parents[1]))
     proc = subprocess.Popen(
         [sys.executable, "-c", CHILD, str(home)],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, text=True,
-    )  # fmt: skip
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        env=env,
+        text=True,
+    )
     assert proc.stdout is not None
     assert proc.stdout.readline().strip() == "BLOCKED"
     proc.send_signal(signal.SIGKILL)
@@ -153,8 +156,11 @@ def test_kill_9_inside_sync_write_leaves_no_staged_object(
     env = dict(os.environ, PYTHONPATH=str(Path(siltfs.__file__).parents[1]))
     proc = subprocess.Popen(
         [sys.executable, "-c", CHILD_STAGED, str(home)],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, text=True,
-    )  # fmt: skip
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        env=env,
+        text=True,
+    )
     assert proc.stdout is not None
     assert proc.stdout.readline().strip() == "BLOCKED"
     proc.send_signal(signal.SIGKILL)
@@ -190,8 +196,11 @@ def test_kill_9_inside_mkdir_leaves_no_ghost(
     env = dict(os.environ, PYTHONPATH=str(Path(siltfs.__file__).parents[1]))
     proc = subprocess.Popen(
         [sys.executable, "-c", CHILD_MKDIR, str(home)],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, text=True,
-    )  # fmt: skip
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        env=env,
+        text=True,
+    )
     assert proc.stdin is not None and proc.stdout is not None
     assert proc.stdout.readline().strip() == "READY"
     # Hold the metastore's write lock: the child's mkdir gets as far as it can without a

@@ -28,9 +28,11 @@ class EmbeddedNamespace(NamespaceStateMachine):
 
 
 EmbeddedNamespace.TestCase.settings = settings(
-    max_examples=20, stateful_step_count=20, deadline=None,
+    max_examples=20,
+    stateful_step_count=20,
+    deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
-)  # fmt: skip
+)
 TestEmbeddedNamespace = EmbeddedNamespace.TestCase
 
 
@@ -49,6 +51,11 @@ def test_the_machine_catches_a_file_system_that_lies() -> None:
     with pytest.raises(AssertionError):
         run_state_machine_as_test(
             BrokenNamespace,
-            settings=settings(max_examples=30, stateful_step_count=15, deadline=None,
-                              database=None, suppress_health_check=list(HealthCheck)),
-        )  # fmt: skip
+            settings=settings(
+                max_examples=30,
+                stateful_step_count=15,
+                deadline=None,
+                database=None,
+                suppress_health_check=list(HealthCheck),
+            ),
+        )

@@ -95,8 +95,19 @@ def test_the_contract_has_primitives_and_derived_methods() -> None:
     assert {"_mkdir", "_stat", "_open_reader", "_open_writer", "_wait_persisted"} <= abstract
     assert {"posix_op", "mounts", "close"} <= abstract
     # written once on the base, never by a client
-    for derived in ("read_bytes", "cat", "get", "put", "write_bytes", "wait_persisted", "open",
-                    "chmod", "truncate", "__enter__", "__exit__"):  # fmt: skip
+    for derived in (
+        "read_bytes",
+        "cat",
+        "get",
+        "put",
+        "write_bytes",
+        "wait_persisted",
+        "open",
+        "chmod",
+        "truncate",
+        "__enter__",
+        "__exit__",
+    ):
         assert derived not in abstract
         for cls in CLIENTS:
             assert derived not in vars(cls), f"{cls.__name__} writes its own {derived}"

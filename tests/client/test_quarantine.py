@@ -67,13 +67,18 @@ def test_a_bricked_home_serves_again(
     fs.close()
     master = MasterProcess(home).start()
     try:
-        r = httpx.post(master.url + "/api/v1/check_consistency", json={"path": "/", "repair": True},
-                       headers=master.auth(), timeout=30)  # fmt: skip
+        r = httpx.post(
+            master.url + "/api/v1/check_consistency",
+            json={"path": "/", "repair": True},
+            headers=master.auth(),
+            timeout=30,
+        )
         assert r.status_code == 200, r.text
         found = {d["kind"] for d in r.json()["divergences"]}
         assert "QUARANTINED_INTENT" in found
-        r = httpx.get(master.url + "/api/v1/data", params={"path": "/ok"},
-                      headers=master.auth(), timeout=30)  # fmt: skip
+        r = httpx.get(
+            master.url + "/api/v1/data", params={"path": "/ok"}, headers=master.auth(), timeout=30
+        )
         assert r.status_code == 200 and r.content == b"precious"
     finally:
         master.stop()

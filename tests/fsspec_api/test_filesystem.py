@@ -187,8 +187,12 @@ def test_find_and_glob(silt_fs: SiltFileSystem) -> None:
     assert silt_fs.find("/r") == ["/r/a.csv", "/r/x/b.csv", "/r/x/y/c.txt"]
     assert silt_fs.find("/r", maxdepth=1) == ["/r/a.csv"]
     assert silt_fs.find("/r", maxdepth=2, withdirs=True) == [
-        "/r", "/r/a.csv", "/r/x", "/r/x/b.csv", "/r/x/y",
-    ]  # fmt: skip
+        "/r",
+        "/r/a.csv",
+        "/r/x",
+        "/r/x/b.csv",
+        "/r/x/y",
+    ]
     assert silt_fs.find("/r/a.csv") == ["/r/a.csv"]
     assert silt_fs.find("/missing") == []
     assert silt_fs.glob("/r/**/*.csv") == ["/r/a.csv", "/r/x/b.csv"]

@@ -104,8 +104,13 @@ def test_directory_contents_merge_into_existing_directory(fs: SiltFileSystem, tr
     fs.mv("/src/", "/dst", recursive=True)  # trailing slash: the contents, as in cp
     assert not fs.exists("/src")
     assert fs.find("/dst") == [
-        "/dst/f1", "/dst/f2", "/dst/keep", "/dst/sub/g1", "/dst/sub/nested/n1", "/dst/sub/other",
-    ]  # fmt: skip
+        "/dst/f1",
+        "/dst/f2",
+        "/dst/keep",
+        "/dst/sub/g1",
+        "/dst/sub/nested/n1",
+        "/dst/sub/other",
+    ]
     assert fs.cat("/dst/f1") == b"1"
     _consistent(fs)
 

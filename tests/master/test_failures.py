@@ -53,8 +53,13 @@ def ufs_errors(fs: object) -> float:
 
 
 def config(home: Path, retry_s: float) -> SiltConfig:
-    persist = PersistConfig(max_attempts=2, backoff_initial_s=0.01, backoff_max_s=0.02,
-                            poll_interval_s=0.01, failed_retry_interval_s=retry_s)  # fmt: skip
+    persist = PersistConfig(
+        max_attempts=2,
+        backoff_initial_s=0.01,
+        backoff_max_s=0.02,
+        poll_interval_s=0.01,
+        failed_retry_interval_s=retry_s,
+    )
     return SiltConfig(home=home, cache=CacheConfig(block_size=64 * 1024), persist=persist)
 
 

@@ -294,8 +294,9 @@ def test_remote_answers_400_invalid_path(cluster: MasterProcess, tmp_path: Path)
         assert r.status_code == 400, (route, r.status_code, r.text)
         body = r.json()
         assert body["code"] == "invalid_path" and body["path"].startswith(base), body
-    r = httpx.get(api + "/ls", params={"path": base, "recursive": "true"},
-                  headers=cluster.auth(), timeout=30)  # fmt: skip
+    r = httpx.get(
+        api + "/ls", params={"path": base, "recursive": "true"}, headers=cluster.auth(), timeout=30
+    )
     assert [e["path"] for e in r.json()] == [f"{base}/ok"]
 
 
@@ -315,10 +316,18 @@ def test_mounting_a_root_the_kernel_refuses_as_too_long_changes_nothing(
 # S3: keys of at most 1024 bytes, the mount's prefix included -----------------------
 S3_PREFIX = "pre/fix"
 S3_OPS = [
-    "write-MUST_CACHE", "write-CACHE_THROUGH", "write-THROUGH", "write-ASYNC_THROUGH",
-    "write-implicit-dir-ASYNC_THROUGH", "mkdir", "mkdir-parents", "touch",
-    "rename-persisted-file", "rename-cached-file", "rename-dir",
-]  # fmt: skip
+    "write-MUST_CACHE",
+    "write-CACHE_THROUGH",
+    "write-THROUGH",
+    "write-ASYNC_THROUGH",
+    "write-implicit-dir-ASYNC_THROUGH",
+    "mkdir",
+    "mkdir-parents",
+    "touch",
+    "rename-persisted-file",
+    "rename-cached-file",
+    "rename-dir",
+]
 
 
 @pytest.fixture

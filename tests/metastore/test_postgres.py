@@ -373,11 +373,23 @@ def test_config_metastore_key(tmp_path: Path) -> None:
 def test_silt_master_names_an_unreachable_metastore(tmp_path: Path) -> None:
     dsn = f"postgresql://silt:s3cret@127.0.0.1:{free_port()}/silt?connect_timeout=2"
     done = subprocess.run(
-        [sys.executable, "-m", "siltfs.cli.main", "--home", str(tmp_path), "master",
-         "--port", "0", "--metastore", dsn],
-        capture_output=True, text=True, timeout=60,
+        [
+            sys.executable,
+            "-m",
+            "siltfs.cli.main",
+            "--home",
+            str(tmp_path),
+            "master",
+            "--port",
+            "0",
+            "--metastore",
+            dsn,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
         env={**os.environ, "PYTHONPATH": str(SRC)},
-    )  # fmt: skip
+    )
     assert done.returncode == 1, done.stderr
     assert "s3cret" not in done.stderr
     assert "silt:***@127.0.0.1" in done.stderr and "unavailable" in done.stderr

@@ -17,12 +17,25 @@ def test_round_trip() -> None:
     inodes = [
         Inode(id=2, parent_id=1, name="a", is_dir=True),
         Inode(
-            id=3, parent_id=2, name="f", is_dir=False, length=5, block_size=4, generation=3,
-            state=PersistenceState.PERSISTED, created_ms=10, mtime_ms=11, pinned=True,
-            ttl_ms=60, ttl_action=TtlAction.FREE, mount_id=7, fingerprint="fp",
-            content_hash="h", sync_ms=12,
+            id=3,
+            parent_id=2,
+            name="f",
+            is_dir=False,
+            length=5,
+            block_size=4,
+            generation=3,
+            state=PersistenceState.PERSISTED,
+            created_ms=10,
+            mtime_ms=11,
+            pinned=True,
+            ttl_ms=60,
+            ttl_action=TtlAction.FREE,
+            mount_id=7,
+            fingerprint="fp",
+            content_hash="h",
+            sync_ms=12,
         ),
-    ]  # fmt: skip
+    ]
     rows = [inode_params(i) for i in inodes]
     assert [inode_from_row(r) for r in rows] == inodes
     assert inodes_from_rows(iter(rows)) == inodes

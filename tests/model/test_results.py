@@ -22,9 +22,13 @@ def test_divergence_kind_from_a_string_is_the_enum() -> None:
 
 def test_report_json_is_unchanged() -> None:
     report = ConsistencyReport(
-        path="/", checked_entries=3, repair=True, started_ms=1, finished_ms=2,
+        path="/",
+        checked_entries=3,
+        repair=True,
+        started_ms=1,
+        finished_ms=2,
         divergences=[Divergence(DivergenceKind.LOST, "/f", "lost", True, "marked")],
-    )  # fmt: skip
+    )
     by_kind = ", ".join(f'"{k}": {1 if k == "LOST" else 0}' for k in KINDS)
     assert json.dumps(report.to_dict()) == (
         '{"path": "/", "consistent": true, "checked_entries": 3, "repair": true, '
@@ -38,9 +42,16 @@ def test_report_json_is_unchanged() -> None:
 
 def test_kinds_are_every_divergence_kind_in_order() -> None:
     assert [str(k) for k in KINDS] == [
-        "GHOST", "MISSING_UFS_COPY", "FINGERPRINT_MISMATCH", "ORPHANED_STAGING",
-        "STUCK_JOB", "FAILED_JOB", "LOST", "QUARANTINED_INTENT", "UNREPRESENTABLE_NAME",
-    ]  # fmt: skip
+        "GHOST",
+        "MISSING_UFS_COPY",
+        "FINGERPRINT_MISMATCH",
+        "ORPHANED_STAGING",
+        "STUCK_JOB",
+        "FAILED_JOB",
+        "LOST",
+        "QUARANTINED_INTENT",
+        "UNREPRESENTABLE_NAME",
+    ]
 
 
 def test_job_info_json() -> None:

@@ -32,8 +32,14 @@ def require_fuse() -> None:
 class MountProcess:
     """``silt mount`` of *home* (or of the master at *master_url*) on *mountpoint*."""
 
-    def __init__(self, home: Path, mountpoint: Path, *args: str, master_url: str | None = None,
-                 token: str | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        home: Path,
+        mountpoint: Path,
+        *args: str,
+        master_url: str | None = None,
+        token: str | None = None,
+    ) -> None:
         self.home = home
         self.mountpoint = mountpoint
         self.args = list(args)
@@ -51,8 +57,16 @@ class MountProcess:
                 raise
         env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "src")}
         env.pop("SILT_MASTER", None)
-        cmd = [sys.executable, "-m", "siltfs.cli.main", "--home", str(self.home), "mount",
-               str(self.mountpoint), *self.args]  # fmt: skip
+        cmd = [
+            sys.executable,
+            "-m",
+            "siltfs.cli.main",
+            "--home",
+            str(self.home),
+            "mount",
+            str(self.mountpoint),
+            *self.args,
+        ]
         if self.master_url:
             cmd += ["--master", self.master_url]
             if self.token:
@@ -138,8 +152,12 @@ def anymount(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[M
         base = m.mountpoint
     else:
         server: MasterProcess = request.getfixturevalue("remote_cluster")
-        m = MountProcess(write_home(tmp_path / "client-home"), tmp_path / "mnt",
-                         master_url=server.url, token=server.token).start()  # fmt: skip
+        m = MountProcess(
+            write_home(tmp_path / "client-home"),
+            tmp_path / "mnt",
+            master_url=server.url,
+            token=server.token,
+        ).start()
         base = m.mountpoint / f"t-{os.urandom(4).hex()}"
         base.mkdir()
     try:

@@ -31,17 +31,34 @@ def test_daemon_detaches_logs_and_unmounts_with_silt_umount(tmp_path: Path) -> N
     mnt = tmp_path / "mnt"
     mnt.mkdir()
     done = subprocess.run(
-        [sys.executable, "-m", "siltfs.cli.main", "--home", str(home), "mount", str(mnt),
-         "--daemon"], capture_output=True, text=True, env=_env(), timeout=60,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "siltfs.cli.main",
+            "--home",
+            str(home),
+            "mount",
+            str(mnt),
+            "--daemon",
+        ],
+        capture_output=True,
+        text=True,
+        env=_env(),
+        timeout=60,
+    )
     try:
         assert done.returncode == 0, done.stderr
         assert "mounted" in done.stdout and is_mounted(str(mnt))
         (mnt / "f").write_bytes(b"through the daemon")
         assert (home / "logs" / "mount-mnt.log").exists()
     finally:
-        umount = subprocess.run([sys.executable, "-m", "siltfs.cli.main", "umount", str(mnt)],
-                                capture_output=True, text=True, env=_env(), timeout=60)  # fmt: skip
+        umount = subprocess.run(
+            [sys.executable, "-m", "siltfs.cli.main", "umount", str(mnt)],
+            capture_output=True,
+            text=True,
+            env=_env(),
+            timeout=60,
+        )
         if is_mounted(str(mnt)):
             subprocess.run(["umount", "-l", str(mnt)], capture_output=True)
     assert umount.returncode == 0, umount.stderr
@@ -62,14 +79,18 @@ def test_sigterm_commits_files_still_open(tmp_path: Path) -> None:
     home = write_home(tmp_path / "home")
     m = MountProcess(home, tmp_path / "mnt").start()
     writer = subprocess.Popen(
-        [sys.executable, "-c",
-         "import os, sys, time\n"
-         f"fd = os.open({str(m.mountpoint / 'open.bin')!r}, os.O_CREAT | os.O_WRONLY)\n"
-         "os.write(fd, b'written, never closed')\n"
-         "print('ready', flush=True)\n"
-         "time.sleep(600)\n"],
-        stdout=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-c",
+            "import os, sys, time\n"
+            f"fd = os.open({str(m.mountpoint / 'open.bin')!r}, os.O_CREAT | os.O_WRONLY)\n"
+            "os.write(fd, b'written, never closed')\n"
+            "print('ready', flush=True)\n"
+            "time.sleep(600)\n",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert writer.stdout is not None and writer.stdout.readline().strip() == "ready"
         assert m.proc is not None
@@ -94,9 +115,11 @@ def test_read_only_mount(tmp_path: Path) -> None:
     m = MountProcess(home, tmp_path / "mnt", "--read-only").start()
     try:
         assert (m.mountpoint / "f").read_bytes() == b"data"
-        for action in (lambda: (m.mountpoint / "g").write_bytes(b"x"),
-                       lambda: (m.mountpoint / "f").unlink(),
-                       lambda: os.mkdir(m.mountpoint / "d")):  # fmt: skip
+        for action in (
+            lambda: (m.mountpoint / "g").write_bytes(b"x"),
+            lambda: (m.mountpoint / "f").unlink(),
+            lambda: os.mkdir(m.mountpoint / "d"),
+        ):
             try:
                 action()
             except OSError as exc:
@@ -122,8 +145,12 @@ def test_allow_other_enforces_the_stored_modes(tmp_path: Path) -> None:
         os.chmod(m.mountpoint, 0o755)
 
         def as_nobody(cmd: str) -> subprocess.CompletedProcess[str]:
-            return subprocess.run(["runuser", "-u", nobody.pw_name, "--", "sh", "-c", cmd],
-                                  capture_output=True, text=True, timeout=60)  # fmt: skip
+            return subprocess.run(
+                ["runuser", "-u", nobody.pw_name, "--", "sh", "-c", cmd],
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
 
         assert as_nobody(f"cat {public}").stdout == "hello"
         denied = as_nobody(f"cat {private}")

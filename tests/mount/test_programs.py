@@ -82,8 +82,9 @@ def test_sqlite_database_in_delete_journal_mode(mounted: MountProcess) -> None:
         db.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")
         for chunk in range(5):
             with db:
-                db.executemany("INSERT INTO t (v) VALUES (?)",
-                               [(f"row {chunk}-{i}" * 20,) for i in range(200)])  # fmt: skip
+                db.executemany(
+                    "INSERT INTO t (v) VALUES (?)", [(f"row {chunk}-{i}" * 20,) for i in range(200)]
+                )
         with db:
             db.execute("UPDATE t SET v = 'changed' WHERE id % 7 = 0")
             db.execute("DELETE FROM t WHERE id % 11 = 0")
@@ -121,20 +122,27 @@ def test_seed_scenario_from_a_shell(tmp_path: Path) -> None:
     (tmp_path / "f").write_bytes(b"seed data\n" * 1000)
     m = MountProcess(home, tmp_path / "mnt").start()
     try:
-        done = sh(f"mkdir -p A/B && cp {tmp_path}/f A/B/01 && mv A C && rm -rf A; echo rc=$?",
-                  m.mountpoint)  # fmt: skip
+        done = sh(
+            f"mkdir -p A/B && cp {tmp_path}/f A/B/01 && mv A C && rm -rf A; echo rc=$?",
+            m.mountpoint,
+        )
         assert done.stdout.strip() == "rc=0" and done.stderr == "", done.stderr
         assert not (home / "ufs" / "C" / "B" / "01").exists()  # the upload is held back
         assert not (home / "ufs" / "A").exists()  # (explicit mkdirs are in the UFS at once)
     finally:
         m.stop()
     (home / "silt.toml").write_text(toml.replace("enabled = false\n", ""))
-    waited = subprocess.run(["silt", "--home", str(home), "fs", "wait-persisted", "/"],
-                            capture_output=True, text=True, timeout=120)  # fmt: skip
+    waited = subprocess.run(
+        ["silt", "--home", str(home), "fs", "wait-persisted", "/"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert waited.returncode == 0, waited.stderr
     ufs = home / "ufs"
-    assert sorted(str(p.relative_to(ufs)) for p in ufs.rglob("*")
-                  if ".silt_staging" not in str(p)) == ["C", "C/B", "C/B/01"]  # fmt: skip
+    assert sorted(
+        str(p.relative_to(ufs)) for p in ufs.rglob("*") if ".silt_staging" not in str(p)
+    ) == ["C", "C/B", "C/B/01"]
     assert (ufs / "C" / "B" / "01").read_bytes() == b"seed data\n" * 1000
     fs = siltfs.connect(home=home)
     try:

@@ -112,8 +112,7 @@ def test_the_mount_behaves_as_a_local_directory(shared_mount: MountProcess, tmp_
 
         @rule(src=NAMES, dst=NAMES)
         def rename(self, src: str, dst: str) -> None:
-            self.both(lambda r, a, b: os.rename(os.path.join(r, a), os.path.join(r, b)), src,
-                      dst)  # fmt: skip
+            self.both(lambda r, a, b: os.rename(os.path.join(r, a), os.path.join(r, b)), src, dst)
 
         @rule(name=NAMES)
         def unlink(self, name: str) -> None:
@@ -129,8 +128,7 @@ def test_the_mount_behaves_as_a_local_directory(shared_mount: MountProcess, tmp_
 
         @rule(name=NAMES, mode=MODES)
         def chmod(self, name: str, mode: int) -> None:
-            self.both(lambda r, n, m: os.chmod(os.path.join(r, n), m), name, mode,
-                      keeps_times=True)  # fmt: skip
+            self.both(lambda r, n, m: os.chmod(os.path.join(r, n), m), name, mode, keeps_times=True)
 
         @rule(name=NAMES, link_to=s.sampled_from(["a", "../x", "d/e"]))
         def symlink(self, name: str, link_to: str) -> None:
@@ -144,8 +142,10 @@ def test_the_mount_behaves_as_a_local_directory(shared_mount: MountProcess, tmp_
         def utime(self, name: str, mtime: int) -> None:
             result = self.both(
                 lambda r, n, t: os.utime(os.path.join(r, n), ns=(t, t), follow_symlinks=False),
-                name, mtime, keeps_times=True,
-            )  # fmt: skip
+                name,
+                mtime,
+                keeps_times=True,
+            )
             if result[0] == "ok":
                 self.stamped.add(name)
 
@@ -166,7 +166,9 @@ def test_the_mount_behaves_as_a_local_directory(shared_mount: MountProcess, tmp_
                 assert not os.path.exists(self.silt)
 
     PosixMachine.TestCase.settings = settings(
-        max_examples=30, stateful_step_count=25, deadline=None,
+        max_examples=30,
+        stateful_step_count=25,
+        deadline=None,
         suppress_health_check=list(HealthCheck),
-    )  # fmt: skip
+    )
     PosixMachine.TestCase().runTest()

@@ -140,8 +140,13 @@ def test_the_mount_point_is_checked(tmp_path: Path) -> None:
     env.pop("SILT_MASTER", None)
 
     def silt(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(["silt", "--home", str(home), *args], capture_output=True,
-                              text=True, env=env, timeout=60)  # fmt: skip
+        return subprocess.run(
+            ["silt", "--home", str(home), *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+        )
 
     missing = silt("mount", str(tmp_path / "missing"))
     assert missing.returncode == 1 and "does not exist" in missing.stderr

@@ -17,8 +17,12 @@ from siltfs.persist.staging import JOB, WRITE, StagingName
 
 def dead_pid() -> int:
     """The pid of a child that has exited (and been reaped)."""
-    proc = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], check=True,
-                          capture_output=True, text=True)  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     return int(proc.stdout)
 
 

@@ -41,9 +41,14 @@ class GatewayProcess(ServerProcess):
     kind = "s3"
 
     def __init__(
-        self, home: Path, credentials: Path, *, master: MasterProcess | None = None,
-        args: tuple[str, ...] = (), env: dict[str, str] | None = None,
-    ) -> None:  # fmt: skip
+        self,
+        home: Path,
+        credentials: Path,
+        *,
+        master: MasterProcess | None = None,
+        args: tuple[str, ...] = (),
+        env: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(home, None, env)
         self.credentials = credentials
         self.master = master
@@ -51,8 +56,17 @@ class GatewayProcess(ServerProcess):
 
     def command(self) -> list[str]:
         where = ["--master", self.master.url] if self.master else ["--home", str(self.home)]
-        return ["s3", *where, "--port", str(self.port), "--credentials", str(self.credentials),
-                "--log-level", "warning", *self.args]  # fmt: skip
+        return [
+            "s3",
+            *where,
+            "--port",
+            str(self.port),
+            "--credentials",
+            str(self.credentials),
+            "--log-level",
+            "warning",
+            *self.args,
+        ]
 
     def environment(self) -> dict[str, str]:
         env = super().environment()
@@ -84,16 +98,27 @@ def make_client(endpoint: str, access: str = ACCESS, secret: str = SECRET, **con
     from botocore.config import Config
 
     return boto3.client(
-        "s3", endpoint_url=endpoint, aws_access_key_id=access, aws_secret_access_key=secret,
-        region_name=REGION, config=Config(retries={"max_attempts": 1}, **config),
-    )  # fmt: skip
+        "s3",
+        endpoint_url=endpoint,
+        aws_access_key_id=access,
+        aws_secret_access_key=secret,
+        region_name=REGION,
+        config=Config(retries={"max_attempts": 1}, **config),
+    )
 
 
 def signed(
-    gateway: GatewayProcess, method: str, path: str, *, host: str | None = None,
-    data: bytes = b"", headers: dict[str, str] | None = None, access: str = ACCESS,
-    secret: str = SECRET, payload_hash: str | None = None,
-) -> httpx.Response:  # fmt: skip
+    gateway: GatewayProcess,
+    method: str,
+    path: str,
+    *,
+    host: str | None = None,
+    data: bytes = b"",
+    headers: dict[str, str] | None = None,
+    access: str = ACCESS,
+    secret: str = SECRET,
+    payload_hash: str | None = None,
+) -> httpx.Response:
     """A request signed by botocore's own SigV4 signer, sent with httpx to the gateway
     (*host*: the Host header it is signed for, e.g. ``bucket.localhost:PORT``)."""
     import hashlib

@@ -35,7 +35,7 @@ from tests.s3gw.gateway import (
     make_client,
     signed,
     write_credentials,
-)  # fmt: skip
+)
 from tests.servers import SRC, MasterProcess
 
 
@@ -75,8 +75,9 @@ def test_read_only_key(gateway: GatewayProcess, s3: Any, bucket: str, snapshot: 
 
 
 @pytest.mark.parametrize("version", ["default", "s3v4"])
-def test_presigned_get_and_put(gateway: GatewayProcess, bucket: str, fs: RemoteFileSystem,
-                               version: str) -> None:  # fmt: skip
+def test_presigned_get_and_put(
+    gateway: GatewayProcess, bucket: str, fs: RemoteFileSystem, version: str
+) -> None:
     # boto3's default presigned URL is still SigV2 (AWSAccessKeyId=...&Signature=...)
     s3 = make_client(gateway.url, **({} if version == "default" else {"signature_version": "s3v4"}))
     put_url = s3.generate_presigned_url(
@@ -152,8 +153,9 @@ def _chunked(auth: sigv4.Auth, pieces: list[bytes], tamper: int = -1) -> bytes:
     return out
 
 
-def _streaming_put(gateway: GatewayProcess, bucket: str, key: str, pieces: list[bytes],
-                   tamper: int = -1) -> httpx.Response:  # fmt: skip
+def _streaming_put(
+    gateway: GatewayProcess, bucket: str, key: str, pieces: list[bytes], tamper: int = -1
+) -> httpx.Response:
     """A STREAMING-AWS4-HMAC-SHA256-PAYLOAD PutObject: botocore signs the headers (the
     seed), the chunks are signed from that seed."""
     import botocore.auth
@@ -175,15 +177,21 @@ def _streaming_put(gateway: GatewayProcess, bucket: str, key: str, pieces: list[
     stamp = sent["X-Amz-Date"]
     scope = f"{stamp[:8]}/us-east-1/s3/aws4_request"
     auth = sigv4.Auth(
-        KeyPair(ACCESS, SECRET), stamp, scope,
-        sigv4.signing_key(SECRET, stamp[:8], "us-east-1", "s3"), seed, sigv4.STREAMING_SIGNED,
-    )  # fmt: skip
-    return httpx.put(gateway.url + f"/{bucket}/{key}", headers=sent,
-                     content=_chunked(auth, pieces, tamper))  # fmt: skip
+        KeyPair(ACCESS, SECRET),
+        stamp,
+        scope,
+        sigv4.signing_key(SECRET, stamp[:8], "us-east-1", "s3"),
+        seed,
+        sigv4.STREAMING_SIGNED,
+    )
+    return httpx.put(
+        gateway.url + f"/{bucket}/{key}", headers=sent, content=_chunked(auth, pieces, tamper)
+    )
 
 
-def test_signed_chunked_upload(gateway: GatewayProcess, bucket: str, fs: RemoteFileSystem,
-                               snapshot: Any) -> None:  # fmt: skip
+def test_signed_chunked_upload(
+    gateway: GatewayProcess, bucket: str, fs: RemoteFileSystem, snapshot: Any
+) -> None:
     pieces = [b"x" * 65536, b"y" * 1000]
     r = _streaming_put(gateway, bucket, "chunked", pieces)
     assert r.status_code == 200, r.text
@@ -196,16 +204,26 @@ def test_signed_chunked_upload(gateway: GatewayProcess, bucket: str, fs: RemoteF
     assert fs.read_bytes(f"/{bucket}/chunked") == b"".join(pieces)
 
 
-def test_unsigned_trailer_checksum_verified(gateway: GatewayProcess, bucket: str,
-                                            snapshot: Any) -> None:  # fmt: skip
+def test_unsigned_trailer_checksum_verified(
+    gateway: GatewayProcess, bucket: str, snapshot: Any
+) -> None:
     crc = base64.b64encode(zlib.crc32(b"hello").to_bytes(4, "big")).decode()
-    headers = {"content-encoding": "aws-chunked", "x-amz-decoded-content-length": "5",
-               "x-amz-trailer": "x-amz-checksum-crc32"}  # fmt: skip
+    headers = {
+        "content-encoding": "aws-chunked",
+        "x-amz-decoded-content-length": "5",
+        "x-amz-trailer": "x-amz-checksum-crc32",
+    }
 
     def put(checksum: str) -> httpx.Response:
         data = f"5\r\nhello\r\n0\r\nx-amz-checksum-crc32:{checksum}\r\n\r\n".encode()
-        return signed(gateway, "PUT", f"/{bucket}/t", data=data, headers=headers,
-                      payload_hash=sigv4.STREAMING_UNSIGNED_TRAILER)  # fmt: skip
+        return signed(
+            gateway,
+            "PUT",
+            f"/{bucket}/t",
+            data=data,
+            headers=headers,
+            payload_hash=sigv4.STREAMING_UNSIGNED_TRAILER,
+        )
 
     before = snapshot()
     r = put("AAAAAA==")
@@ -216,15 +234,17 @@ def test_unsigned_trailer_checksum_verified(gateway: GatewayProcess, bucket: str
 
 
 @pytest.fixture(scope="module")
-def tls_gateway(master: MasterProcess, tmp_path_factory: pytest.TempPathFactory
-                ) -> Iterator[tuple[GatewayProcess, Path]]:  # fmt: skip
+def tls_gateway(
+    master: MasterProcess, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[GatewayProcess, Path]]:
     from siltfs.tls import make_self_signed
 
     root = tmp_path_factory.mktemp("s3gw-tls")
     cert, key = make_self_signed(root / "tls")
     creds = write_credentials(root / "creds.toml")
-    gw = GatewayProcess(root / "gw", creds, master=master,
-                        args=("--tls-cert", str(cert), "--tls-key", str(key)))  # fmt: skip
+    gw = GatewayProcess(
+        root / "gw", creds, master=master, args=("--tls-cert", str(cert), "--tls-key", str(key))
+    )
     gw.url = gw.url.replace("http://", "https://")
     gw.ready = lambda: _tls_ready(gw.url, cert)  # type: ignore[method-assign]
     yield gw.start(), cert
@@ -239,13 +259,20 @@ def _tls_ready(url: str, cert: Path) -> bool:
         return False
 
 
-def test_boto3_default_checksum_trailer_over_https(tls_gateway: tuple[GatewayProcess, Path],
-                                                    bucket: str, fs: RemoteFileSystem) -> None:  # fmt: skip
+def test_boto3_default_checksum_trailer_over_https(
+    tls_gateway: tuple[GatewayProcess, Path], bucket: str, fs: RemoteFileSystem
+) -> None:
     import boto3
 
     gw, cert = tls_gateway
-    s3 = boto3.client("s3", endpoint_url=gw.url, aws_access_key_id=ACCESS,
-                      aws_secret_access_key=SECRET, region_name="us-east-1", verify=str(cert))  # fmt: skip
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=gw.url,
+        aws_access_key_id=ACCESS,
+        aws_secret_access_key=SECRET,
+        region_name="us-east-1",
+        verify=str(cert),
+    )
     sent: list[dict[str, str]] = []
     s3.meta.events.register(
         "before-send.s3.PutObject",
@@ -304,10 +331,23 @@ def test_sighup_reloads_credentials(master: MasterProcess, tmp_path: Path) -> No
 def test_credentials_must_be_private(tmp_path: Path) -> None:
     creds = write_credentials(tmp_path / "c.toml", mode=0o644)
     out = subprocess.run(
-        [sys.executable, "-m", "siltfs.cli.main", "s3", "--home", str(tmp_path / "home"),
-         "--port", "0", "--credentials", str(creds)],
-        capture_output=True, text=True, timeout=60, env={"PYTHONPATH": str(SRC), "PATH": "/usr/bin:/bin"},
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "siltfs.cli.main",
+            "s3",
+            "--home",
+            str(tmp_path / "home"),
+            "--port",
+            "0",
+            "--credentials",
+            str(creds),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PYTHONPATH": str(SRC), "PATH": "/usr/bin:/bin"},
+    )
     assert out.returncode == 1
     assert "chmod 600" in out.stderr and str(creds) in out.stderr
     assert not (tmp_path / "home").exists()  # refused before anything was opened

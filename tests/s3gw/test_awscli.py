@@ -38,8 +38,11 @@ def aws(gateway: GatewayProcess, tmp_path: Path) -> Any:
     def run(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         done = subprocess.run(
             [*aws_command(), "--endpoint-url", gateway.url, *args],
-            env=env, capture_output=True, text=True, timeout=120,
-        )  # fmt: skip
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         if check:
             assert done.returncode == 0, (args, done.stdout[-2000:], done.stderr[-2000:])
         return done
@@ -76,8 +79,10 @@ def test_sync_both_ways(aws: Any, bucket: str, fs: RemoteFileSystem, tmp_path: P
         (src / rel).write_bytes(data)
     aws("s3", "sync", str(src), f"s3://{bucket}/tree")
     assert sorted(i.path for i in fs.ls(f"/{bucket}/tree", recursive=True) if not i.is_dir) == [
-        f"/{bucket}/tree/a.csv", f"/{bucket}/tree/sub/b.txt", f"/{bucket}/tree/sub/deep/c",
-    ]  # fmt: skip
+        f"/{bucket}/tree/a.csv",
+        f"/{bucket}/tree/sub/b.txt",
+        f"/{bucket}/tree/sub/deep/c",
+    ]
     again = aws("s3", "sync", str(src), f"s3://{bucket}/tree").stdout
     assert "upload:" not in again  # sizes and times match: nothing to send
     dst = tmp_path / "dst"
@@ -91,16 +96,29 @@ def test_s3api(aws: Any, fs: RemoteFileSystem, tmp_path: Path) -> None:
     aws("s3api", "create-bucket", "--bucket", name)
     body = tmp_path / "body"
     body.write_bytes(b"x" * 1000)
-    put = json.loads(aws("s3api", "put-object", "--bucket", name, "--key", "k/1",
-                         "--body", str(body), "--metadata", "owner=ml-team").stdout)  # fmt: skip
+    put = json.loads(
+        aws(
+            "s3api",
+            "put-object",
+            "--bucket",
+            name,
+            "--key",
+            "k/1",
+            "--body",
+            str(body),
+            "--metadata",
+            "owner=ml-team",
+        ).stdout
+    )
     head = json.loads(aws("s3api", "head-object", "--bucket", name, "--key", "k/1").stdout)
     assert head["ContentLength"] == 1000
     assert head["ETag"] == put["ETag"]
     assert head["Metadata"] == {"owner": "ml-team"}
     listed = json.loads(aws("s3api", "list-objects-v2", "--bucket", name).stdout)
     assert [o["Key"] for o in listed["Contents"]] == ["k/1"]
-    missing = aws("s3api", "get-object", "--bucket", name, "--key", "nope", str(tmp_path / "o"),
-                  check=False)  # fmt: skip
+    missing = aws(
+        "s3api", "get-object", "--bucket", name, "--key", "nope", str(tmp_path / "o"), check=False
+    )
     assert missing.returncode != 0 and "NoSuchKey" in missing.stderr
     aws("s3api", "delete-object", "--bucket", name, "--key", "k/1")
     aws("s3api", "delete-bucket", "--bucket", name)

@@ -32,8 +32,9 @@ def code(exc: pytest.ExceptionInfo[ClientError]) -> str:
         ("x" * 256, "InvalidArgument"),  # one segment longer than a name may be
     ],
 )
-def test_keys_the_namespace_cannot_hold(s3: Any, bucket: str, snapshot: Any, key: str,
-                                        error: str) -> None:  # fmt: skip
+def test_keys_the_namespace_cannot_hold(
+    s3: Any, bucket: str, snapshot: Any, key: str, error: str
+) -> None:
     before = snapshot()
     with pytest.raises(ClientError) as exc:
         s3.put_object(Bucket=bucket, Key=key, Body=b"x")
@@ -51,8 +52,9 @@ def test_nul_in_key(gateway: GatewayProcess, bucket: str, snapshot: Any) -> None
     assert snapshot() == before
 
 
-def test_object_and_directory_of_one_name(s3: Any, bucket: str, fs: RemoteFileSystem,
-                                          snapshot: Any) -> None:  # fmt: skip
+def test_object_and_directory_of_one_name(
+    s3: Any, bucket: str, fs: RemoteFileSystem, snapshot: Any
+) -> None:
     s3.put_object(Bucket=bucket, Key="a/b", Body=b"1")
     before = snapshot()
     for key in ("a", "a/b/c", "a/b/"):

@@ -19,10 +19,15 @@ def code(exc: pytest.ExceptionInfo[ClientError]) -> str:
 def test_put_get_roundtrip_with_metadata(s3: Any, bucket: str, fs: RemoteFileSystem) -> None:
     data = b"hello gateway" * 1000
     put = s3.put_object(
-        Bucket=bucket, Key="dir/sub/obj.txt", Body=data, ContentType="text/plain",
-        CacheControl="max-age=60", ContentDisposition="attachment", ContentLanguage="en",
+        Bucket=bucket,
+        Key="dir/sub/obj.txt",
+        Body=data,
+        ContentType="text/plain",
+        CacheControl="max-age=60",
+        ContentDisposition="attachment",
+        ContentLanguage="en",
         Metadata={"color": "blue", "n": "1"},
-    )  # fmt: skip
+    )
     assert put["ETag"] == f'"{hashlib.md5(data).hexdigest()}"'
     got = s3.get_object(Bucket=bucket, Key="dir/sub/obj.txt")
     assert got["Body"].read() == data
@@ -154,9 +159,12 @@ def test_conditionals(s3: Any, bucket: str) -> None:
 def test_response_overrides(s3: Any, bucket: str) -> None:
     s3.put_object(Bucket=bucket, Key="o", Body=b"o", ContentType="text/plain")
     got = s3.get_object(
-        Bucket=bucket, Key="o", ResponseContentType="application/json",
-        ResponseContentDisposition="inline", ResponseCacheControl="no-cache",
-    )  # fmt: skip
+        Bucket=bucket,
+        Key="o",
+        ResponseContentType="application/json",
+        ResponseContentDisposition="inline",
+        ResponseCacheControl="no-cache",
+    )
     assert got["ContentType"] == "application/json"
     assert got["ContentDisposition"] == "inline"
     assert got["CacheControl"] == "no-cache"
@@ -172,9 +180,13 @@ def test_copy_object(s3: Any, bucket: str, fs: RemoteFileSystem) -> None:
     assert got["ContentType"] == "text/x" and got["Metadata"] == {"a": "1"}
     assert out["CopyObjectResult"]["ETag"] == got["ETag"]
     s3.copy_object(
-        Bucket=bucket, Key="src", CopySource={"Bucket": bucket, "Key": "src"},
-        MetadataDirective="REPLACE", Metadata={"b": "2"}, ContentType="text/y",
-    )  # fmt: skip
+        Bucket=bucket,
+        Key="src",
+        CopySource={"Bucket": bucket, "Key": "src"},
+        MetadataDirective="REPLACE",
+        Metadata={"b": "2"},
+        ContentType="text/y",
+    )
     head = s3.head_object(Bucket=bucket, Key="src")
     assert head["Metadata"] == {"b": "2"} and head["ContentType"] == "text/y"
     assert fs.read_bytes(f"/{bucket}/src") == b"copy me"
@@ -183,9 +195,11 @@ def test_copy_object(s3: Any, bucket: str, fs: RemoteFileSystem) -> None:
     assert code(exc) == "InvalidRequest"
     with pytest.raises(ClientError) as exc:
         s3.copy_object(
-            Bucket=bucket, Key="x", CopySource={"Bucket": bucket, "Key": "src"},
+            Bucket=bucket,
+            Key="x",
+            CopySource={"Bucket": bucket, "Key": "src"},
             CopySourceIfMatch='"nope"',
-        )  # fmt: skip
+        )
     assert exc.value.response["ResponseMetadata"]["HTTPStatusCode"] == 412
     assert not fs.exists(f"/{bucket}/x")
     with pytest.raises(ClientError) as exc:

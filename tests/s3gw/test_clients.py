@@ -16,9 +16,12 @@ def s3fs_fs(gateway: GatewayProcess) -> Any:
     import s3fs
 
     return s3fs.S3FileSystem(
-        key=ACCESS, secret=SECRET, client_kwargs={"endpoint_url": gateway.url, "region_name": REGION},
-        skip_instance_cache=True, use_listings_cache=False,
-    )  # fmt: skip
+        key=ACCESS,
+        secret=SECRET,
+        client_kwargs={"endpoint_url": gateway.url, "region_name": REGION},
+        skip_instance_cache=True,
+        use_listings_cache=False,
+    )
 
 
 def test_s3fs(s3fs_fs: Any, bucket: str, fs: RemoteFileSystem) -> None:
@@ -44,12 +47,21 @@ def test_pyarrow_dataset(gateway: GatewayProcess, bucket: str, fs: RemoteFileSys
     import pyarrow.fs as pafs
 
     s3 = pafs.S3FileSystem(
-        access_key=ACCESS, secret_key=SECRET, endpoint_override=gateway.url.split("//")[1],
-        scheme="http", region=REGION,
-    )  # fmt: skip
+        access_key=ACCESS,
+        secret_key=SECRET,
+        endpoint_override=gateway.url.split("//")[1],
+        scheme="http",
+        region=REGION,
+    )
     table = pa.table({"year": [2020, 2020, 2021, 2022], "v": [1.0, 2.0, 3.0, 4.0]})
-    ds.write_dataset(table, f"{bucket}/data", format="parquet", filesystem=s3,
-                     partitioning=["year"], partitioning_flavor="hive")  # fmt: skip
+    ds.write_dataset(
+        table,
+        f"{bucket}/data",
+        format="parquet",
+        filesystem=s3,
+        partitioning=["year"],
+        partitioning_flavor="hive",
+    )
     back = ds.dataset(f"{bucket}/data", format="parquet", filesystem=s3, partitioning="hive")
     got = back.to_table().sort_by("v")
     assert got.column("v").to_pylist() == [1.0, 2.0, 3.0, 4.0]

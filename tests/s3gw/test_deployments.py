@@ -19,8 +19,9 @@ def test_embedded_home(tmp_path: Path) -> None:
     home = tmp_path / "home"
     home.mkdir()
     (home / "silt.toml").write_text(SILT_TOML)
-    gw = GatewayProcess(home, write_credentials(tmp_path / "c.toml"),
-                        args=("--write-type", "CACHE_THROUGH")).start()  # fmt: skip
+    gw = GatewayProcess(
+        home, write_credentials(tmp_path / "c.toml"), args=("--write-type", "CACHE_THROUGH")
+    ).start()
     data = os.urandom(3 * 1024 * 1024 + 5)  # several 1 MiB blocks
     try:
         s3 = make_client(gw.url)
@@ -76,10 +77,20 @@ def test_silt_up_starts_the_gateway(tmp_path: Path) -> None:
     creds = write_credentials(tmp_path / "c.toml")
     port, s3_port = free_port(), free_port()
     proc = subprocess.Popen(
-        _up(tmp_path / "h", "--port", str(port), "--s3-port", str(s3_port), "--s3-credentials",
-            str(creds)),
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=_env(), text=True,
-    )  # fmt: skip
+        _up(
+            tmp_path / "h",
+            "--port",
+            str(port),
+            "--s3-port",
+            str(s3_port),
+            "--s3-credentials",
+            str(creds),
+        ),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env=_env(),
+        text=True,
+    )
     try:
         assert proc.stdout is not None
         lines = []
@@ -92,8 +103,9 @@ def test_silt_up_starts_the_gateway(tmp_path: Path) -> None:
         s3.create_bucket(Bucket="up-bucket")
         s3.put_object(Bucket="up-bucket", Key="k", Body=b"through silt up")
         assert s3.get_object(Bucket="up-bucket", Key="k")["Body"].read() == b"through silt up"
-        children = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True,
-                                  text=True).stdout.split()  # fmt: skip
+        children = subprocess.run(
+            ["pgrep", "-P", str(proc.pid)], capture_output=True, text=True
+        ).stdout.split()
         assert len(children) == 3  # master, worker, gateway
         proc.send_signal(signal.SIGTERM)
         proc.wait(120)
@@ -111,9 +123,19 @@ def _running(pid: int) -> bool:
 def test_silt_up_refuses_public_credentials_before_starting(tmp_path: Path) -> None:
     creds = write_credentials(tmp_path / "c.toml", mode=0o640)
     out = subprocess.run(
-        _up(tmp_path / "h", "--port", str(free_port()), "--s3-port", str(free_port()),
-            "--s3-credentials", str(creds)),
-        capture_output=True, text=True, env=_env(), timeout=60,
-    )  # fmt: skip
+        _up(
+            tmp_path / "h",
+            "--port",
+            str(free_port()),
+            "--s3-port",
+            str(free_port()),
+            "--s3-credentials",
+            str(creds),
+        ),
+        capture_output=True,
+        text=True,
+        env=_env(),
+        timeout=60,
+    )
     assert out.returncode == 1 and "chmod 600" in out.stderr
     assert not (tmp_path / "h" / "logs").exists()

@@ -26,11 +26,13 @@ STAGING = ".silt_staging/*"
 @pytest.fixture
 def outer(gateway: GatewayProcess, bucket: str, tmp_path: Path) -> Iterator[EmbeddedFileSystem]:
     cfg = SiltConfig(
-        home=tmp_path / "outer", cache=CacheConfig(block_size=64 * 1024),
-        persist=PersistConfig(backoff_initial_s=0.01, backoff_max_s=0.05, poll_interval_s=0.01,
-                              max_attempts=100),
+        home=tmp_path / "outer",
+        cache=CacheConfig(block_size=64 * 1024),
+        persist=PersistConfig(
+            backoff_initial_s=0.01, backoff_max_s=0.05, poll_interval_s=0.01, max_attempts=100
+        ),
         sync_interval_ms=0,
-    )  # fmt: skip
+    )
     options = {"endpoint_url": gateway.url, "key": ACCESS, "secret": SECRET, "region": REGION}
     fs = siltfs.open_embedded(config=cfg, ufs=f"s3://{bucket}/root", ufs_options=options)
     yield fs
@@ -47,8 +49,9 @@ def tree(s3: Any, bucket: str) -> set[str]:
     return out
 
 
-def test_seed_scenario_through_the_gateway(outer: EmbeddedFileSystem, s3: Any, bucket: str,
-                                           fs: RemoteFileSystem) -> None:  # fmt: skip
+def test_seed_scenario_through_the_gateway(
+    outer: EmbeddedFileSystem, s3: Any, bucket: str, fs: RemoteFileSystem
+) -> None:
     faults = inject_faults(outer)
     faults.fail_next("open_write", 3, STAGING)  # the first three uploads fail
     outer.write_bytes("/A/B/01", b"payload")

@@ -8,8 +8,18 @@ from typing import Any
 import pytest
 
 KEYS = [
-    "a-c", "a/b", "a/c/d", "a/c/e", "a0", "b", "b/x", "dir/sub/f", "dir/z", "é/ü", "z z+y",
-]  # fmt: skip
+    "a-c",
+    "a/b",
+    "a/c/d",
+    "a/c/e",
+    "a0",
+    "b",
+    "b/x",
+    "dir/sub/f",
+    "dir/z",
+    "é/ü",
+    "z z+y",
+]
 
 
 @pytest.fixture

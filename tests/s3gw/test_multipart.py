@@ -29,15 +29,19 @@ def staging(fs: RemoteFileSystem) -> list[str]:
 
 def test_multipart_roundtrip(s3: Any, bucket: str, fs: RemoteFileSystem) -> None:
     parts = [os.urandom(5 * MiB), os.urandom(5 * MiB), b"tail"]
-    up = s3.create_multipart_upload(Bucket=bucket, Key="big/obj", ContentType="app/x",
-                                    Metadata={"m": "v"})  # fmt: skip
+    up = s3.create_multipart_upload(
+        Bucket=bucket, Key="big/obj", ContentType="app/x", Metadata={"m": "v"}
+    )
     uid = up["UploadId"]
     assert uid in staging(fs)
     assert not fs.exists(f"/{bucket}/big")  # nothing in the bucket while uploading
     etags = []
     for i, data in enumerate(parts, 1):
-        etags.append(s3.upload_part(Bucket=bucket, Key="big/obj", UploadId=uid, PartNumber=i,
-                                    Body=data)["ETag"])  # fmt: skip
+        etags.append(
+            s3.upload_part(Bucket=bucket, Key="big/obj", UploadId=uid, PartNumber=i, Body=data)[
+                "ETag"
+            ]
+        )
     listed = s3.list_parts(Bucket=bucket, Key="big/obj", UploadId=uid)
     assert [p["PartNumber"] for p in listed["Parts"]] == [1, 2, 3]
     assert [p["Size"] for p in listed["Parts"]] == [len(p) for p in parts]
@@ -45,9 +49,11 @@ def test_multipart_roundtrip(s3: Any, bucket: str, fs: RemoteFileSystem) -> None
     assert [(u["Key"], u["UploadId"]) for u in uploads] == [("big/obj", uid)]
     assert [o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])] == []
     done = s3.complete_multipart_upload(
-        Bucket=bucket, Key="big/obj", UploadId=uid,
+        Bucket=bucket,
+        Key="big/obj",
+        UploadId=uid,
         MultipartUpload={"Parts": [{"PartNumber": i, "ETag": e} for i, e in enumerate(etags, 1)]},
-    )  # fmt: skip
+    )
     md5s = b"".join(hashlib.md5(p).digest() for p in parts)
     assert done["ETag"] == f'"{hashlib.md5(md5s).hexdigest()}-3"'
     got = s3.get_object(Bucket=bucket, Key="big/obj")
@@ -65,20 +71,40 @@ def test_part_checks(s3: Any, bucket: str, fs: RemoteFileSystem) -> None:
     e1 = s3.upload_part(Bucket=bucket, Key="k", UploadId=uid, PartNumber=1, Body=b"small")["ETag"]
     e2 = s3.upload_part(Bucket=bucket, Key="k", UploadId=uid, PartNumber=2, Body=b"last")["ETag"]
     with pytest.raises(ClientError) as exc:
-        s3.complete_multipart_upload(Bucket=bucket, Key="k", UploadId=uid, MultipartUpload={
-            "Parts": [{"PartNumber": 1, "ETag": e1}, {"PartNumber": 2, "ETag": e2}]})  # fmt: skip
+        s3.complete_multipart_upload(
+            Bucket=bucket,
+            Key="k",
+            UploadId=uid,
+            MultipartUpload={
+                "Parts": [{"PartNumber": 1, "ETag": e1}, {"PartNumber": 2, "ETag": e2}]
+            },
+        )
     assert code(exc) == "EntityTooSmall"
     with pytest.raises(ClientError) as exc:
-        s3.complete_multipart_upload(Bucket=bucket, Key="k", UploadId=uid, MultipartUpload={
-            "Parts": [{"PartNumber": 2, "ETag": e2}, {"PartNumber": 1, "ETag": e1}]})  # fmt: skip
+        s3.complete_multipart_upload(
+            Bucket=bucket,
+            Key="k",
+            UploadId=uid,
+            MultipartUpload={
+                "Parts": [{"PartNumber": 2, "ETag": e2}, {"PartNumber": 1, "ETag": e1}]
+            },
+        )
     assert code(exc) == "InvalidPartOrder"
     with pytest.raises(ClientError) as exc:
-        s3.complete_multipart_upload(Bucket=bucket, Key="k", UploadId=uid, MultipartUpload={
-            "Parts": [{"PartNumber": 1, "ETag": '"0123"'}]})  # fmt: skip
+        s3.complete_multipart_upload(
+            Bucket=bucket,
+            Key="k",
+            UploadId=uid,
+            MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": '"0123"'}]},
+        )
     assert code(exc) == "InvalidPart"
     with pytest.raises(ClientError) as exc:
-        s3.complete_multipart_upload(Bucket=bucket, Key="k", UploadId=uid, MultipartUpload={
-            "Parts": [{"PartNumber": 7, "ETag": e1}]})  # fmt: skip
+        s3.complete_multipart_upload(
+            Bucket=bucket,
+            Key="k",
+            UploadId=uid,
+            MultipartUpload={"Parts": [{"PartNumber": 7, "ETag": e1}]},
+        )
     assert code(exc) == "InvalidPart"
     for bad in (0, 10001):
         with pytest.raises(ClientError) as exc:
@@ -89,8 +115,12 @@ def test_part_checks(s3: Any, bucket: str, fs: RemoteFileSystem) -> None:
     assert code(exc) == "NoSuchUpload"
     assert not fs.exists(f"/{bucket}/k")  # every refusal left the key alone
     # a single small part is a complete object
-    done = s3.complete_multipart_upload(Bucket=bucket, Key="k", UploadId=uid, MultipartUpload={
-        "Parts": [{"PartNumber": 2, "ETag": e2}]})  # fmt: skip
+    done = s3.complete_multipart_upload(
+        Bucket=bucket,
+        Key="k",
+        UploadId=uid,
+        MultipartUpload={"Parts": [{"PartNumber": 2, "ETag": e2}]},
+    )
     assert done["ETag"].endswith('-1"')
     assert fs.read_bytes(f"/{bucket}/k") == b"last"
 
@@ -113,14 +143,32 @@ def test_upload_part_copy(s3: Any, bucket: str) -> None:
     src = os.urandom(6 * MiB)
     s3.put_object(Bucket=bucket, Key="src", Body=src)
     uid = s3.create_multipart_upload(Bucket=bucket, Key="dst")["UploadId"]
-    p1 = s3.upload_part_copy(Bucket=bucket, Key="dst", UploadId=uid, PartNumber=1,
-                             CopySource={"Bucket": bucket, "Key": "src"},
-                             CopySourceRange=f"bytes=0-{5 * MiB - 1}")  # fmt: skip
-    p2 = s3.upload_part_copy(Bucket=bucket, Key="dst", UploadId=uid, PartNumber=2,
-                             CopySource={"Bucket": bucket, "Key": "src"})  # fmt: skip
-    s3.complete_multipart_upload(Bucket=bucket, Key="dst", UploadId=uid, MultipartUpload={
-        "Parts": [{"PartNumber": 1, "ETag": p1["CopyPartResult"]["ETag"]},
-                  {"PartNumber": 2, "ETag": p2["CopyPartResult"]["ETag"]}]})  # fmt: skip
+    p1 = s3.upload_part_copy(
+        Bucket=bucket,
+        Key="dst",
+        UploadId=uid,
+        PartNumber=1,
+        CopySource={"Bucket": bucket, "Key": "src"},
+        CopySourceRange=f"bytes=0-{5 * MiB - 1}",
+    )
+    p2 = s3.upload_part_copy(
+        Bucket=bucket,
+        Key="dst",
+        UploadId=uid,
+        PartNumber=2,
+        CopySource={"Bucket": bucket, "Key": "src"},
+    )
+    s3.complete_multipart_upload(
+        Bucket=bucket,
+        Key="dst",
+        UploadId=uid,
+        MultipartUpload={
+            "Parts": [
+                {"PartNumber": 1, "ETag": p1["CopyPartResult"]["ETag"]},
+                {"PartNumber": 2, "ETag": p2["CopyPartResult"]["ETag"]},
+            ]
+        },
+    )
     assert s3.get_object(Bucket=bucket, Key="dst")["Body"].read() == src[: 5 * MiB] + src
 
 

@@ -26,30 +26,48 @@ WHEN = datetime(2013, 5, 24, 0, 0, 30, tzinfo=UTC)
 
 def headers(signature: str = SEED) -> dict[str, str]:
     return {
-        "host": "s3.amazonaws.com", "x-amz-date": "20130524T000000Z",
+        "host": "s3.amazonaws.com",
+        "x-amz-date": "20130524T000000Z",
         "x-amz-storage-class": "REDUCED_REDUNDANCY",
         "x-amz-content-sha256": "STREAMING-AWS4-HMAC-SHA256-PAYLOAD",
-        "content-encoding": "aws-chunked", "x-amz-decoded-content-length": "66560",
+        "content-encoding": "aws-chunked",
+        "x-amz-decoded-content-length": "66560",
         "content-length": "66824",
         "authorization": "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/"
         "s3/aws4_request,SignedHeaders=content-encoding;content-length;host;"
         "x-amz-content-sha256;x-amz-date;x-amz-decoded-content-length;x-amz-storage-class,"
         f"Signature={signature}",
-    }  # fmt: skip
+    }
 
 
 def auth(now: datetime = WHEN, signature: str = SEED) -> sigv4.Auth:
     return sigv4.authenticate(
-        "PUT", "/examplebucket/chunkObject.txt", [], headers(signature), {KEY.access_key: KEY}.get,
+        "PUT",
+        "/examplebucket/chunkObject.txt",
+        [],
+        headers(signature),
+        {KEY.access_key: KEY}.get,
         now=now,
-    )  # fmt: skip
+    )
 
 
 def body(sigs: list[str]) -> bytes:
     a, b, c = (s.encode() for s in sigs)
-    return (b"10000;chunk-signature=" + a + b"\r\n" + b"a" * 65536 + b"\r\n"
-            + b"400;chunk-signature=" + b + b"\r\n" + b"a" * 1024 + b"\r\n"
-            + b"0;chunk-signature=" + c + b"\r\n\r\n")  # fmt: skip
+    return (
+        b"10000;chunk-signature="
+        + a
+        + b"\r\n"
+        + b"a" * 65536
+        + b"\r\n"
+        + b"400;chunk-signature="
+        + b
+        + b"\r\n"
+        + b"a" * 1024
+        + b"\r\n"
+        + b"0;chunk-signature="
+        + c
+        + b"\r\n\r\n"
+    )
 
 
 def test_seed_and_chunk_signatures_match_aws_example() -> None:

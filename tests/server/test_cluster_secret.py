@@ -17,8 +17,13 @@ import pytest
 
 from tests.servers import CLUSTER_TOML, SRC, MasterProcess, WorkerProcess, free_port
 
-FAKE = {"id": "w-fake", "url": "http://127.0.0.1:1", "host_id": "h", "block_dir": "/x",
-        "boot_id": "b"}  # fmt: skip
+FAKE = {
+    "id": "w-fake",
+    "url": "http://127.0.0.1:1",
+    "host_id": "h",
+    "block_dir": "/x",
+    "boot_id": "b",
+}
 
 
 @pytest.fixture
@@ -44,9 +49,23 @@ def members(master: MasterProcess) -> set[str]:
 
 def client_token(home: Path, *args: str) -> str:
     env = {**os.environ, "PYTHONPATH": str(SRC)}
-    out = subprocess.run([sys.executable, "-m", "siltfs.cli.main", "--home", str(home), "token",
-                          "create", "--json", *args], capture_output=True, text=True, env=env,
-                         timeout=60)  # fmt: skip
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "siltfs.cli.main",
+            "--home",
+            str(home),
+            "token",
+            "create",
+            "--json",
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
     assert out.returncode == 0, out.stderr
     return str(json.loads(out.stdout)["token"])
 
@@ -56,8 +75,11 @@ def test_only_the_cluster_secret_registers_a_worker(master: MasterProcess) -> No
     assert stat.S_IMODE(secret_file.stat().st_mode) == 0o600
     assert master.cluster_secret != master.token
     heartbeat = master.url + "/api/v1/workers/heartbeat"
-    for token in (client_token(master.home), client_token(master.home, "--read-only"),
-                  master.token):  # fmt: skip
+    for token in (
+        client_token(master.home),
+        client_token(master.home, "--read-only"),
+        master.token,
+    ):
         r = httpx.post(heartbeat, json=FAKE, headers=bearer(token))
         assert r.status_code == 403 and r.json()["code"] == "permission_denied", r.text
         assert "cluster secret" in r.json()["message"]
@@ -71,19 +93,24 @@ def test_only_the_cluster_secret_registers_a_worker(master: MasterProcess) -> No
 def test_the_cluster_secret_opens_nothing_else(master: MasterProcess) -> None:
     auth = master.cluster_auth()
     assert httpx.get(master.url + "/api/v1/health", headers=auth).status_code == 200
-    calls = [("GET", "/ls", {"params": {"path": "/"}}),
-             ("GET", "/stat", {"params": {"path": "/"}}),
-             ("GET", "/data", {"params": {"path": "/x"}}),
-             ("PUT", "/data", {"params": {"path": "/x"}, "content": b"no"}),
-             ("POST", "/mkdir", {"json": {"path": "/d"}}),
-             ("POST", "/mount", {"json": {"path": "/m", "uri": "file:///etc"}}),
-             ("GET", "/workers", {}), ("GET", "/jobs", {})]  # fmt: skip
+    calls = [
+        ("GET", "/ls", {"params": {"path": "/"}}),
+        ("GET", "/stat", {"params": {"path": "/"}}),
+        ("GET", "/data", {"params": {"path": "/x"}}),
+        ("PUT", "/data", {"params": {"path": "/x"}, "content": b"no"}),
+        ("POST", "/mkdir", {"json": {"path": "/d"}}),
+        ("POST", "/mount", {"json": {"path": "/m", "uri": "file:///etc"}}),
+        ("GET", "/workers", {}),
+        ("GET", "/jobs", {}),
+    ]
     for method, route, kwargs in calls:
         r = httpx.request(method, master.url + "/api/v1" + route, headers=auth, **kwargs)
         assert r.status_code == 403, (method, route, r.text)
         assert "only registers workers" in r.json()["message"]
-    assert httpx.get(master.url + "/api/v1/ls", params={"path": "/"},
-                     headers=master.auth()).json() == []  # fmt: skip
+    assert (
+        httpx.get(master.url + "/api/v1/ls", params={"path": "/"}, headers=master.auth()).json()
+        == []
+    )
 
 
 def test_a_worker_registers_with_the_secret_and_not_with_the_admin_token(
@@ -105,9 +132,23 @@ def test_a_worker_registers_with_the_secret_and_not_with_the_admin_token(
 def test_a_worker_without_the_secret_does_not_start(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(SRC)}
     env.pop("SILT_CLUSTER_SECRET", None)
-    out = subprocess.run([sys.executable, "-m", "siltfs.cli.main", "--home", str(tmp_path / "h"),
-                          "worker", "--master", "http://127.0.0.1:9", "--port",
-                          str(free_port())], capture_output=True, text=True, env=env,
-                         timeout=60)  # fmt: skip
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "siltfs.cli.main",
+            "--home",
+            str(tmp_path / "h"),
+            "worker",
+            "--master",
+            "http://127.0.0.1:9",
+            "--port",
+            str(free_port()),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
     assert out.returncode == 2, out.stderr
     assert "no cluster secret" in out.stderr and "cluster-secret" in out.stderr

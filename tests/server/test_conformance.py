@@ -124,9 +124,7 @@ def test_mkdir_ls_stat_exists(anyfs: FileSystem, base: str) -> None:
     anyfs.write_bytes(f"{base}/a/f", b"f")
     assert sorted(i.name for i in anyfs.ls(f"{base}/a")) == ["b", "f"]
     deep = anyfs.ls(base, recursive=True)
-    assert [i.path for i in deep] == [
-        f"{base}/a", f"{base}/a/b", f"{base}/a/b/c", f"{base}/a/f"
-    ]  # fmt: skip
+    assert [i.path for i in deep] == [f"{base}/a", f"{base}/a/b", f"{base}/a/b/c", f"{base}/a/f"]
     assert all(isinstance(i, FileInfo) for i in deep)
     [only] = anyfs.ls(f"{base}/a/f")
     assert only.path == f"{base}/a/f"
@@ -166,7 +164,10 @@ def test_errors_are_the_same_classes(anyfs: FileSystem, base: str) -> None:
         (lambda: anyfs.write_bytes(f"{base}/file/child", b"x"), errors.NotADirectory),
         (lambda: anyfs.write_bytes(f"{base}/file/big", bytes(8 * MiB)), errors.NotADirectory),
         (lambda: anyfs.write_bytes(f"{base}/w", "text"), errors.WrongType),
-        (lambda: anyfs.write_bytes(f"{base}/w", b"x", write_type="SOMETIMES"), errors.InvalidArgument),
+        (
+            lambda: anyfs.write_bytes(f"{base}/w", b"x", write_type="SOMETIMES"),
+            errors.InvalidArgument,
+        ),
         (lambda: anyfs.open(f"{base}/file", "rw"), errors.InvalidArgument),
         (lambda: anyfs.mkdir(f"{base}/file"), errors.FileExists),
         (lambda: anyfs.job(10**9), errors.JobNotFound),
@@ -174,7 +175,7 @@ def test_errors_are_the_same_classes(anyfs: FileSystem, base: str) -> None:
         (lambda: anyfs.retry_job(), errors.InvalidArgument),
         (lambda: anyfs.unmount(f"{base}/file"), errors.MountError),
         (lambda: anyfs.free(f"{base}/file"), errors.InvalidArgument),
-    ]  # fmt: skip
+    ]
     for number, (call, cls) in enumerate(cases):
         with pytest.raises(cls) as err:
             call()

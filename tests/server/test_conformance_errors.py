@@ -31,15 +31,19 @@ BAD_PATHS: list[tuple[str, object, type[errors.SiltError], str]] = [
     ("double-slash", "//", errors.InvalidPath, "//"),
     ("empty", "", errors.InvalidPath, "''"),
     ("name-256-bytes", LONG_NAME, errors.NameTooLong, LONG_NAME[:80] + "..."),
-    ("name-256-utf8-bytes", LONG_MULTIBYTE_NAME, errors.NameTooLong,
-     LONG_MULTIBYTE_NAME[:80] + "..."),
+    (
+        "name-256-utf8-bytes",
+        LONG_MULTIBYTE_NAME,
+        errors.NameTooLong,
+        LONG_MULTIBYTE_NAME[:80] + "...",
+    ),
     ("path-over-4096", LONG_PATH, errors.NameTooLong, LONG_PATH[:80] + "..."),
     ("lone-surrogate", "/bad\udc80name", errors.InvalidPath, repr("/bad\udc80name")),
     ("none", None, errors.WrongType, "None"),
     ("int", 1, errors.WrongType, "1"),
     ("bytes", b"/x", errors.WrongType, "b'/x'"),
     ("list", ["/x"], errors.WrongType, "['/x']"),
-]  # fmt: skip
+]
 
 Op = Callable[[Any, Any, "Env"], object]
 
@@ -108,8 +112,9 @@ OPS: dict[str, Op] = {
 @pytest.mark.parametrize(
     ("path", "cls", "shown"), [pytest.param(v, c, s, id=i) for i, v, c, s in BAD_PATHS]
 )
-def test_bad_path_every_operation(env: Env, path: object, cls: type[errors.SiltError],
-                                  shown: str) -> None:  # fmt: skip
+def test_bad_path_every_operation(
+    env: Env, path: object, cls: type[errors.SiltError], shown: str
+) -> None:
     before = env.snapshot()
     for name, op in OPS.items():
         if name == "wait_persisted" and path is None:
@@ -131,67 +136,165 @@ def bad_arguments(e: Env) -> list[Case]:
     other = "file://" + str(e.tmp)
     return [
         # flags: WrongType, naming no path
-        *[(f"flag-{name}", call, errors.WrongType, None) for name, call in [
-            ("ls-recursive", lambda: fs.ls(b, recursive=1)),
-            ("delete-recursive", lambda: fs.delete(f"{b}/dir", recursive="yes")),
-            ("delete-unchecked", lambda: fs.delete(f"{b}/dir", unchecked=None)),
-            ("delete-namespace_only", lambda: fs.delete(f"{b}/dir", namespace_only=0)),
-            ("mkdir-parents", lambda: fs.mkdir(f"{b}/p/q", parents=[True])),
-            ("mkdir-exist_ok", lambda: fs.mkdir(f"{b}/dir", exist_ok="")),
-            ("mount-read_only", lambda: fs.mount(f"{b}/m", other, read_only=1)),
-            ("set_attribute-pinned", lambda: fs.set_attribute(f"{b}/existing", pinned="yes")),
-            ("sync_metadata-recursive", lambda: fs.sync_metadata(b, recursive=None)),
-            ("check_consistency-repair", lambda: fs.check_consistency(b, repair=1)),
-            ("check_consistency-remove_ghosts", lambda: fs.check_consistency(b, remove_ghosts="")),
-        ]],
+        *[
+            (f"flag-{name}", call, errors.WrongType, None)
+            for name, call in [
+                ("ls-recursive", lambda: fs.ls(b, recursive=1)),
+                ("delete-recursive", lambda: fs.delete(f"{b}/dir", recursive="yes")),
+                ("delete-unchecked", lambda: fs.delete(f"{b}/dir", unchecked=None)),
+                ("delete-namespace_only", lambda: fs.delete(f"{b}/dir", namespace_only=0)),
+                ("mkdir-parents", lambda: fs.mkdir(f"{b}/p/q", parents=[True])),
+                ("mkdir-exist_ok", lambda: fs.mkdir(f"{b}/dir", exist_ok="")),
+                ("mount-read_only", lambda: fs.mount(f"{b}/m", other, read_only=1)),
+                ("set_attribute-pinned", lambda: fs.set_attribute(f"{b}/existing", pinned="yes")),
+                ("sync_metadata-recursive", lambda: fs.sync_metadata(b, recursive=None)),
+                ("check_consistency-repair", lambda: fs.check_consistency(b, repair=1)),
+                (
+                    "check_consistency-remove_ghosts",
+                    lambda: fs.check_consistency(b, remove_ghosts=""),
+                ),
+            ]
+        ],
         # sync intervals
-        *[(f"{op}-interval-{v!r}", call, errors.InvalidArgument, None)
-          for v in (-2, "0", 1.5, True)
-          for op, call in [
-              ("ls", lambda v=v: fs.ls(b, sync_interval_ms=v)),
-              ("stat", lambda v=v: fs.stat(f"{b}/existing", sync_interval_ms=v)),
-              ("exists", lambda v=v: fs.exists(f"{b}/existing", sync_interval_ms=v)),
-              ("open", lambda v=v: fs.open(f"{b}/existing", "rb", sync_interval_ms=v)),
-              ("mount", lambda v=v: fs.mount(f"{b}/m", other, sync_interval_ms=v)),
-          ]],
+        *[
+            (f"{op}-interval-{v!r}", call, errors.InvalidArgument, None)
+            for v in (-2, "0", 1.5, True)
+            for op, call in [
+                ("ls", lambda v=v: fs.ls(b, sync_interval_ms=v)),
+                ("stat", lambda v=v: fs.stat(f"{b}/existing", sync_interval_ms=v)),
+                ("exists", lambda v=v: fs.exists(f"{b}/existing", sync_interval_ms=v)),
+                ("open", lambda v=v: fs.open(f"{b}/existing", "rb", sync_interval_ms=v)),
+                ("mount", lambda v=v: fs.mount(f"{b}/m", other, sync_interval_ms=v)),
+            ]
+        ],
         # open
-        *[(f"open-mode-{m!r}", lambda m=m: fs.open(f"{b}/existing", m), errors.InvalidArgument,
-           f"{b}/existing") for m in ("rw", "", "wx", "q", "ra", "r++", "aw")],
-        *[(f"open-mode-type-{m!r}", lambda m=m: fs.open(f"{b}/existing", m), errors.WrongType,
-           f"{b}/existing") for m in (None, 1, b"rb")],
-        *[(f"block_size-{v!r}", lambda v=v: fs.open(f"{b}/new", "wb", block_size=v),
-           errors.InvalidArgument, f"{b}/new") for v in (0, -1, "1024", 1.5, True)],
-        *[(f"replicas-{v!r}", lambda v=v: fs.open(f"{b}/new", "wb", replicas=v),
-           errors.InvalidArgument, f"{b}/new") for v in (0, -1, "2", True)],
-        ("encoding", lambda: fs.open(f"{b}/new", "w", encoding="no-such-codec"),
-         errors.InvalidArgument, f"{b}/new"),
+        *[
+            (
+                f"open-mode-{m!r}",
+                lambda m=m: fs.open(f"{b}/existing", m),
+                errors.InvalidArgument,
+                f"{b}/existing",
+            )
+            for m in ("rw", "", "wx", "q", "ra", "r++", "aw")
+        ],
+        *[
+            (
+                f"open-mode-type-{m!r}",
+                lambda m=m: fs.open(f"{b}/existing", m),
+                errors.WrongType,
+                f"{b}/existing",
+            )
+            for m in (None, 1, b"rb")
+        ],
+        *[
+            (
+                f"block_size-{v!r}",
+                lambda v=v: fs.open(f"{b}/new", "wb", block_size=v),
+                errors.InvalidArgument,
+                f"{b}/new",
+            )
+            for v in (0, -1, "1024", 1.5, True)
+        ],
+        *[
+            (
+                f"replicas-{v!r}",
+                lambda v=v: fs.open(f"{b}/new", "wb", replicas=v),
+                errors.InvalidArgument,
+                f"{b}/new",
+            )
+            for v in (0, -1, "2", True)
+        ],
+        (
+            "encoding",
+            lambda: fs.open(f"{b}/new", "w", encoding="no-such-codec"),
+            errors.InvalidArgument,
+            f"{b}/new",
+        ),
         # data and ranges
-        *[(f"data-{v!r}", lambda v=v: fs.write_bytes(f"{b}/new", v), errors.WrongType, f"{b}/new")
-          for v in ("text", None, 1, ["b"], 3.5)],
-        ("data-existing", lambda: fs.write_bytes(f"{b}/existing", "text"), errors.WrongType,
-         f"{b}/existing"),
-        *[(f"range-{k}", lambda k=k: fs.read_bytes(f"{b}/existing", **k), errors.WrongType,
-           f"{b}/existing") for k in ({"start": "1"}, {"end": "2"}, {"start": 1.5}, {"end": True})],
+        *[
+            (f"data-{v!r}", lambda v=v: fs.write_bytes(f"{b}/new", v), errors.WrongType, f"{b}/new")
+            for v in ("text", None, 1, ["b"], 3.5)
+        ],
+        (
+            "data-existing",
+            lambda: fs.write_bytes(f"{b}/existing", "text"),
+            errors.WrongType,
+            f"{b}/existing",
+        ),
+        *[
+            (
+                f"range-{k}",
+                lambda k=k: fs.read_bytes(f"{b}/existing", **k),
+                errors.WrongType,
+                f"{b}/existing",
+            )
+            for k in ({"start": "1"}, {"end": "2"}, {"start": 1.5}, {"end": True})
+        ],
         # mount
-        *[(f"mount-options-{o!r}", lambda o=o: fs.mount(f"{b}/m", other, options=o),
-           errors.WrongType, None) for o in ("x", ["a"], 1)],
-        *[(f"mount-uri-{u!r}", lambda u=u: fs.mount(f"{b}/m", u), errors.InvalidArgument, f"{b}/m")
-          for u in ("", None, 5, b"file:///tmp")],
-        *[(f"mount-relative-{p}", lambda p=p: fs.mount(p, other), errors.InvalidPath, p)
-          for p in ("lake2", "./x")],
+        *[
+            (
+                f"mount-options-{o!r}",
+                lambda o=o: fs.mount(f"{b}/m", other, options=o),
+                errors.WrongType,
+                None,
+            )
+            for o in ("x", ["a"], 1)
+        ],
+        *[
+            (
+                f"mount-uri-{u!r}",
+                lambda u=u: fs.mount(f"{b}/m", u),
+                errors.InvalidArgument,
+                f"{b}/m",
+            )
+            for u in ("", None, 5, b"file:///tmp")
+        ],
+        *[
+            (f"mount-relative-{p}", lambda p=p: fs.mount(p, other), errors.InvalidPath, p)
+            for p in ("lake2", "./x")
+        ],
         ("mount-root", lambda: fs.mount("/", other), errors.MountError, "/"),
         # attributes
-        *[(f"set_attribute-{k!r}", lambda k=k: fs.set_attribute(f"{b}/dir", **k),
-           errors.InvalidArgument, f"{b}/dir")
-          for k in ({"ttl": -2}, {"ttl": "10"}, {"ttl": 1.5}, {"ttl": True},
-                    {"pinned": True, "ttl": "bad"})],
-        *[(f"set_attribute-{k!r}", lambda k=k: fs.set_attribute(f"{b}/dir", **k),
-           errors.InvalidArgument, None) for k in ({"ttl_action": "EXPLODE"}, {"ttl_action": 3})],
-        ("set_attribute-missing-bad-ttl", lambda: fs.set_attribute(f"{b}/nope", ttl="10"),
-         errors.FileNotFound, f"{b}/nope"),
+        *[
+            (
+                f"set_attribute-{k!r}",
+                lambda k=k: fs.set_attribute(f"{b}/dir", **k),
+                errors.InvalidArgument,
+                f"{b}/dir",
+            )
+            for k in (
+                {"ttl": -2},
+                {"ttl": "10"},
+                {"ttl": 1.5},
+                {"ttl": True},
+                {"pinned": True, "ttl": "bad"},
+            )
+        ],
+        *[
+            (
+                f"set_attribute-{k!r}",
+                lambda k=k: fs.set_attribute(f"{b}/dir", **k),
+                errors.InvalidArgument,
+                None,
+            )
+            for k in ({"ttl_action": "EXPLODE"}, {"ttl_action": 3})
+        ],
+        (
+            "set_attribute-missing-bad-ttl",
+            lambda: fs.set_attribute(f"{b}/nope", ttl="10"),
+            errors.FileNotFound,
+            f"{b}/nope",
+        ),
         # wait_persisted
-        *[(f"timeout-{t!r}", lambda t=t: fs.wait_persisted(b, timeout=t), errors.InvalidArgument, b)
-          for t in (-1, -0.001, "5", [1])],
+        *[
+            (
+                f"timeout-{t!r}",
+                lambda t=t: fs.wait_persisted(b, timeout=t),
+                errors.InvalidArgument,
+                b,
+            )
+            for t in (-1, -0.001, "5", [1])
+        ],
         # jobs
         ("jobs-state", lambda: fs.jobs("bogus"), errors.InvalidArgument, None),
         ("jobs-state-type", lambda: fs.jobs(3), errors.InvalidArgument, None),
@@ -203,7 +306,7 @@ def bad_arguments(e: Env) -> list[Case]:
         ("job-missing", lambda: fs.job(10**9), errors.JobNotFound, None),
         ("retry-missing", lambda: fs.retry_job(10**9), errors.JobNotFound, None),
         ("cancel-missing", lambda: fs.cancel_job(10**9), errors.JobNotFound, None),
-    ]  # fmt: skip
+    ]
 
 
 def test_bad_arguments(env: Env) -> None:
@@ -283,9 +386,13 @@ def test_argument_errors_come_before_namespace_errors(env: Env) -> None:
     ],
 )
 def test_namespace_errors_are_builtins_with_errno(
-    env: Env, cls: type[errors.SiltError], builtin: type[Exception], code: str, status: int,
+    env: Env,
+    cls: type[errors.SiltError],
+    builtin: type[Exception],
+    code: str,
+    status: int,
     errno_value: int,
-) -> None:  # fmt: skip
+) -> None:
     fs, b = env.fs, env.base
     call, path = {
         errors.FileNotFound: (lambda: fs.stat(f"{b}/nope"), f"{b}/nope"),
@@ -309,8 +416,9 @@ def test_value_errors_are_builtins(env: Env) -> None:
     assert isinstance(err, ValueError) and err.code == "invalid_path" and err.status == 400
     err = fails(errors.WrongType, "1", env.fs.stat, 1)
     assert isinstance(err, TypeError) and isinstance(err, errors.InvalidArgument)
-    err = fails(errors.InvalidArgument, f"{env.base}/dir", env.fs.set_attribute,
-                f"{env.base}/dir", ttl=-2)  # fmt: skip
+    err = fails(
+        errors.InvalidArgument, f"{env.base}/dir", env.fs.set_attribute, f"{env.base}/dir", ttl=-2
+    )
     assert isinstance(err, ValueError) and err.code == "invalid_argument"
     err = fails(errors.JobNotFound, None, env.fs.job, 10**9)
     assert isinstance(err, LookupError) and err.code == "job_not_found"

@@ -80,9 +80,9 @@ LAKE_TREE = {"top.csv", "sub", "sub/inner.txt", "sub/deep", "sub/deep/big.bin", 
 def test_mount_shows_existing_content(anyfs: FileSystem, base: str, lake: Lake) -> None:
     assert [i.name for i in anyfs.ls(lake.path)] == ["emptydir", "sub", "top.csv"]
     assert [i.path for i in anyfs.ls(lake.path, recursive=True)] == [
-        lake.ns(p) for p in
-        ["emptydir", "sub", "sub/deep", "sub/deep/big.bin", "sub/inner.txt", "top.csv"]
-    ]  # fmt: skip
+        lake.ns(p)
+        for p in ["emptydir", "sub", "sub/deep", "sub/deep/big.bin", "sub/inner.txt", "top.csv"]
+    ]
     st = anyfs.stat(lake.ns("sub/deep/big.bin"))
     assert st.length == 256_000 and st.persistence_state is PersistenceState.PERSISTED
     assert st.cached_percent == 0 and st.fingerprint
@@ -96,8 +96,9 @@ def test_mount_shows_existing_content(anyfs: FileSystem, base: str, lake: Lake) 
 def test_mount_info_and_mounts(anyfs: FileSystem, base: str, tmp_path: Path) -> None:
     local = tmp_path / "m"
     local.mkdir()
-    info = anyfs.mount(f"{base}/m", uri(local), options={"auto_mkdir": True},
-                       sync_interval_ms=500, read_only=True)  # fmt: skip
+    info = anyfs.mount(
+        f"{base}/m", uri(local), options={"auto_mkdir": True}, sync_interval_ms=500, read_only=True
+    )
     assert isinstance(info, MountInfo) and isinstance(info.id, int)
     assert (info.path, info.uri, info.options) == (f"{base}/m", uri(local), {"auto_mkdir": True})
     assert (info.sync_interval_ms, info.read_only) == (500, True)
@@ -178,8 +179,13 @@ def test_mount_points_and_cross_mount_renames(anyfs: FileSystem, base: str, lake
     fails(errors.FileExists, lake.path, anyfs.rename, f"{base}/d", lake.path)
     fails(errors.InvalidArgument, f"{base}/f", anyfs.rename, f"{base}/f", lake.ns("f"))
     fails(errors.InvalidArgument, f"{base}/d", anyfs.rename, f"{base}/d", lake.ns("d"))
-    fails(errors.InvalidArgument, lake.ns("top.csv"), anyfs.rename, lake.ns("top.csv"),
-          f"{base}/top.csv")  # fmt: skip
+    fails(
+        errors.InvalidArgument,
+        lake.ns("top.csv"),
+        anyfs.rename,
+        lake.ns("top.csv"),
+        f"{base}/top.csv",
+    )
     assert lake.tree() == LAKE_TREE and anyfs.read_bytes(f"{base}/f") == b"f"
 
 
@@ -243,8 +249,7 @@ def test_overwrite_replaces_the_ufs_copy(anyfs: FileSystem, lake: Lake) -> None:
 def test_delete_refuses_unknown_ufs_entries(anyfs: FileSystem, lake: Lake) -> None:
     anyfs.write_bytes(lake.ns("d/known"), b"k", write_type="CACHE_THROUGH")
     (lake.local / "d" / "outsider").write_bytes(b"written outside siltfs")
-    err = fails(errors.DirectoryNotEmpty, lake.ns("d"), anyfs.delete, lake.ns("d"),
-                recursive=True)  # fmt: skip
+    err = fails(errors.DirectoryNotEmpty, lake.ns("d"), anyfs.delete, lake.ns("d"), recursive=True)
     assert lake.ns("d/outsider") in str(err)
     assert anyfs.read_bytes(lake.ns("d/known")) == b"k"
     anyfs.delete(lake.ns("d"), recursive=True, namespace_only=True)
@@ -291,8 +296,9 @@ def test_sync_metadata(anyfs: FileSystem, lake: Lake) -> None:
     assert anyfs.stat(lake.ns("new-dir/x")).is_dir
     (lake.local / "sub" / "inner.txt").unlink()
     # a file: looks at that entry, which is gone
-    fails(errors.FileNotFound, lake.ns("sub/inner.txt"), anyfs.sync_metadata,
-          lake.ns("sub/inner.txt"))  # fmt: skip
+    fails(
+        errors.FileNotFound, lake.ns("sub/inner.txt"), anyfs.sync_metadata, lake.ns("sub/inner.txt")
+    )
     assert not anyfs.exists(lake.ns("sub/inner.txt"))
     fails(errors.FileNotFound, lake.ns("nope"), anyfs.sync_metadata, lake.ns("nope"))
 
@@ -315,8 +321,12 @@ def test_mount_sync_interval_zero(anyfs: FileSystem, base: str, tmp_path: Path) 
     assert anyfs.read_bytes(f"{base}/live/file") == b"a much longer replacement"
     shutil.rmtree(local / "dir")  # a deletion
     assert [i.name for i in anyfs.ls(f"{base}/live")] == ["file"]
-    fails(errors.FileNotFound, f"{base}/live/dir/deeper/leaf", anyfs.read_bytes,
-          f"{base}/live/dir/deeper/leaf")  # fmt: skip
+    fails(
+        errors.FileNotFound,
+        f"{base}/live/dir/deeper/leaf",
+        anyfs.read_bytes,
+        f"{base}/live/dir/deeper/leaf",
+    )
     anyfs.unmount(f"{base}/live")
 
 
@@ -408,8 +418,9 @@ def test_jobs_listing_retry_all_failed_and_cancel(
         anyfs.write_bytes(f"{base}/broken/{name}", name.encode())
     with pytest.raises(errors.PersistFailed):
         anyfs.wait_persisted(f"{base}/broken", timeout=30)
-    mine = sorted((j for j in anyfs.jobs() if (j.path or "").startswith(base)),
-                  key=lambda j: j.path or "")  # fmt: skip
+    mine = sorted(
+        (j for j in anyfs.jobs() if (j.path or "").startswith(base)), key=lambda j: j.path or ""
+    )
     assert [j.path for j in mine] == [f"{base}/broken/a", f"{base}/broken/b"]
     for job in mine:
         assert isinstance(job, JobInfo) and job.state == "FAILED" and job.attempts == 2
@@ -546,13 +557,22 @@ def test_metrics_text(anyfs: FileSystem, base: str) -> None:
     assert isinstance(text, str)
     assert metric(text, "silt_persist_completed_total") >= before + 1
     for family in (
-        "silt_persist_queue_jobs", "silt_persist_oldest_pending_seconds",
-        "silt_persist_failures_total", "silt_persist_bytes_total", "silt_ufs_errors_total",
-        "silt_cache_hits_total", "silt_cache_misses_total", "silt_cache_used_bytes",
-        "silt_cache_capacity_bytes", "silt_cache_blocks", "silt_cache_evictions_total",
-        "silt_cache_pinned_blocks", "silt_consistency_divergences", "silt_lost_files_total",
+        "silt_persist_queue_jobs",
+        "silt_persist_oldest_pending_seconds",
+        "silt_persist_failures_total",
+        "silt_persist_bytes_total",
+        "silt_ufs_errors_total",
+        "silt_cache_hits_total",
+        "silt_cache_misses_total",
+        "silt_cache_used_bytes",
+        "silt_cache_capacity_bytes",
+        "silt_cache_blocks",
+        "silt_cache_evictions_total",
+        "silt_cache_pinned_blocks",
+        "silt_consistency_divergences",
+        "silt_lost_files_total",
         "silt_workers_alive",
-    ):  # fmt: skip
+    ):
         assert f"# TYPE {family} " in text, family
     assert metric(text, "silt_workers_alive") >= 1
     # inherent: only a server counts the API requests it serves

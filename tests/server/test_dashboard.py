@@ -54,13 +54,31 @@ class _FakeCluster:
     def overview(self) -> list[dict[str, Any]]:
         tiers = [{"tier": "SSD", "used_bytes": 5, "capacity_bytes": 10, "blocks": 1}]
         return [
-            {"id": "w1", "address": "http://h1:1", "host": "h1", "alive": True,
-             "last_heartbeat_age_s": 0.5, "tiers": tiers},
-            {"id": "w2", "address": "http://h2:1", "host": "h2", "alive": True,
-             "last_heartbeat_age_s": 1.5, "tiers": tiers},
-            {"id": "w3", "address": "http://h3:1", "host": "h3", "alive": False,
-             "last_heartbeat_age_s": 99.0, "tiers": tiers},
-        ]  # fmt: skip
+            {
+                "id": "w1",
+                "address": "http://h1:1",
+                "host": "h1",
+                "alive": True,
+                "last_heartbeat_age_s": 0.5,
+                "tiers": tiers,
+            },
+            {
+                "id": "w2",
+                "address": "http://h2:1",
+                "host": "h2",
+                "alive": True,
+                "last_heartbeat_age_s": 1.5,
+                "tiers": tiers,
+            },
+            {
+                "id": "w3",
+                "address": "http://h3:1",
+                "host": "h3",
+                "alive": False,
+                "last_heartbeat_age_s": 99.0,
+                "tiers": tiers,
+            },
+        ]
 
 
 class _FakeStore:
@@ -217,8 +235,14 @@ def browser() -> Iterator[Any]:
         pytest.skip(reason)
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
-    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
-                "--window-size=1400,1000", "--disable-gpu", "--no-first-run"):  # fmt: skip
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-dev-shm-usage",
+        "--window-size=1400,1000",
+        "--disable-gpu",
+        "--no-first-run",
+    ):
         options.add_argument(arg)
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("SE_OFFLINE", "true")  # Selenium Manager must not download anything
@@ -282,9 +306,12 @@ def _screenshot(driver: Any, target: Path) -> Path:
     size = driver.execute_cdp_cmd("Page.getLayoutMetrics", {})["cssContentSize"]
     shot = driver.execute_cdp_cmd(
         "Page.captureScreenshot",
-        {"format": "png", "captureBeyondViewport": True,
-         "clip": {"x": 0, "y": 0, "width": size["width"], "height": size["height"], "scale": 1}},
-    )  # fmt: skip
+        {
+            "format": "png",
+            "captureBeyondViewport": True,
+            "clip": {"x": 0, "y": 0, "width": size["width"], "height": size["height"], "scale": 1},
+        },
+    )
     target.write_bytes(base64.b64decode(shot["data"]))
     artifacts = os.environ.get("SILT_ARTIFACTS")
     if artifacts:

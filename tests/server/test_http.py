@@ -126,8 +126,11 @@ def test_bad_input_is_a_json_4xx(http: httpx.Client) -> None:
     assert_error(bad_enum, 400, "invalid_argument")
     assert_error(http.get(API + "/jobs/abc"), 404, "not_found")  # ids are digits: no such route
     assert_error(http.get(API + f"/jobs/{2**64}"), 400, "invalid_argument")  # out of range
-    assert_error(http.get(API + "/stat", params={"path": "/", "sync_interval_ms": 2**70}), 400,
-                 "invalid_argument")  # fmt: skip
+    assert_error(
+        http.get(API + "/stat", params={"path": "/", "sync_interval_ms": 2**70}),
+        400,
+        "invalid_argument",
+    )
     assert_error(http.get(API + "/jobs/123456789"), 404, "job_not_found")
     assert_error(http.get(API + "/no/such/route"), 404, "not_found")
     assert_error(http.get("/nothing-here"), 404, "not_found")
@@ -156,8 +159,9 @@ def test_json_bodies_are_limited(http: httpx.Client) -> None:
 # data -----------------------------------------------------------------------------------------
 def test_ranges_and_versions(http: httpx.Client) -> None:
     path = unique() + "-r"
-    put = http.put(API + "/data", params={"path": path, "write_type": "MUST_CACHE"},
-                   content=b"0123456789")  # fmt: skip
+    put = http.put(
+        API + "/data", params={"path": path, "write_type": "MUST_CACHE"}, content=b"0123456789"
+    )
     assert put.status_code == 200 and put.json()["length"] == 10
     whole = http.get(API + "/data", params={"path": path})
     assert whole.status_code == 200 and whole.content == b"0123456789"
@@ -188,8 +192,10 @@ def raw_put(master: MasterProcess, path: str, head: bytes, body: bytes) -> None:
         s.sendall(
             f"PUT {API}/data?path={path} HTTP/1.1\r\nHost: x\r\n"
             f"Authorization: Bearer {master.token}\r\n".encode()
-            + head + b"\r\n" + body
-        )  # fmt: skip
+            + head
+            + b"\r\n"
+            + body
+        )
         time.sleep(0.3)
 
 

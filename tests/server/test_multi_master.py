@@ -91,8 +91,9 @@ def test_two_masters_one_database_one_killed_mid_persist(tmp_path: Path, postgre
     ufs.mkdir()
     # m1 dies (SIGKILL) the first time one of its persists is about to move a staged
     # object into place; m2 polls slowly, so m1 (woken by its own writes) claims first
-    m1 = start_master(tmp_path / "m1", postgres_dsn, ufs, 0.01,
-                      {"SILT_CRASH_AT": "persist.before_move"})  # fmt: skip
+    m1 = start_master(
+        tmp_path / "m1", postgres_dsn, ufs, 0.01, {"SILT_CRASH_AT": "persist.before_move"}
+    )
     m2 = start_master(tmp_path / "m2", postgres_dsn, ufs, 1.0, {})
     worker = WorkerProcess(tmp_path / "worker", [m1, m2]).start()
     try:

@@ -22,7 +22,9 @@ def test_namespace_machine_on_a_master(master: MasterProcess) -> None:
     run_state_machine_as_test(
         OnMaster,
         settings=settings(
-            max_examples=20, stateful_step_count=20, deadline=None,
+            max_examples=20,
+            stateful_step_count=20,
+            deadline=None,
             suppress_health_check=[HealthCheck.too_slow],
         ),
-    )  # fmt: skip
+    )

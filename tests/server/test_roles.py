@@ -22,9 +22,13 @@ from tests.servers import SRC, MasterProcess
 
 def silt_token(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(SRC)}
-    return subprocess.run([sys.executable, "-m", "siltfs.cli.main", "--home", str(home),
-                           "token", *args], capture_output=True, text=True, env=env,
-                          timeout=60)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "siltfs.cli.main", "--home", str(home), "token", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
 
 
 @pytest.fixture
@@ -56,8 +60,12 @@ def test_client_and_read_only_tokens(master: MasterProcess, tmp_path: Path) -> N
         assert ro.read_bytes("/data") == b"by a client" and ro.exists("/data")
         ro.wait_persisted("/", timeout=30)
         assert ro.check_consistency("/").consistent
-        for call in (lambda: ro.write_bytes("/x", b"no"), lambda: ro.mkdir("/d"),
-                     lambda: ro.rename("/data", "/moved"), lambda: ro.delete("/data")):  # fmt: skip
+        for call in (
+            lambda: ro.write_bytes("/x", b"no"),
+            lambda: ro.mkdir("/d"),
+            lambda: ro.rename("/data", "/moved"),
+            lambda: ro.delete("/data"),
+        ):
             with pytest.raises(errors.PermissionDenied, match="read-only"):
                 call()
         lake = tmp_path / "lake"
@@ -69,10 +77,17 @@ def test_client_and_read_only_tokens(master: MasterProcess, tmp_path: Path) -> N
                 who.check_consistency("/", repair=True)
             with pytest.raises(errors.PermissionDenied):
                 who.retry_job(all_failed=True)
-        r = httpx.post(master.url + "/api/v1/workers/heartbeat",
-                       headers={"Authorization": f"Bearer {client['token']}"},
-                       json={"id": "w-fake", "url": "http://127.0.0.1:1", "host_id": "h",
-                             "block_dir": "/x", "boot_id": "b"})  # fmt: skip
+        r = httpx.post(
+            master.url + "/api/v1/workers/heartbeat",
+            headers={"Authorization": f"Bearer {client['token']}"},
+            json={
+                "id": "w-fake",
+                "url": "http://127.0.0.1:1",
+                "host_id": "h",
+                "block_dir": "/x",
+                "boot_id": "b",
+            },
+        )
         assert r.status_code == 403 and r.json()["code"] == "permission_denied"
         assert [m.path for m in admin.mounts()] == ["/"]
         assert ro.read_bytes("/data") == b"by a client" and not ro.exists("/x")

@@ -34,8 +34,21 @@ from siltfs.client.remote import RemoteFileSystem
 from tests.servers import SILT_TOML, MasterProcess
 
 DEFAULT_TOML = SILT_TOML.split("[security]")[0]  # a master as an operator gets it
-REJECTIONS = ["400", "401", "403", "404", "405", "406", "409", "413", "415", "422", "428",
-              "429", "5xx"]  # fmt: skip
+REJECTIONS = [
+    "400",
+    "401",
+    "403",
+    "404",
+    "405",
+    "406",
+    "409",
+    "413",
+    "415",
+    "422",
+    "428",
+    "429",
+    "5xx",
+]
 
 
 def test_the_api_survives_a_fuzzer_and_stays_consistent(tmp_path: Path) -> None:
@@ -50,14 +63,40 @@ def test_the_api_survives_a_fuzzer_and_stays_consistent(tmp_path: Path) -> None:
     )
     try:
         run = subprocess.run(
-            [sys.executable, "-m", "schemathesis.cli", "--config-file", str(config), "run", master.url + "/openapi.json",
-             "-H", f"Authorization: Bearer {master.token}",
-             "--checks", "all", "--exclude-checks", "positive_data_acceptance",
-             "--exclude-path", "/api/v1/wait_persisted",
-             "-n", "15", "--max-time", "90", "--seed", "16", "-w", "1", "--no-color",
-             "--report", "json", "--report-json-path", str(report)],
-            capture_output=True, text=True, timeout=600,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "schemathesis.cli",
+                "--config-file",
+                str(config),
+                "run",
+                master.url + "/openapi.json",
+                "-H",
+                f"Authorization: Bearer {master.token}",
+                "--checks",
+                "all",
+                "--exclude-checks",
+                "positive_data_acceptance",
+                "--exclude-path",
+                "/api/v1/wait_persisted",
+                "-n",
+                "15",
+                "--max-time",
+                "90",
+                "--seed",
+                "16",
+                "-w",
+                "1",
+                "--no-color",
+                "--report",
+                "json",
+                "--report-json-path",
+                str(report),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
         summary = run.stdout[-4000:]
         assert run.returncode == 0, summary + run.stderr[-2000:]
         assert "Server error" not in summary

@@ -42,9 +42,16 @@ def test_client_tokens_read_blocks_straight_from_the_worker(cluster: Cluster) ->
     admin.write_bytes("/f.bin", data, write_type="MUST_CACHE")
     for args in ((), ("--read-only",)):
         token = str(create(master.home, *args)["token"])
-        wait_for(lambda t=token: httpx.get(worker.url + "/api/v1/blocks",  # type: ignore[misc]
-                                           headers=bearer(t)).status_code == 200,
-                 what="the worker learned the new token")  # fmt: skip
+        wait_for(
+            lambda t=token: (
+                httpx.get(
+                    worker.url + "/api/v1/blocks",  # type: ignore[misc]
+                    headers=bearer(t),
+                ).status_code
+                == 200
+            ),
+            what="the worker learned the new token",
+        )
         fs = RemoteFileSystem(master.url, token, short_circuit=False)
         try:
             assert fs.read_bytes("/f.bin") == data
@@ -60,8 +67,10 @@ def test_what_each_token_may_do_on_a_worker(cluster: Cluster) -> None:
     reader = create(master.home, "--read-only", "--name", "dash")
     blocks = worker.url + "/api/v1/blocks"
     as_client, as_reader = bearer(str(client["token"])), bearer(str(reader["token"]))
-    wait_for(lambda: httpx.get(blocks, headers=as_reader).status_code == 200,
-             what="the worker learned the tokens")  # fmt: skip
+    wait_for(
+        lambda: httpx.get(blocks, headers=as_reader).status_code == 200,
+        what="the worker learned the tokens",
+    )
     assert httpx.get(blocks, headers=bearer("not-a-token")).status_code == 401
 
     r = put(f"{blocks}/777", b"by a client", as_reader)
@@ -91,6 +100,8 @@ def test_what_each_token_may_do_on_a_worker(cluster: Cluster) -> None:
 
     out = silt_token(master.home, "revoke", str(client["id"]))
     assert out.returncode == 0, out.stderr
-    wait_for(lambda: httpx.get(blocks, headers=as_client).status_code == 401,
-             what="the worker forgot the revoked token")  # fmt: skip
+    wait_for(
+        lambda: httpx.get(blocks, headers=as_client).status_code == 401,
+        what="the worker forgot the revoked token",
+    )
     assert httpx.get(blocks, headers=as_reader).status_code == 200

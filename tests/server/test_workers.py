@@ -247,15 +247,26 @@ def test_worker_api_needs_the_token_and_checks_input(make_cluster: Callable[...,
         )
 
     before = members()
-    fake = {"id": "w-fake", "url": "http://127.0.0.1:1", "host_id": "h", "block_dir": "/x",
-            "boot_id": "b", "tiers": [{"tier": "SSD", "capacity": 2**50, "used": 0,
-                                       "blocks": 0}]}  # fmt: skip
-    for bad in ({"id": ""}, {"url": ""}, {"url": "ftp://h:1"}, {"url": "http://\u00e9x"},
-                {"tiers": [{"tier": "SSD", "capacity": 2**60, "used": 0, "blocks": 0}]},
-                {"tiers": [{"tier": "TAPE", "capacity": 1, "used": 0, "blocks": 0}]},
-                {"blocks": {"not-an-id": 1}}):  # fmt: skip
-        r = httpx.post(c.master.url + "/api/v1/workers/heartbeat", json={**fake, **bad},
-                       headers=cluster)  # fmt: skip
+    fake = {
+        "id": "w-fake",
+        "url": "http://127.0.0.1:1",
+        "host_id": "h",
+        "block_dir": "/x",
+        "boot_id": "b",
+        "tiers": [{"tier": "SSD", "capacity": 2**50, "used": 0, "blocks": 0}],
+    }
+    for bad in (
+        {"id": ""},
+        {"url": ""},
+        {"url": "ftp://h:1"},
+        {"url": "http://\u00e9x"},
+        {"tiers": [{"tier": "SSD", "capacity": 2**60, "used": 0, "blocks": 0}]},
+        {"tiers": [{"tier": "TAPE", "capacity": 1, "used": 0, "blocks": 0}]},
+        {"blocks": {"not-an-id": 1}},
+    ):
+        r = httpx.post(
+            c.master.url + "/api/v1/workers/heartbeat", json={**fake, **bad}, headers=cluster
+        )
         assert r.status_code == 400, (bad, r.text)
     assert members() == before  # no fake member registered
 
@@ -268,8 +279,11 @@ def test_silt_up_starts_everything_and_stops_on_sigterm(tmp_path: Path) -> None:
     env.pop("SILT_TOKEN", None)
     proc = subprocess.Popen(
         [sys.executable, "-m", "siltfs.cli.main", "--home", str(home), "up", "--port", str(port)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, text=True,
-    )  # fmt: skip
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env=env,
+        text=True,
+    )
     try:
         assert proc.stdout is not None
         lines = []
@@ -337,8 +351,20 @@ def test_a_heartbeat_older_than_a_put_does_not_hide_the_block(tmp_path: Path) ->
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = {**os.environ, "PYTHONPATH": str(SRC), "SILT_CLUSTER_SECRET": "tok"}
-    cmd = [sys.executable, "-m", "siltfs.cli.main", "worker", "--master", "http://127.0.0.1:9",
-           "--home", str(tmp_path / "w"), "--port", str(port), "--log-level", "error"]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "siltfs.cli.main",
+        "worker",
+        "--master",
+        "http://127.0.0.1:9",
+        "--home",
+        str(tmp_path / "w"),
+        "--port",
+        str(port),
+        "--log-level",
+        "error",
+    ]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         auth = {"Authorization": "Bearer tok"}
@@ -351,8 +377,15 @@ def test_a_heartbeat_older_than_a_put_does_not_hide_the_block(tmp_path: Path) ->
 
         wait_for(up, what="worker up")
         cluster = BlockCluster(None, ClusterConfig(), "tok", expect_workers=True)
-        report = {"id": "w1", "url": url, "host_id": "h", "block_dir": "/nowhere",
-                  "boot_id": "b1", "version": 0, "blocks": {}}  # fmt: skip
+        report = {
+            "id": "w1",
+            "url": url,
+            "host_id": "h",
+            "block_dir": "/nowhere",
+            "boot_id": "b1",
+            "version": 0,
+            "blocks": {},
+        }
         cluster.heartbeat(report)
         cluster.put(7 << 24, b"fresh block")
         assert cluster.contains(7 << 24)

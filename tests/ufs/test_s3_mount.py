@@ -60,8 +60,9 @@ def test_mount_s3_with_options(s3_bucket: S3Bucket, make_fs: MakeFs) -> None:
     assert s3_bucket.read("lake/new/f") == b"through"
     s3_bucket.put(f"lake/{STAGING}/j1-1-leftover", b"x")  # staging is never listed
     assert sorted(i.path for i in fs.ls("/lake", sync_interval_ms=0)) == [
-        "/lake/existing", "/lake/new"
-    ]  # fmt: skip
+        "/lake/existing",
+        "/lake/new",
+    ]
     with pytest.raises(InvalidPath):
         fs.write_bytes(f"/lake/{STAGING}/x", b"reserved")
     fs.check_consistency("/", repair=True)  # the leftover is orphaned staging: swept

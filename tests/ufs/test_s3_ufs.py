@@ -96,8 +96,13 @@ class TestS3Ufs(_FsspecUfsTests):
         bucket.put(f"{PREFIX}/src/implicit/g", b"g")
         ufs.move("src", "dst")
         assert bucket.tree(PREFIX) == {
-            "dst", "dst/empty", "dst/full", "dst/full/f", "dst/implicit", "dst/implicit/g"
-        }  # fmt: skip
+            "dst",
+            "dst/empty",
+            "dst/full",
+            "dst/full/f",
+            "dst/implicit",
+            "dst/implicit/g",
+        }
         assert ufs.list("dst/empty") == []
         assert not [k for k in bucket.keys() if k.startswith(f"{PREFIX}/src")]
 

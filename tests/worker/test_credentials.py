@@ -18,17 +18,30 @@ def test_tokens_are_learned_per_master_and_replaced_whole() -> None:
     creds = WorkerCredentials("the-secret")
     assert creds.role(b"the-secret") == CLUSTER and creds.role(b"other") is None
     assert creds.version("m1") is None
-    creds.learn("m1", {"version": "v1", "tokens": [{"sha256": sha(b"adm"), "role": ADMIN},
-                                                    {"sha256": sha(b"ro"), "role": READ_ONLY}]})  # fmt: skip
+    creds.learn(
+        "m1",
+        {
+            "version": "v1",
+            "tokens": [
+                {"sha256": sha(b"adm"), "role": ADMIN},
+                {"sha256": sha(b"ro"), "role": READ_ONLY},
+            ],
+        },
+    )
     assert creds.version("m1") == "v1"
     assert creds.role(b"adm") == ADMIN and creds.role(b"ro") == READ_ONLY
     creds.learn("m2", {"version": "w1", "tokens": [{"sha256": sha(b"ro"), "role": CLIENT}]})
     assert creds.role(b"ro") == CLIENT  # the most a master vouches for
     creds.learn("m1", {"version": "v2", "tokens": []})  # revoked on m1
     assert creds.role(b"adm") is None and creds.role(b"ro") == CLIENT
-    for bad in (None, [], {"tokens": "x"}, {"tokens": [{"sha256": "short", "role": ADMIN}]},
-                {"tokens": [{"sha256": sha(b"x"), "role": CLUSTER}]},  # never vouched for
-                {"tokens": [7]}):  # fmt: skip
+    for bad in (
+        None,
+        [],
+        {"tokens": "x"},
+        {"tokens": [{"sha256": "short", "role": ADMIN}]},
+        {"tokens": [{"sha256": sha(b"x"), "role": CLUSTER}]},  # never vouched for
+        {"tokens": [7]},
+    ):
         creds.learn("m2", bad)
         assert creds.version("m2") == "w1" and creds.role(b"ro") == CLIENT  # kept
     assert creds.role(b"x") is None

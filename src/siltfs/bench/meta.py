@@ -117,21 +117,35 @@ def run(ctx: BenchContext) -> SuiteResult:
         samples = alternate(ctx.rounds, [(SILT, silt), (BASE, local)], log=ctx.log)
     finally:
         fs.close()
-    return SuiteResult("meta", _figures(samples, entries), {
-        "files_per_round": n, "listed_entries": entries, "listings_per_round": listings,
-        "write_type": "MUST_CACHE", "rounds": ctx.rounds,
-    })  # fmt: skip
+    return SuiteResult(
+        "meta",
+        _figures(samples, entries),
+        {
+            "files_per_round": n,
+            "listed_entries": entries,
+            "listings_per_round": listings,
+            "write_type": "MUST_CACHE",
+            "rounds": ctx.rounds,
+        },
+    )
 
 
 def _figures(s: Samples, entries: int) -> list[Figure]:
     return [
-        s.figure("create_empty", "create+close empty", "files/s", baseline_label=LOCAL,
-                 target_abs=5_000),
-        s.figure("create_4k", "create+close 4 KiB", "files/s", baseline_label=LOCAL,
-                 target_abs=5_000),
+        s.figure(
+            "create_empty", "create+close empty", "files/s", baseline_label=LOCAL, target_abs=5_000
+        ),
+        s.figure(
+            "create_4k", "create+close 4 KiB", "files/s", baseline_label=LOCAL, target_abs=5_000
+        ),
         s.figure("stat", "stat", "ops/s", baseline_label=LOCAL, target_abs=50_000),
-        s.figure("ls", f"ls of {entries:,} entries", "entries/s", baseline_label=LOCAL,
-                 target_abs=200_000),
+        s.figure(
+            "ls",
+            f"ls of {entries:,} entries",
+            "entries/s",
+            baseline_label=LOCAL,
+            target_abs=200_000,
+        ),
         s.figure("rename", "rename", "ops/s", baseline_label=LOCAL),
         s.figure("delete", "delete", "ops/s", baseline_label=LOCAL),
-    ]  # fmt: skip
+    ]

@@ -95,14 +95,26 @@ def run(ctx: BenchContext) -> SuiteResult:
         fs.close()
     label = f"{size // MiB:,} MiB"
     figures = [
-        samples.figure("seq_mem", f"sequential read {label}, MEM tier", "MiB/s",
-                       baseline_label=LABEL, target_ratio=0.8),
-        samples.figure("seq_ssd", f"sequential read {label}, SSD tier", "MiB/s",
-                       baseline_label=LABEL),
-        samples.figure("random", "random 4 KiB reads, MEM tier", "reads/s",
-                       baseline_label=LABEL),
-    ]  # fmt: skip
-    return SuiteResult("read", figures, {
-        "file_size": size, "read_chunk": CHUNK, "random_reads": randoms, "rounds": ctx.rounds,
-        "block_size": fs.config.cache.block_size,
-    })  # fmt: skip
+        samples.figure(
+            "seq_mem",
+            f"sequential read {label}, MEM tier",
+            "MiB/s",
+            baseline_label=LABEL,
+            target_ratio=0.8,
+        ),
+        samples.figure(
+            "seq_ssd", f"sequential read {label}, SSD tier", "MiB/s", baseline_label=LABEL
+        ),
+        samples.figure("random", "random 4 KiB reads, MEM tier", "reads/s", baseline_label=LABEL),
+    ]
+    return SuiteResult(
+        "read",
+        figures,
+        {
+            "file_size": size,
+            "read_chunk": CHUNK,
+            "random_reads": randoms,
+            "rounds": ctx.rounds,
+            "block_size": fs.config.cache.block_size,
+        },
+    )

@@ -73,10 +73,22 @@ def running_master(
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     cmd = [
-        sys.executable, "-m", "siltfs.cli.main", "--home", str(home), "master",
-        "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
-        "--graceful-timeout", "5", *args,
-    ]  # fmt: skip
+        sys.executable,
+        "-m",
+        "siltfs.cli.main",
+        "--home",
+        str(home),
+        "master",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+        "--graceful-timeout",
+        "5",
+        *args,
+    ]
     stderr_path = home.parent / f"master-{port}.log"
     with open(stderr_path, "wb") as err:
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err, env=dict(os.environ))
@@ -116,10 +128,21 @@ def running_cluster(
         port = free_port()
         url = f"http://127.0.0.1:{port}"
         cmd = [
-            sys.executable, "-m", "siltfs.cli.main", "worker", "--master", master.url,
-            "--home", str(home), "--host", "127.0.0.1", "--port", str(port),
-            "--log-level", "warning",
-        ]  # fmt: skip
+            sys.executable,
+            "-m",
+            "siltfs.cli.main",
+            "worker",
+            "--master",
+            master.url,
+            "--home",
+            str(home),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ]
         secret = (master.home / CLUSTER_SECRET_FILE).read_text(encoding="ascii").strip()
         env = {**os.environ, "SILT_CLUSTER_SECRET": secret}
         env.pop("SILT_MASTER", None)
@@ -264,10 +287,22 @@ def run(ctx: BenchContext) -> SuiteResult:
             for h in https:
                 h.close()
     figures = [
-        samples.figure("stat", f"stat, {CLIENTS} concurrent clients", "ops/s",
-                       baseline_label=LABEL, target_ratio=0.4),
-    ]  # fmt: skip
-    return SuiteResult("remote-meta", figures, {
-        "clients": CLIENTS, "stats_per_client_per_round": n, "transport": "HTTP/1.1 loopback",
-        "client_concurrency": "threads", "rounds": ctx.rounds,
-    })  # fmt: skip
+        samples.figure(
+            "stat",
+            f"stat, {CLIENTS} concurrent clients",
+            "ops/s",
+            baseline_label=LABEL,
+            target_ratio=0.4,
+        ),
+    ]
+    return SuiteResult(
+        "remote-meta",
+        figures,
+        {
+            "clients": CLIENTS,
+            "stats_per_client_per_round": n,
+            "transport": "HTTP/1.1 loopback",
+            "client_concurrency": "threads",
+            "rounds": ctx.rounds,
+        },
+    )

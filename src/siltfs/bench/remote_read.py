@@ -174,20 +174,46 @@ def run(ctx: BenchContext) -> SuiteResult:
         source.close()
     label = f"{size // MiB:,} MiB"
     figures = [
-        samples.figure("seq_http", f"sequential read {label}, remote over HTTP", "MiB/s",
-                       baseline_label=TCP_LABEL, target_ratio=0.5),
-        samples.figure("seq_sc", f"sequential read {label}, remote short-circuit", "MiB/s",
-                       baseline_label=PAGE_LABEL, target_ratio=0.8),
-        samples.figure("random_sc", "random 4 KiB reads, remote short-circuit", "reads/s",
-                       baseline_label=PAGE_LABEL),
-        samples.figure("random_http", "random 4 KiB reads, remote over HTTP", "reads/s",
-                       baseline_label=PAGE_LABEL),
-    ]  # fmt: skip
-    return SuiteResult("remote-read", figures, {
-        "file_size": size, "read_chunk": CHUNK, "block_size": BLOCK,
-        "write_type": "MUST_CACHE", "random_reads": randoms,
-        "cluster": "silt master --no-local-worker + 1 silt worker, 127.0.0.1",
-        "tier": "worker SSD (block files in the page cache)",
-        "transport": "HTTP/1.1 loopback", "short_circuit": "block files on this host",
-        "rounds": ctx.rounds,
-    })  # fmt: skip
+        samples.figure(
+            "seq_http",
+            f"sequential read {label}, remote over HTTP",
+            "MiB/s",
+            baseline_label=TCP_LABEL,
+            target_ratio=0.5,
+        ),
+        samples.figure(
+            "seq_sc",
+            f"sequential read {label}, remote short-circuit",
+            "MiB/s",
+            baseline_label=PAGE_LABEL,
+            target_ratio=0.8,
+        ),
+        samples.figure(
+            "random_sc",
+            "random 4 KiB reads, remote short-circuit",
+            "reads/s",
+            baseline_label=PAGE_LABEL,
+        ),
+        samples.figure(
+            "random_http",
+            "random 4 KiB reads, remote over HTTP",
+            "reads/s",
+            baseline_label=PAGE_LABEL,
+        ),
+    ]
+    return SuiteResult(
+        "remote-read",
+        figures,
+        {
+            "file_size": size,
+            "read_chunk": CHUNK,
+            "block_size": BLOCK,
+            "write_type": "MUST_CACHE",
+            "random_reads": randoms,
+            "cluster": "silt master --no-local-worker + 1 silt worker, 127.0.0.1",
+            "tier": "worker SSD (block files in the page cache)",
+            "transport": "HTTP/1.1 loopback",
+            "short_circuit": "block files on this host",
+            "rounds": ctx.rounds,
+        },
+    )

@@ -146,11 +146,14 @@ class Samples:
         """A figure from the medians of *metric* (the baseline side if it was measured)."""
         has_base = (BASE, metric) in self.rates
         return Figure(
-            name=name, unit=unit, siltfs=self.median(SILT, metric),
+            name=name,
+            unit=unit,
+            siltfs=self.median(SILT, metric),
             baseline=self.median(BASE, metric) if has_base else None,
             baseline_label=baseline_label if has_base else "",
-            rounds=self.rounds(SILT, metric), **kwargs,
-        )  # fmt: skip
+            rounds=self.rounds(SILT, metric),
+            **kwargs,
+        )
 
 
 class Stopwatch:
@@ -215,9 +218,12 @@ def payload(size: int, seed: int = 0) -> bytes:
 
 
 def open_siltfs(
-    home: Path, *, ufs: str | None = None, cache: dict[str, Any] | None = None,
+    home: Path,
+    *,
+    ufs: str | None = None,
+    cache: dict[str, Any] | None = None,
     persist: dict[str, Any] | None = None,
-) -> EmbeddedFileSystem:  # fmt: skip
+) -> EmbeddedFileSystem:
     """An embedded siltfs on *home* with default configuration except *cache*/*persist*."""
     from dataclasses import replace
 
@@ -265,9 +271,11 @@ def run_suites(
     try:
         for name in names:
             ctx = BenchContext(
-                workdir=root / name, quick=quick, rounds=rounds or default_rounds(quick),
+                workdir=root / name,
+                quick=quick,
+                rounds=rounds or default_rounds(quick),
                 log=_prefixed(log, name),
-            )  # fmt: skip
+            )
             ctx.workdir.mkdir(parents=True, exist_ok=True)
             start = time.perf_counter()
             result = load_suite(specs[name])(ctx)
@@ -318,9 +326,13 @@ def render_table(results: Sequence[SuiteResult], console: Console) -> None:
             met = fig.met
             mark = Text("-") if met is None else Text("yes", "green") if met else Text("NO", "red")
             table.add_row(
-                Text(f"{result.name}: {fig.name} [{fig.unit}]"), number(fig.siltfs),
-                Text(base), ratio, Text(fig.target_text() or "-"), mark,
-            )  # fmt: skip
+                Text(f"{result.name}: {fig.name} [{fig.unit}]"),
+                number(fig.siltfs),
+                Text(base),
+                ratio,
+                Text(fig.target_text() or "-"),
+                mark,
+            )
     console.print(table)
 
 
@@ -351,9 +363,12 @@ def machine_info() -> dict[str, Any]:
 def _git(*args: str) -> str | None:
     try:
         out = subprocess.run(
-            ["git", *args], capture_output=True, text=True, timeout=5,
+            ["git", *args],
+            capture_output=True,
+            text=True,
+            timeout=5,
             cwd=Path(__file__).resolve().parent,
-        )  # fmt: skip
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     return out.stdout.strip() if out.returncode == 0 else None

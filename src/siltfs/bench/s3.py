@@ -143,8 +143,20 @@ def _silt_s3(root: Path) -> list[str]:
         f'[[credentials]]\naccess_key = "{ACCESS}"\nsecret_key = "{SECRET}"\n', encoding="utf-8"
     )
     os.chmod(creds, 0o600)
-    return [sys.executable, "-m", "siltfs.cli.main", "s3", "--home", str(home), "--host",
-            "127.0.0.1", "--credentials", str(creds), "--log-level", "warning"]  # fmt: skip
+    return [
+        sys.executable,
+        "-m",
+        "siltfs.cli.main",
+        "s3",
+        "--home",
+        str(home),
+        "--host",
+        "127.0.0.1",
+        "--credentials",
+        str(creds),
+        "--log-level",
+        "warning",
+    ]
 
 
 def _client(url: str) -> Any:
@@ -153,9 +165,13 @@ def _client(url: str) -> Any:
 
     config = Config(max_pool_connections=2 * THREADS, retries={"max_attempts": 1})
     return boto3.client(
-        "s3", endpoint_url=url, aws_access_key_id=ACCESS, aws_secret_access_key=SECRET,
-        region_name=REGION, config=config,
-    )  # fmt: skip
+        "s3",
+        endpoint_url=url,
+        aws_access_key_id=ACCESS,
+        aws_secret_access_key=SECRET,
+        region_name=REGION,
+        config=config,
+    )
 
 
 def _read_object(s3: Any, key: str, into: bytearray) -> int:
@@ -209,11 +225,13 @@ def run(ctx: BenchContext) -> SuiteResult:
     samples = Samples()
     mib = size / MiB
     with (
-        _server(silt_cmd, f"http://127.0.0.1:{silt_port}", ctx.dir("logs") / "s3.log",
-                "silt s3") as silt_url,
-        _server(moto_cmd, f"http://127.0.0.1:{moto_port}", ctx.dir("logs") / "moto.log",
-                "moto server") as moto_url,
-    ):  # fmt: skip
+        _server(
+            silt_cmd, f"http://127.0.0.1:{silt_port}", ctx.dir("logs") / "s3.log", "silt s3"
+        ) as silt_url,
+        _server(
+            moto_cmd, f"http://127.0.0.1:{moto_port}", ctx.dir("logs") / "moto.log", "moto server"
+        ) as moto_url,
+    ):
         ctx.log(f"silt s3 on {silt_url}, moto server on {moto_url}")
         silt, moto = _client(silt_url), _client(moto_url)
         for c in (silt, moto):
@@ -254,16 +272,39 @@ def run(ctx: BenchContext) -> SuiteResult:
         sides = [(SILT, _small_sides(silt, small, keys)), (BASE, _small_sides(moto, small, keys))]
         alternate(ctx.rounds, sides, samples, log=ctx.log)
     figures = [
-        samples.figure("get", "GET of a cached object (boto3)", "MiB/s",
-                       baseline_label=TCP_LABEL, target_ratio=0.5),
-        samples.figure("put", "PUT of an object (boto3, ASYNC_THROUGH)", "MiB/s",
-                       baseline_label=TCP_LABEL, target_ratio=0.4),
-        samples.figure("small_put", f"4 KiB PutObject, {THREADS} threads", "ops/s",
-                       baseline_label=MOTO_LABEL, target_ratio=3.0, target_abs=1_000),
-        samples.figure("small_get", f"4 KiB GetObject, {THREADS} threads", "ops/s",
-                       baseline_label=MOTO_LABEL, target_ratio=3.0, target_abs=2_000),
-    ]  # fmt: skip
+        samples.figure(
+            "get",
+            "GET of a cached object (boto3)",
+            "MiB/s",
+            baseline_label=TCP_LABEL,
+            target_ratio=0.5,
+        ),
+        samples.figure(
+            "put",
+            "PUT of an object (boto3, ASYNC_THROUGH)",
+            "MiB/s",
+            baseline_label=TCP_LABEL,
+            target_ratio=0.4,
+        ),
+        samples.figure(
+            "small_put",
+            f"4 KiB PutObject, {THREADS} threads",
+            "ops/s",
+            baseline_label=MOTO_LABEL,
+            target_ratio=3.0,
+            target_abs=1_000,
+        ),
+        samples.figure(
+            "small_get",
+            f"4 KiB GetObject, {THREADS} threads",
+            "ops/s",
+            baseline_label=MOTO_LABEL,
+            target_ratio=3.0,
+            target_abs=2_000,
+        ),
+    ]
     return SuiteResult(
-        "s3", figures, {"object_bytes": size, "small_objects": count, "threads": THREADS,
-                        "rounds": ctx.rounds},
-    )  # fmt: skip
+        "s3",
+        figures,
+        {"object_bytes": size, "small_objects": count, "threads": THREADS, "rounds": ctx.rounds},
+    )

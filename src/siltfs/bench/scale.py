@@ -71,8 +71,9 @@ def _side(clients: list[RemoteFileSystem], n: int, tag: str) -> Callable[[int, S
 
 
 @contextmanager
-def _masters(stack: ExitStack, homes: list[Path], log: Callable[[str], None],
-             args: tuple[str, ...]) -> Iterator[list[Master]]:  # fmt: skip
+def _masters(
+    stack: ExitStack, homes: list[Path], log: Callable[[str], None], args: tuple[str, ...]
+) -> Iterator[list[Master]]:
     yield [stack.enter_context(running_master(h, log, args=args)) for h in homes]
 
 
@@ -92,9 +93,14 @@ def run(ctx: BenchContext) -> SuiteResult:
         for home in homes:  # one cluster, one token
             (home / "token").write_text(token + "\n")
             (home / "token").chmod(0o600)
-        pg2 = stack.enter_context(_masters(
-            stack, homes, ctx.log, ("--metastore", two_db, "--ufs", f"file://{ufs}"),
-        ))  # fmt: skip
+        pg2 = stack.enter_context(
+            _masters(
+                stack,
+                homes,
+                ctx.log,
+                ("--metastore", two_db, "--ufs", f"file://{ufs}"),
+            )
+        )
         clients: dict[str, list[RemoteFileSystem]] = {
             SQLITE: [sqlite[0].client() for _ in range(CLIENTS)],
             PG1: [pg1[0].client() for _ in range(CLIENTS)],
@@ -115,11 +121,24 @@ def run(ctx: BenchContext) -> SuiteResult:
             Figure(f"{what}: {SQLITE}", "ops/s", base, rounds=samples.rounds(SQLITE, metric))
         )
         for name in (PG1, PG2):
-            figures.append(Figure(
-                f"{what}: {name}", "ops/s", samples.median(name, metric), baseline=base,
-                baseline_label=SQLITE, rounds=samples.rounds(name, metric),
-            ))  # fmt: skip
-    return SuiteResult("scale", figures, {
-        "clients": CLIENTS, "files_per_client_per_round": n, "write_type": "MUST_CACHE",
-        "rounds": ctx.rounds, "postgres": "throwaway cluster on 127.0.0.1, fsync off",
-    })  # fmt: skip
+            figures.append(
+                Figure(
+                    f"{what}: {name}",
+                    "ops/s",
+                    samples.median(name, metric),
+                    baseline=base,
+                    baseline_label=SQLITE,
+                    rounds=samples.rounds(name, metric),
+                )
+            )
+    return SuiteResult(
+        "scale",
+        figures,
+        {
+            "clients": CLIENTS,
+            "files_per_client_per_round": n,
+            "write_type": "MUST_CACHE",
+            "rounds": ctx.rounds,
+            "postgres": "throwaway cluster on 127.0.0.1, fsync off",
+        },
+    )

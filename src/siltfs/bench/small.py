@@ -64,9 +64,11 @@ def run(ctx: BenchContext) -> SuiteResult:
         def simplecache(r: int, w: Stopwatch) -> None:
             cache = ctx.dir(f"simplecache-{r}")
             sc = fsspec.filesystem(
-                "simplecache", target_protocol="file", cache_storage=str(cache),
+                "simplecache",
+                target_protocol="file",
+                cache_storage=str(cache),
                 skip_instance_cache=True,
-            )  # fmt: skip
+            )
             with w.time("cold", n):
                 for p in local_paths:
                     with sc.open(p, "rb") as f:
@@ -81,9 +83,15 @@ def run(ctx: BenchContext) -> SuiteResult:
     finally:
         fs.close()
     figures = [
-        samples.figure("cold", "cold read (cache miss) 4 KiB", "files/s",
-                       baseline_label=LABEL, target_ratio=1.0),
-        samples.figure("hit", "cached read (hit) 4 KiB", "files/s",
-                       baseline_label=LABEL, target_ratio=1.0),
-    ]  # fmt: skip
+        samples.figure(
+            "cold",
+            "cold read (cache miss) 4 KiB",
+            "files/s",
+            baseline_label=LABEL,
+            target_ratio=1.0,
+        ),
+        samples.figure(
+            "hit", "cached read (hit) 4 KiB", "files/s", baseline_label=LABEL, target_ratio=1.0
+        ),
+    ]
     return SuiteResult("small", figures, {"files": n, "file_size": SIZE, "rounds": ctx.rounds})

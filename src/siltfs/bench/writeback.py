@@ -109,32 +109,52 @@ def run(ctx: BenchContext) -> SuiteResult:
     allowance = concurrency / (calls_per_persist * LATENCY_S)
     figures = [
         samples.figure(
-            "writer", "ASYNC_THROUGH at the writer, 64 KiB", "files/s",
-            baseline_label="THROUGH", target_ratio=20.0,
+            "writer",
+            "ASYNC_THROUGH at the writer, 64 KiB",
+            "files/s",
+            baseline_label="THROUGH",
+            target_ratio=20.0,
         ),
         Figure(
-            "ASYNC_THROUGH at the writer, uploads held", "files/s", held_writer, rounds=1,
+            "ASYNC_THROUGH at the writer, uploads held",
+            "files/s",
+            held_writer,
+            rounds=1,
             note="phase 3: no persist commit competes with the writer",
         ),
         Figure(
-            "drain after the writes", "s", drain_after_s, rounds=1,
+            "drain after the writes",
+            "s",
+            drain_after_s,
+            rounds=1,
             note=f"{queued} of {total} files were still queued when the writes ended",
         ),
         Figure(
-            f"drain throughput, {total:,} queued", "files/s", total / drain_s,
-            baseline=allowance, target_ratio=0.8, rounds=1,
+            f"drain throughput, {total:,} queued",
+            "files/s",
+            total / drain_s,
+            baseline=allowance,
+            target_ratio=0.8,
+            rounds=1,
             baseline_label=f"UFS: {concurrency}/({calls_per_persist:.2f} x 20 ms)",
         ),
-    ]  # fmt: skip
+    ]
     params = {
-        "async_files": total, "through_files_per_round": through_n, "file_size": FILE_SIZE,
-        "latency_s": LATENCY_S, "concurrency": concurrency, "rounds": rounds,
-        "queued_after_writes": queued, "drain_after_writes_s": round(drain_after_s, 3),
-        "held_drain_s": round(drain_s, 3), "held_writer_files_per_s": round(held_writer, 3), "ufs_calls_per_persist": round(calls_per_persist, 3),
+        "async_files": total,
+        "through_files_per_round": through_n,
+        "file_size": FILE_SIZE,
+        "latency_s": LATENCY_S,
+        "concurrency": concurrency,
+        "rounds": rounds,
+        "queued_after_writes": queued,
+        "drain_after_writes_s": round(drain_after_s, 3),
+        "held_drain_s": round(drain_s, 3),
+        "held_writer_files_per_s": round(held_writer, 3),
+        "ufs_calls_per_persist": round(calls_per_persist, 3),
         "ufs_allowance_files_per_s": round(allowance, 3),
         "ufs_calls_per_persist_isolated": isolated_persist,
         "ufs_calls_per_through_write_isolated": isolated_through,
-    }  # fmt: skip
+    }
     return SuiteResult("writeback", figures, params)
 
 

@@ -51,8 +51,13 @@ def _bind(host: str, port: int) -> socket.socket:
     help="Master URL to register with (repeat, or comma-separate, for several masters).",
 )
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=0, show_default=True, type=click.IntRange(0, 65535),
-              help="Port (0: any free one).")  # fmt: skip
+@click.option(
+    "--port",
+    default=0,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="Port (0: any free one).",
+)
 @click.option("--advertise", default=None, help="URL the masters and clients use to reach it.")
 @click.option(
     "--home",
@@ -73,12 +78,24 @@ def _bind(host: str, port: int) -> socket.socket:
     show_default=True,
     type=click.Choice(["critical", "error", "warning", "info", "debug"]),
 )
-@click.option("--access-log/--no-access-log", default=False, show_default=True,
-              help="Log every request (heartbeats and block reads included).")  # fmt: skip
-@click.option("--tls-cert", type=click.Path(dir_okay=False, exists=True, path_type=Path),
-              default=None, help="Serve HTTPS with this certificate (PEM).")  # fmt: skip
-@click.option("--tls-key", type=click.Path(dir_okay=False, exists=True, path_type=Path),
-              default=None, help="The certificate's private key (PEM).")  # fmt: skip
+@click.option(
+    "--access-log/--no-access-log",
+    default=False,
+    show_default=True,
+    help="Log every request (heartbeats and block reads included).",
+)
+@click.option(
+    "--tls-cert",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="Serve HTTPS with this certificate (PEM).",
+)
+@click.option(
+    "--tls-key",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="The certificate's private key (PEM).",
+)
 @click.pass_context
 def worker(
     ctx: click.Context,
@@ -127,9 +144,13 @@ def worker(
     url = advertise or f"{'https' if tls_cert else 'http'}://{host}:{bound}"
     store = BlockStore(cfg.cache.mem_capacity, cfg.cache.ssd_capacity, home / "cache" / "ssd")
     node = WorkerNode(
-        store, home=home, url=url, masters=urls, secret=secret,
+        store,
+        home=home,
+        url=url,
+        masters=urls,
+        secret=secret,
         heartbeat_interval_s=cfg.cluster.heartbeat_interval_s,
-    )  # fmt: skip
+    )
     app = create_worker_app(node)
     server = uvicorn.Server(
         uvicorn.Config(
@@ -220,15 +241,36 @@ def die_with_parent() -> None:
 
 
 def _start_s3(
-    start: Any, host: str, port: int, credentials: Path, master_url: str, token_path: Path,
-    tls_args: list[str], timeout: float, logs: Path,
-) -> str:  # fmt: skip
+    start: Any,
+    host: str,
+    port: int,
+    credentials: Path,
+    master_url: str,
+    token_path: Path,
+    tls_args: list[str],
+    timeout: float,
+    logs: Path,
+) -> str:
     """Start ``silt s3`` on the master (with the home's token); its URL once it answers."""
     import httpx
 
-    proc = start("s3", ["s3", "--master", master_url, "--host", host, "--port", str(port),
-                        "--credentials", str(credentials), "--token-file", str(token_path),
-                        *tls_args])  # fmt: skip
+    proc = start(
+        "s3",
+        [
+            "s3",
+            "--master",
+            master_url,
+            "--host",
+            host,
+            "--port",
+            str(port),
+            "--credentials",
+            str(credentials),
+            "--token-file",
+            str(token_path),
+            *tls_args,
+        ],
+    )
     url = f"{'https' if tls_args else 'http'}://{host}:{port}"
     deadline = time.monotonic() + timeout
     while True:
@@ -244,8 +286,13 @@ def _start_s3(
 
 @click.command("up")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=19998, show_default=True, type=click.IntRange(1, 65535),
-              help="The master's port (the worker takes a free one).")  # fmt: skip
+@click.option(
+    "--port",
+    default=19998,
+    show_default=True,
+    type=click.IntRange(1, 65535),
+    help="The master's port (the worker takes a free one).",
+)
 @click.option(
     "--home",
     "home_opt",
@@ -253,15 +300,31 @@ def _start_s3(
     default=None,
     help="Home (default: silt --home, $SILT_HOME, ~/.silt).",
 )
-@click.option("--worker-port", default=0, show_default=True, type=click.IntRange(0, 65535),
-              help="The worker's port (0: a free one).")  # fmt: skip
-@click.option("--tls", is_flag=True,
-              help="Serve HTTPS with a self-signed pair made in <home>/tls (clients: SILT_CA).")  # fmt: skip
+@click.option(
+    "--worker-port",
+    default=0,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="The worker's port (0: a free one).",
+)
+@click.option(
+    "--tls",
+    is_flag=True,
+    help="Serve HTTPS with a self-signed pair made in <home>/tls (clients: SILT_CA).",
+)
 @click.option("--timeout", default=60.0, show_default=True, help="Seconds to wait for start-up.")
-@click.option("--s3-port", type=click.IntRange(1, 65535), default=None,
-              help="Also start the S3 gateway (silt s3) on this port.")  # fmt: skip
-@click.option("--s3-credentials", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="The gateway's credentials file (TOML, mode 0600; see silt s3).")  # fmt: skip
+@click.option(
+    "--s3-port",
+    type=click.IntRange(1, 65535),
+    default=None,
+    help="Also start the S3 gateway (silt s3) on this port.",
+)
+@click.option(
+    "--s3-credentials",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="The gateway's credentials file (TOML, mode 0600; see silt s3).",
+)
 @click.pass_context
 def up(
     ctx: click.Context,
@@ -312,8 +375,14 @@ def up(
         fd = os.open(logs / f"{name}.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         with os.fdopen(fd, "ab") as log:
             # own session: a terminal's Ctrl-C reaches `up` only, which stops them in order
-            proc = subprocess.Popen(base + args, stdout=log, stderr=subprocess.STDOUT, env=env,
-                                    start_new_session=True, preexec_fn=die_with_parent)  # fmt: skip
+            proc = subprocess.Popen(
+                base + args,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
+                start_new_session=True,
+                preexec_fn=die_with_parent,
+            )
         procs.append(proc)
         names[proc.pid] = name
         return proc
@@ -325,16 +394,20 @@ def up(
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        start("master", ["master", "--host", host, "--port", str(port),
-                                  "--no-local-worker", *tls_args])  # fmt: skip
+        start(
+            "master",
+            ["master", "--host", host, "--port", str(port), "--no-local-worker", *tls_args],
+        )
         try:
             _wait_healthy(url, token, procs, timeout)
         except click.ClickException as exc:
             raise click.ClickException(
                 f"the master did not start: {_tail(logs / 'master.log')}"
             ) from exc
-        worker_proc = start("worker", ["worker", "--master", url, "--host", host,
-                                       "--port", str(worker_port), *tls_args])  # fmt: skip
+        worker_proc = start(
+            "worker",
+            ["worker", "--master", url, "--host", host, "--port", str(worker_port), *tls_args],
+        )
         deadline = time.monotonic() + timeout
         while _workers_registered(url, token) < 1:
             if worker_proc.poll() is not None or time.monotonic() > deadline:
@@ -343,8 +416,9 @@ def up(
                 )
             time.sleep(0.1)
         if s3_port is not None and s3_credentials is not None:
-            s3_url = _start_s3(start, host, s3_port, s3_credentials, url, token_path, tls_args,
-                               timeout, logs)  # fmt: skip
+            s3_url = _start_s3(
+                start, host, s3_port, s3_credentials, url, token_path, tls_args, timeout, logs
+            )
         click.echo(f"silt up: master     {url}   (API {url}/api/v1, docs {url}/docs)")
         click.echo(f"silt up: worker     registered (log {logs / 'worker.log'})")
         click.echo(f"silt up: dashboard  {url}/dashboard#token={token}")

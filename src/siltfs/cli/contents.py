@@ -72,8 +72,15 @@ def checksum(ctx: click.Context, path_list: tuple[str, ...], as_json: bool) -> N
     rows = []
     for info in infos:
         digest, recorded = _md5(fs, info)
-        rows.append({"path": info.path, "algorithm": "MD5", "checksum": digest,
-                     "recorded": recorded, "length": info.length})  # fmt: skip
+        rows.append(
+            {
+                "path": info.path,
+                "algorithm": "MD5",
+                "checksum": digest,
+                "recorded": recorded,
+                "length": info.length,
+            }
+        )
     if as_json:
         emit_json(rows)
         return
@@ -99,9 +106,13 @@ def _md5(fs: FileSystem, info: FileInfo) -> tuple[str, bool]:
 @click.argument("dst")
 @click.pass_context
 def cp(
-    ctx: click.Context, src: str, dst: str, recursive: bool, write_type: WriteType | None,
+    ctx: click.Context,
+    src: str,
+    dst: str,
+    recursive: bool,
+    write_type: WriteType | None,
     no_clobber: bool,
-) -> None:  # fmt: skip
+) -> None:
     """Copy SRC to DST within siltfs (into DST if it is a directory).
 
     The bytes are read and written again: the copy is a new file with its own write type

@@ -91,11 +91,20 @@ def _options(pairs: tuple[str, ...]) -> dict[str, Any]:
 @click.option("--debug", is_flag=True, help="Log every FUSE operation (foreground).")
 @click.pass_context
 def mount(
-    ctx: click.Context, mountpoint: Path, master: str | None, home: Path | None,
-    allow_other: bool, read_only: bool, write_type: str | None, read_type: str | None,
-    attr_timeout: float, entry_timeout: float, options: tuple[str, ...], daemon: bool,
+    ctx: click.Context,
+    mountpoint: Path,
+    master: str | None,
+    home: Path | None,
+    allow_other: bool,
+    read_only: bool,
+    write_type: str | None,
+    read_type: str | None,
+    attr_timeout: float,
+    entry_timeout: float,
+    options: tuple[str, ...],
+    daemon: bool,
     debug: bool,
-) -> None:  # fmt: skip
+) -> None:
     """Mount siltfs at MOUNTPOINT through FUSE, in the foreground until unmounted.
 
     \b
@@ -127,21 +136,33 @@ def mount(
     spool.mkdir(parents=True, exist_ok=True, mode=0o700)
     wt = write_type.upper() if write_type else _default_write_type(fs)
     ops = SiltOperations(
-        fs, write_type=wt, read_type=read_type.upper() if read_type else None,
-        spool_dir=tempfile.mkdtemp(prefix="m-", dir=spool), read_only=read_only,
-    )  # fmt: skip
+        fs,
+        write_type=wt,
+        read_type=read_type.upper() if read_type else None,
+        spool_dir=tempfile.mkdtemp(prefix="m-", dir=spool),
+        read_only=read_only,
+    )
     fuse_options: dict[str, Any] = {
-        "foreground": True, "fsname": "siltfs", "subtype": "silt", "hard_remove": True,
-        "attr_timeout": attr_timeout, "entry_timeout": entry_timeout,
-        "negative_timeout": 0, "debug": debug, "max_threads": 16, "max_idle_threads": 16,
-    }  # fmt: skip
+        "foreground": True,
+        "fsname": "siltfs",
+        "subtype": "silt",
+        "hard_remove": True,
+        "attr_timeout": attr_timeout,
+        "entry_timeout": entry_timeout,
+        "negative_timeout": 0,
+        "debug": debug,
+        "max_threads": 16,
+        "max_idle_threads": 16,
+    }
     if allow_other:
         fuse_options.update(allow_other=True, default_permissions=True)
     if read_only:
         fuse_options["ro"] = True
     fuse_options.update(extra)
-    logging.basicConfig(level=logging.INFO if debug else logging.WARNING,
-                        format="%(asctime)s %(name)s %(levelname)s %(message)s")  # fmt: skip
+    logging.basicConfig(
+        level=logging.INFO if debug else logging.WARNING,
+        format="%(asctime)s %(name)s %(levelname)s %(message)s",
+    )
     runner.run(ops, target, fuse_options)
 
 
@@ -161,9 +182,12 @@ def _daemonize(target: str, home: Path) -> None:
     argv = [a for a in sys.argv[1:] if a != "--daemon"]
     with open(log_path, "ab") as log:
         child = subprocess.Popen(
-            [sys.executable, "-m", "siltfs.cli.main", *argv], stdin=subprocess.DEVNULL,
-            stdout=log, stderr=log, start_new_session=True,
-        )  # fmt: skip
+            [sys.executable, "-m", "siltfs.cli.main", *argv],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
+        )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if runner.is_mounted(target):

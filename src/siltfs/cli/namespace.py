@@ -47,9 +47,15 @@ def mkdir(
 
 @click.command("touch")
 @write_type_option
-@click.option("-d", "--date", "date", default=None, metavar="WHEN",
-              help="Set access and modification time to WHEN (ISO 8601, UTC unless given, "
-                   "or @SECONDS) instead of now.")  # fmt: skip
+@click.option(
+    "-d",
+    "--date",
+    "date",
+    default=None,
+    metavar="WHEN",
+    help="Set access and modification time to WHEN (ISO 8601, UTC unless given, "
+    "or @SECONDS) instead of now.",
+)
 @click.argument("path")
 @click.pass_context
 def touch(ctx: click.Context, path: str, write_type: WriteType | None, date: str | None) -> None:

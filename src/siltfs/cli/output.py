@@ -62,8 +62,13 @@ def long_line(info: FileInfo) -> str:
 def _kind(info: FileInfo) -> str:
     if info.is_dir:
         return "directory"
-    kinds = {stat.S_IFLNK: "symlink", stat.S_IFIFO: "fifo", stat.S_IFSOCK: "socket",
-             stat.S_IFCHR: "character device", stat.S_IFBLK: "block device"}  # fmt: skip
+    kinds = {
+        stat.S_IFLNK: "symlink",
+        stat.S_IFIFO: "fifo",
+        stat.S_IFSOCK: "socket",
+        stat.S_IFCHR: "character device",
+        stat.S_IFBLK: "block device",
+    }
     return kinds.get(stat.S_IFMT(info.mode), "file")
 
 

@@ -69,8 +69,13 @@ def parse_date(text: str) -> int:
 
 
 @click.command("ln")
-@click.option("-s", "symbolic", is_flag=True, required=True, help="A symbolic link (required: "
-              "siltfs has no hard links).")  # fmt: skip
+@click.option(
+    "-s",
+    "symbolic",
+    is_flag=True,
+    required=True,
+    help="A symbolic link (required: siltfs has no hard links).",
+)
 @click.argument("target")
 @click.argument("path")
 @click.pass_context
@@ -103,8 +108,9 @@ def truncate(ctx: click.Context, size: int, path: str) -> None:
 @json_option
 @click.argument("path")
 @click.pass_context
-def xattr(ctx: click.Context, name: str | None, value: str | None, remove: bool,
-          as_json: bool, path: str) -> None:  # fmt: skip
+def xattr(
+    ctx: click.Context, name: str | None, value: str | None, remove: bool, as_json: bool, path: str
+) -> None:
     """Show, set (-n NAME -v VALUE) or remove (-n NAME -x) extended attributes of PATH."""
     if (value is not None or remove) and name is None:
         raise CliError("-v and -x need -n NAME")

@@ -20,41 +20,98 @@ from siltfs.model.enums import WriteType
 
 
 @click.command("s3")
-@click.option("--home", "home_opt", type=click.Path(file_okay=False, path_type=Path),
-              default=None, help="Home served (default: silt --home, $SILT_HOME, ~/.silt); "
-              "through its master if one runs.")  # fmt: skip
-@click.option("--master", "master", default=None, metavar="URL[,URL]",
-              help="Serve these master(s) instead of a home (token: $SILT_TOKEN or --token-file).")  # fmt: skip
-@click.option("--token-file", type=click.Path(dir_okay=False, exists=True, path_type=Path),
-              default=None, help="The master's token (default $SILT_TOKEN).")  # fmt: skip
+@click.option(
+    "--home",
+    "home_opt",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Home served (default: silt --home, $SILT_HOME, ~/.silt); through its master if one runs.",
+)
+@click.option(
+    "--master",
+    "master",
+    default=None,
+    metavar="URL[,URL]",
+    help="Serve these master(s) instead of a home (token: $SILT_TOKEN or --token-file).",
+)
+@click.option(
+    "--token-file",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="The master's token (default $SILT_TOKEN).",
+)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=9000, show_default=True, type=click.IntRange(0, 65535),
-              help="Port (0: any free one).")  # fmt: skip
-@click.option("--credentials", "credentials_path", required=True,
-              type=click.Path(dir_okay=False, path_type=Path),
-              help="TOML file of [[credentials]] access_key/secret_key/read_only (mode 0600).")  # fmt: skip
-@click.option("--write-type", "write_type", default=WriteType.ASYNC_THROUGH.value,
-              show_default=True, type=click.Choice([m.value for m in WriteType], case_sensitive=False),
-              help="How objects are written (per request: x-amz-meta-silt-write-type).")  # fmt: skip
-@click.option("--region", default="us-east-1", show_default=True,
-              help="The region GetBucketLocation reports.")  # fmt: skip
-@click.option("--domain", "domains", multiple=True, default=("localhost",), show_default=True,
-              help="Virtual-host addressing: <bucket>.<domain> names a bucket (repeatable).")  # fmt: skip
-@click.option("--tls-cert", type=click.Path(dir_okay=False, exists=True, path_type=Path),
-              default=None, help="Serve HTTPS with this certificate (PEM).")  # fmt: skip
-@click.option("--tls-key", type=click.Path(dir_okay=False, exists=True, path_type=Path),
-              default=None, help="The certificate's private key (PEM).")  # fmt: skip
-@click.option("--log-level", default="info", show_default=True,
-              type=click.Choice(["critical", "error", "warning", "info", "debug"]))  # fmt: skip
-@click.option("--access-log/--no-access-log", default=False, show_default=True,
-              help="Log every request.")  # fmt: skip
+@click.option(
+    "--port",
+    default=9000,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="Port (0: any free one).",
+)
+@click.option(
+    "--credentials",
+    "credentials_path",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="TOML file of [[credentials]] access_key/secret_key/read_only (mode 0600).",
+)
+@click.option(
+    "--write-type",
+    "write_type",
+    default=WriteType.ASYNC_THROUGH.value,
+    show_default=True,
+    type=click.Choice([m.value for m in WriteType], case_sensitive=False),
+    help="How objects are written (per request: x-amz-meta-silt-write-type).",
+)
+@click.option(
+    "--region", default="us-east-1", show_default=True, help="The region GetBucketLocation reports."
+)
+@click.option(
+    "--domain",
+    "domains",
+    multiple=True,
+    default=("localhost",),
+    show_default=True,
+    help="Virtual-host addressing: <bucket>.<domain> names a bucket (repeatable).",
+)
+@click.option(
+    "--tls-cert",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="Serve HTTPS with this certificate (PEM).",
+)
+@click.option(
+    "--tls-key",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="The certificate's private key (PEM).",
+)
+@click.option(
+    "--log-level",
+    default="info",
+    show_default=True,
+    type=click.Choice(["critical", "error", "warning", "info", "debug"]),
+)
+@click.option(
+    "--access-log/--no-access-log", default=False, show_default=True, help="Log every request."
+)
 @click.pass_context
 def s3(
-    ctx: click.Context, home_opt: Path | None, master: str | None, token_file: Path | None,
-    host: str, port: int, credentials_path: Path, write_type: str, region: str,
-    domains: tuple[str, ...], tls_cert: Path | None, tls_key: Path | None, log_level: str,
+    ctx: click.Context,
+    home_opt: Path | None,
+    master: str | None,
+    token_file: Path | None,
+    host: str,
+    port: int,
+    credentials_path: Path,
+    write_type: str,
+    region: str,
+    domains: tuple[str, ...],
+    tls_cert: Path | None,
+    tls_key: Path | None,
+    log_level: str,
     access_log: bool,
-) -> None:  # fmt: skip
+) -> None:
     """Serve the S3 API (path-style and virtual-host) over siltfs."""
     import uvicorn
 
@@ -82,8 +139,13 @@ def s3(
         fs = siltfs.connect(config=load_config(home))
         what = str(home)
     try:
-        app = Gateway(fs, credentials, write_type=WriteType(write_type.upper()), region=region,
-                      domains=domains)  # fmt: skip
+        app = Gateway(
+            fs,
+            credentials,
+            write_type=WriteType(write_type.upper()),
+            region=region,
+            domains=domains,
+        )
         server = uvicorn.Server(
             uvicorn.Config(
                 app,
@@ -92,7 +154,7 @@ def s3(
                 timeout_graceful_shutdown=30,
                 ssl_certfile=str(tls_cert) if tls_cert else None,
                 ssl_keyfile=str(tls_key) if tls_key else None,
-            )  # fmt: skip
+            )
         )
 
         def on_hup(signum: int, frame: Any) -> None:
@@ -104,8 +166,11 @@ def s3(
 
         signal.signal(signal.SIGHUP, on_hup)
         scheme = "https" if tls_cert else "http"
-        click.echo(f"silt s3: serving {what} on {scheme}://{host}:{bound} "
-                   f"({len(credentials)} key pair(s), write type {write_type.upper()})", err=True)  # fmt: skip
+        click.echo(
+            f"silt s3: serving {what} on {scheme}://{host}:{bound} "
+            f"({len(credentials)} key pair(s), write type {write_type.upper()})",
+            err=True,
+        )
         serve_until_signalled(server, [sock])
     finally:
         sock.close()

@@ -104,10 +104,18 @@ def ensure_secret(home: Path, name: str) -> tuple[str, Path]:
     default=None,
     help="Keep a block store in the master process too (default: cluster.local_worker).",
 )
-@click.option("--tls-cert", type=click.Path(dir_okay=False, exists=True, path_type=Path),
-              default=None, help="Serve HTTPS with this certificate (PEM).")  # fmt: skip
-@click.option("--tls-key", type=click.Path(dir_okay=False, exists=True, path_type=Path),
-              default=None, help="The certificate's private key (PEM).")  # fmt: skip
+@click.option(
+    "--tls-cert",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="Serve HTTPS with this certificate (PEM).",
+)
+@click.option(
+    "--tls-key",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="The certificate's private key (PEM).",
+)
 @click.option(
     "--access-log/--no-access-log",
     default=False,

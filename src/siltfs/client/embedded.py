@@ -82,9 +82,13 @@ class EmbeddedFileSystem(FileSystem):
 
     # mounts ---------------------------------------------------------------
     def _mount(
-        self, p: str, uri: str, options: dict[str, Any] | None, sync_interval_ms: int | None,
+        self,
+        p: str,
+        uri: str,
+        options: dict[str, Any] | None,
+        sync_interval_ms: int | None,
         read_only: bool,
-    ) -> MountInfo:  # fmt: skip
+    ) -> MountInfo:
         return self.master.mount(
             p, uri, options=options, sync_interval_ms=sync_interval_ms, read_only=read_only
         )
@@ -102,9 +106,14 @@ class EmbeddedFileSystem(FileSystem):
         return BlockReader(self.master, p, self._rt(read_type), sync_interval_ms)
 
     def _open_writer(
-        self, p: str, write_type: WriteType | None, exclusive: bool, block_size: int | None,
-        replicas: int | None, made: px.Creation,
-    ) -> io.RawIOBase:  # fmt: skip
+        self,
+        p: str,
+        write_type: WriteType | None,
+        exclusive: bool,
+        block_size: int | None,
+        replicas: int | None,
+        made: px.Creation,
+    ) -> io.RawIOBase:
         bs = self.config.cache.block_size if block_size is None else block_size
         n = self.config.cluster.replicas if replicas is None else replicas
         return BlockWriter(self.master, p, self._wt(write_type), exclusive, bs, n, made)

@@ -160,8 +160,9 @@ class MutableFile(io.RawIOBase):
         with self._lock:
             size = self._pos if size is None else size
             if not isinstance(size, int) or isinstance(size, bool) or size < 0:
-                raise InvalidArgument(f"size must be a non-negative int, not {size!r}",
-                                      path=self.path)  # fmt: skip
+                raise InvalidArgument(
+                    f"size must be a non-negative int, not {size!r}", path=self.path
+                )
             fd = self._make_spool(copy_in=size > 0)
             os.ftruncate(fd, size)
             self._size = size
@@ -241,8 +242,14 @@ class MutableFile(io.RawIOBase):
             raise ValueError("I/O operation on closed file")
 
 
-def open_mutable(fs: FileSystem, path: str, mode: str, kind: str, encoding: str | None,
-                 write_kwargs: dict[str, Any]) -> IO[Any]:  # fmt: skip
+def open_mutable(
+    fs: FileSystem,
+    path: str,
+    mode: str,
+    kind: str,
+    encoding: str | None,
+    write_kwargs: dict[str, Any],
+) -> IO[Any]:
     """The object ``open(path, mode)`` returns for a :data:`MUTABLE_KINDS` mode."""
     raw = MutableFile(fs, path, kind, write_kwargs)
     if "b" in mode:

@@ -33,8 +33,7 @@ __all__ = [
     "process_umask",
 ]
 
-POSIX_OPS = ("chmod", "chown", "utime", "setxattr", "removexattr", "getxattr", "listxattr",
-             "mknod")  # fmt: skip
+POSIX_OPS = ("chmod", "chown", "utime", "setxattr", "removexattr", "getxattr", "listxattr", "mknod")
 
 
 def process_umask() -> int:
@@ -55,14 +54,19 @@ _UMASK = process_umask()
 
 
 def creation(
-    path: str, perm: int | None, uid: int | None, gid: int | None,
+    path: str,
+    perm: int | None,
+    uid: int | None,
+    gid: int | None,
     xattrs: dict[str, bytes] | None,
-) -> px.Creation:  # fmt: skip
+) -> px.Creation:
     """The :class:`~siltfs.model.posix.Creation` of a write, with the caller's defaults."""
     return px.Creation(
-        0o666 & ~_UMASK if perm is None else perm, os.getuid() if uid is None else uid,
-        os.getgid() if gid is None else gid, xattrs,
-    ).checked(path)  # fmt: skip
+        0o666 & ~_UMASK if perm is None else perm,
+        os.getuid() if uid is None else uid,
+        os.getgid() if gid is None else gid,
+        xattrs,
+    ).checked(path)
 
 
 def creation_params(made: px.Creation) -> dict[str, Any]:
@@ -115,9 +119,12 @@ class PosixMethods(ABC):
         return self.posix_op("chown", p, args)  # type: ignore[no-any-return]
 
     def utime(
-        self, path: str, times: tuple[float, float] | None = None, *,
+        self,
+        path: str,
+        times: tuple[float, float] | None = None,
+        *,
         ns: tuple[int, int] | None = None,
-    ) -> FileInfo:  # fmt: skip
+    ) -> FileInfo:
         """As :func:`os.utime`: *ns* (atime_ns, mtime_ns) or *times* in seconds, both
         now when neither is given."""
         p = paths.validate(path)
@@ -131,8 +138,10 @@ class PosixMethods(ABC):
             if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (a, m)):
                 raise InvalidArgument("times must be numbers of seconds", path=p)
             pair = (int(a * 1e9), int(m * 1e9))
-        args = {"atime_ns": px.check_ns(pair[0], "atime_ns", p),
-                "mtime_ns": px.check_ns(pair[1], "mtime_ns", p)}  # fmt: skip
+        args = {
+            "atime_ns": px.check_ns(pair[0], "atime_ns", p),
+            "mtime_ns": px.check_ns(pair[1], "mtime_ns", p),
+        }
         return self.posix_op("utime", p, args)  # type: ignore[no-any-return]
 
     def setxattr(self, path: str, name: str, value: bytes) -> FileInfo:
@@ -172,9 +181,14 @@ class PosixMethods(ABC):
         return info.target
 
     def mknod(
-        self, path: str, mode: int = st.S_IFIFO | 0o600, device: int = 0, *,
-        uid: int | None = None, gid: int | None = None,
-    ) -> FileInfo:  # fmt: skip
+        self,
+        path: str,
+        mode: int = st.S_IFIFO | 0o600,
+        device: int = 0,
+        *,
+        uid: int | None = None,
+        gid: int | None = None,
+    ) -> FileInfo:
         """A FIFO, socket or device node (as :func:`os.mknod`), in the namespace only."""
         p = paths.validate(path)
         if not isinstance(mode, int) or isinstance(mode, bool):
@@ -190,10 +204,12 @@ class PosixMethods(ABC):
         self, p: str, mode: int, rdev: int, uid: int | None, gid: int | None, target: str | None
     ) -> FileInfo:
         args = {
-            "mode": mode, "rdev": rdev, "target": target,
+            "mode": mode,
+            "rdev": rdev,
+            "target": target,
             "uid": os.getuid() if uid is None else px.check_id(uid, "uid", p),
             "gid": os.getgid() if gid is None else px.check_id(gid, "gid", p),
-        }  # fmt: skip
+        }
         return self.posix_op("mknod", p, args)  # type: ignore[no-any-return]
 
     def truncate(self, path: str, size: int) -> FileInfo:

@@ -68,8 +68,9 @@ def _value(member: WriteType | ReadType | JobState | TtlAction | None) -> str | 
 
 
 def _params(**kwargs: Any) -> dict[str, Any]:
-    return {k: str(v).lower() if isinstance(v, bool) else v for k, v in kwargs.items()
-            if v is not None}  # fmt: skip
+    return {
+        k: str(v).lower() if isinstance(v, bool) else v for k, v in kwargs.items() if v is not None
+    }
 
 
 class RemoteFileSystem(FileSystem):
@@ -80,10 +81,15 @@ class RemoteFileSystem(FileSystem):
     """
 
     def __init__(
-        self, url: str | Sequence[str], token: str | None = None, *, timeout: float = 30.0,
-        retries: int = 3, transport: httpx.BaseTransport | None = None,
+        self,
+        url: str | Sequence[str],
+        token: str | None = None,
+        *,
+        timeout: float = 30.0,
+        retries: int = 3,
+        transport: httpx.BaseTransport | None = None,
         short_circuit: bool = True,
-    ) -> None:  # fmt: skip
+    ) -> None:
         urls = master_urls(url)
         token = token if token is not None else (os.environ.get("SILT_TOKEN") or None)
         headers = {"Authorization": f"Bearer {token}"} if token else {}
@@ -134,19 +140,31 @@ class RemoteFileSystem(FileSystem):
         return float(min(2.0, 0.1 * 2**attempt))
 
     def _send(
-        self, method: str, route: str, *, params: dict[str, Any] | None = None,
-        json: Any = None, content: Body | None = None, headers: dict[str, str] | None = None,
-        idempotent: bool = False, timeout: Any = _UNSET,
-    ) -> httpx.Response:  # fmt: skip
+        self,
+        method: str,
+        route: str,
+        *,
+        params: dict[str, Any] | None = None,
+        json: Any = None,
+        content: Body | None = None,
+        headers: dict[str, str] | None = None,
+        idempotent: bool = False,
+        timeout: Any = _UNSET,
+    ) -> httpx.Response:
         self._check_open()
         attempt = 0
         while True:
             body = content() if callable(content) else content
             try:
                 return self._http.request(
-                    method, API + route, params=params, json=json, content=body, headers=headers,
+                    method,
+                    API + route,
+                    params=params,
+                    json=json,
+                    content=body,
+                    headers=headers,
                     timeout=self.timeout if timeout is _UNSET else timeout,
-                )  # fmt: skip
+                )
             except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
                 error: Exception = exc  # never reached the server: always safe to retry
                 retry = True
@@ -209,24 +227,34 @@ class RemoteFileSystem(FileSystem):
 
     def _delete(self, p: str, recursive: bool, unchecked: bool, namespace_only: bool) -> None:
         self._post(
-            "/delete", path=p, recursive=recursive, unchecked=unchecked,
+            "/delete",
+            path=p,
+            recursive=recursive,
+            unchecked=unchecked,
             namespace_only=namespace_only,
-        )  # fmt: skip
+        )
 
     def _sync_metadata(self, p: str, recursive: bool) -> None:
         self._post("/sync_metadata", path=p, recursive=recursive)
 
     # mounts ---------------------------------------------------------------
     def _mount(
-        self, p: str, uri: str, options: dict[str, Any] | None, sync_interval_ms: int | None,
+        self,
+        p: str,
+        uri: str,
+        options: dict[str, Any] | None,
+        sync_interval_ms: int | None,
         read_only: bool,
-    ) -> MountInfo:  # fmt: skip
+    ) -> MountInfo:
         body = {
             # a URI that is no str is refused by the master as the embedded mount() refuses
             # it (InvalidArgument naming the path); None stands for any of them
-            "path": p, "uri": uri if isinstance(uri, str) else None, "options": options,
-            "sync_interval_ms": sync_interval_ms, "read_only": read_only,
-        }  # fmt: skip
+            "path": p,
+            "uri": uri if isinstance(uri, str) else None,
+            "options": options,
+            "sync_interval_ms": sync_interval_ms,
+            "read_only": read_only,
+        }
         try:
             content = json.dumps(body).encode()
         except (TypeError, ValueError) as exc:
@@ -248,13 +276,21 @@ class RemoteFileSystem(FileSystem):
         return RemoteReader(self, p, params)
 
     def _open_writer(
-        self, p: str, write_type: WriteType | None, exclusive: bool, block_size: int | None,
-        replicas: int | None, made: px.Creation,
-    ) -> io.RawIOBase:  # fmt: skip
+        self,
+        p: str,
+        write_type: WriteType | None,
+        exclusive: bool,
+        block_size: int | None,
+        replicas: int | None,
+        made: px.Creation,
+    ) -> io.RawIOBase:
         params = _params(
-            write_type=_value(write_type), exclusive=exclusive, block_size=block_size,
-            replicas=replicas, **creation_params(made),
-        )  # fmt: skip
+            write_type=_value(write_type),
+            exclusive=exclusive,
+            block_size=block_size,
+            replicas=replicas,
+            **creation_params(made),
+        )
         self._post("/data/check", path=p, exclusive=exclusive)  # fail early, as embedded
         return RemoteWriter(self, p, params)
 
@@ -269,9 +305,13 @@ class RemoteFileSystem(FileSystem):
         return file_info(self._post("/touch", path=p, write_type=_value(write_type)))
 
     def _put(
-        self, local: str, total: int, p: str, write_type: WriteType | None,
+        self,
+        local: str,
+        total: int,
+        p: str,
+        write_type: WriteType | None,
         progress: Progress | None,
-    ) -> FileInfo:  # fmt: skip
+    ) -> FileInfo:
         params = _params(write_type=_value(write_type))
         self._post("/data/check", path=p, exclusive=False)
 

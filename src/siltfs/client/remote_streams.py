@@ -138,8 +138,9 @@ class RemoteReader(PieceReader):
                 if content_range(r.headers.get("content-range")) != expected:
                     raise SiltError(
                         f"asked for bytes {pos}-{end - 1}/{self.size}, the master sent "
-                        f"{r.headers.get('content-range')}", path=self.path,
-                    )  # fmt: skip
+                        f"{r.headers.get('content-range')}",
+                        path=self.path,
+                    )
                 for piece in r.iter_bytes():
                     if got + len(piece) > end - pos:
                         raise SiltError("the master sent more bytes than asked", path=self.path)

@@ -31,9 +31,15 @@ class BlockWriter(io.RawIOBase):
     """Writes a new file block by block; the file appears only when close() succeeds."""
 
     def __init__(
-        self, master: Master, path: str, write_type: WriteType, exclusive: bool, block_size: int,
-        replicas: int = 1, creation: Creation | None = None,
-    ) -> None:  # fmt: skip
+        self,
+        master: Master,
+        path: str,
+        write_type: WriteType,
+        exclusive: bool,
+        block_size: int,
+        replicas: int = 1,
+        creation: Creation | None = None,
+    ) -> None:
         super().__init__()
         master.check_write(path, exclusive)
         self.creation = creation
@@ -133,12 +139,17 @@ class BlockWriter(io.RawIOBase):
                 self._ufs_file = None
             self.info = self.master.complete_write(
                 NewFile(
-                    path=self.path, inode_id=self.inode_id, length=self._length,
-                    block_size=self.block_size, write_type=self.write_type,
-                    exclusive=self.exclusive, staging_rel=self._staging,
-                    content_hash=self._hash.hexdigest(), creation=self.creation,
+                    path=self.path,
+                    inode_id=self.inode_id,
+                    length=self._length,
+                    block_size=self.block_size,
+                    write_type=self.write_type,
+                    exclusive=self.exclusive,
+                    staging_rel=self._staging,
+                    content_hash=self._hash.hexdigest(),
+                    creation=self.creation,
                 )
-            )  # fmt: skip
+            )
             self._done = True
         except BaseException:
             self._abort()

@@ -49,11 +49,15 @@ def job_info(d: dict[str, Any]) -> JobInfo:
 def consistency_report(d: dict[str, Any]) -> ConsistencyReport:
     known = {f.name for f in fields(Divergence)}
     return ConsistencyReport(
-        path=d["path"], checked_entries=d["checked_entries"], repair=d["repair"],
-        divergences=[Divergence(**{k: v for k, v in x.items() if k in known})
-                     for x in d["divergences"]],
-        started_ms=d["started_ms"], finished_ms=d["finished_ms"],
-    )  # fmt: skip
+        path=d["path"],
+        checked_entries=d["checked_entries"],
+        repair=d["repair"],
+        divergences=[
+            Divergence(**{k: v for k, v in x.items() if k in known}) for x in d["divergences"]
+        ],
+        started_ms=d["started_ms"],
+        finished_ms=d["finished_ms"],
+    )
 
 
 def error_from_response(response: httpx.Response) -> SiltError:

@@ -100,9 +100,13 @@ class Cluster:
                 if w is not None:
                     w.client.close()
                 w = WorkerRecord(
-                    wid, str(report["url"]), str(report["host_id"]), str(report["block_dir"]),
-                    str(report["boot_id"]), WorkerClient(str(report["url"]), self.token),
-                )  # fmt: skip
+                    wid,
+                    str(report["url"]),
+                    str(report["host_id"]),
+                    str(report["block_dir"]),
+                    str(report["boot_id"]),
+                    WorkerClient(str(report["url"]), self.token),
+                )
                 self.workers[wid] = w
                 log.info("worker %s registered at %s", wid, w.url)
             elif not w.alive:
@@ -166,8 +170,11 @@ class Cluster:
                     dead.append((w, held))
                     log.error(
                         "worker %s at %s stopped heartbeating (%.1f s): %d cached block(s) gone",
-                        w.id, w.url, now - w.last_seen, len(held),
-                    )  # fmt: skip
+                        w.id,
+                        w.url,
+                        now - w.last_seen,
+                        len(held),
+                    )
         return dead
 
     def mark_unreachable(self, w: WorkerRecord) -> None:
@@ -181,9 +188,14 @@ class Cluster:
             return [self.workers[i] for i in self.where.get(bid, ()) if self.workers[i].alive]
 
     def put(
-        self, block_id: int, data: bytes | memoryview, *, durable: bool = False,
-        ssd: bool = False, replicas: int = 1,
-    ) -> str:  # fmt: skip
+        self,
+        block_id: int,
+        data: bytes | memoryview,
+        *,
+        durable: bool = False,
+        ssd: bool = False,
+        replicas: int = 1,
+    ) -> str:
         """Store a block on *replicas* distinct members; returns the first one's tier."""
         if not self.workers and replicas <= 1:
             if self.local is None:
@@ -196,7 +208,7 @@ class Cluster:
         if self.local is not None:
             room = sum(
                 u.capacity - u.used for u in self.local.usage() if u.tier == "SSD" or not ssd_only
-            )  # fmt: skip
+            )
             candidates.append((room, self.local))
         candidates += [(w.free_room(ssd_only), w) for w in self.alive()]
         candidates.sort(key=lambda c: -c[0])
@@ -354,8 +366,14 @@ class Cluster:
             for w in self._holders(block_id)
         ]
         if self.local is not None and self.local.tier_of(block_id) == "SSD":
-            out.append({"worker": LOCAL, "url": None, "host_id": HOST_ID,
-                        "block_dir": str(self.local.ssd.dir.resolve())})  # fmt: skip
+            out.append(
+                {
+                    "worker": LOCAL,
+                    "url": None,
+                    "host_id": HOST_ID,
+                    "block_dir": str(self.local.ssd.dir.resolve()),
+                }
+            )
         out.sort(key=lambda d: d["host_id"] != HOST_ID)
         return out
 

@@ -52,9 +52,15 @@ __all__ = ["KINDS", "Checker", "ConsistencyReport", "Divergence", "DivergenceKin
 
 class Checker:
     def __init__(
-        self, ns: Namespace, *, jobs: JobQueue, persister: Persister, runner: PersistRunner,
-        repair: bool, remove_ghosts: bool,
-    ) -> None:  # fmt: skip
+        self,
+        ns: Namespace,
+        *,
+        jobs: JobQueue,
+        persister: Persister,
+        runner: PersistRunner,
+        repair: bool,
+        remove_ghosts: bool,
+    ) -> None:
         self.ns = ns
         self.jobs = jobs  # re-queues stuck and failed jobs
         self.persister = persister  # knows which staging objects are orphans

@@ -20,12 +20,33 @@ def _info(inode: Inode, path: str, name: str, ids: list[int], cached: int) -> Fi
     a = px.decode(inode.attrs, inode.is_dir, inode.mtime_ms)
     length = len(a.target.encode()) if a.target is not None else inode.length
     return FileInfo(
-        path, name, inode.id, inode.is_dir, length, a.mtime_ns / 1e9, inode.block_size, ids,
-        inode.state, cached, inode.pinned, inode.ttl_ms, inode.ttl_action, inode.generation,
-        inode.mount_id is not None or path == paths.ROOT, inode.fingerprint, a.mode, a.uid,
-        a.gid, 2 if inode.is_dir else 1, a.atime_ns, a.mtime_ns, a.ctime_ns, a.target, a.rdev,
+        path,
+        name,
+        inode.id,
+        inode.is_dir,
+        length,
+        a.mtime_ns / 1e9,
+        inode.block_size,
+        ids,
+        inode.state,
+        cached,
+        inode.pinned,
+        inode.ttl_ms,
+        inode.ttl_action,
+        inode.generation,
+        inode.mount_id is not None or path == paths.ROOT,
+        inode.fingerprint,
+        a.mode,
+        a.uid,
+        a.gid,
+        2 if inode.is_dir else 1,
+        a.atime_ns,
+        a.mtime_ns,
+        a.ctime_ns,
+        a.target,
+        a.rdev,
         inode.content_hash,
-    )  # fmt: skip
+    )
 
 
 def info(store: CachedBytes, inode: Inode, path: str) -> FileInfo:
@@ -48,8 +69,11 @@ def infos(store: CachedBytes, kids: list[Inode], parent: str) -> list[FileInfo]:
     cached = iter(store.cached_bytes_many(sized) if sized else ())
     return [
         _info(
-            k, prefix + k.name, k.name, b,
+            k,
+            prefix + k.name,
+            k.name,
+            b,
             next(cached) * 100 // k.length if k.length else (0 if k.is_dir else 100),
         )
         for k, b in zip(kids, ids, strict=True)
-    ]  # fmt: skip
+    ]

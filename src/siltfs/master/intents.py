@@ -50,9 +50,13 @@ class IntentLog:
         self.pending = True
 
     def carry_out(
-        self, intent_id: int, action: Callable[[], None], *, after: str | None = None,
+        self,
+        intent_id: int,
+        action: Callable[[], None],
+        *,
+        after: str | None = None,
         attempts: int = 5,
-    ) -> bool:  # fmt: skip
+    ) -> bool:
         """Do the UFS side of a committed namespace change, retrying transient UFS errors.
         If the UFS keeps failing, the intent stays and the maintenance thread rolls it
         forward later: the namespace change itself is already durable."""
@@ -150,14 +154,21 @@ class IntentLog:
                 return
             txn.delete_intent(intent.id)
             txn.insert_intent(
-                intent.kind.quarantine(), intent.mount_id, intent.src, intent.dst,
+                intent.kind.quarantine(),
+                intent.mount_id,
+                intent.src,
+                intent.dst,
                 intent.created_ms,
-            )  # fmt: skip
+            )
         log.error(
             "intent %s (%s %r -> %r) quarantined, it can never be carried out: %s "
             "(check_consistency reports it; repair=True resolves it)",
-            intent_id, intent.kind, intent.src, intent.dst, exc,
-        )  # fmt: skip
+            intent_id,
+            intent.kind,
+            intent.src,
+            intent.dst,
+            exc,
+        )
 
     def quarantined(self) -> list[tuple[Intent, str]]:
         """Quarantined intents with the namespace path each concerns, newest first: the

@@ -33,10 +33,17 @@ def _mount_key(mounts: list[MountInfo]) -> list[tuple[Any, ...]]:
 
 class Maintenance:
     def __init__(
-        self, config: SiltConfig, ns: Namespace, *, recovery: Recovery, persister: Persister,
-        jobs: JobQueue, free: Callable[[str], int], clear_ttl: Callable[[str], object],
+        self,
+        config: SiltConfig,
+        ns: Namespace,
+        *,
+        recovery: Recovery,
+        persister: Persister,
+        jobs: JobQueue,
+        free: Callable[[str], int],
+        clear_ttl: Callable[[str], object],
         check_consistency: Callable[[str], object],
-    ) -> None:  # fmt: skip
+    ) -> None:
         self.config = config
         self.ns = ns
         self.recovery = recovery
@@ -63,9 +70,10 @@ class Maintenance:
         now = now_ms()
         with ns.ms.snapshot() as txn:
             due = [
-                (i, ns.path_of(txn, i)) for i in txn.inodes_with_ttl()
+                (i, ns.path_of(txn, i))
+                for i in txn.inodes_with_ttl()
                 if i.ttl_ms is not None and i.created_ms + i.ttl_ms <= now
-            ]  # fmt: skip
+            ]
         acted = 0
         for inode, path in due:
             if path is None:

@@ -57,9 +57,12 @@ class Master:
         self.config = config
         self.ms = metastore
         self.blocks = Cluster(
-            store, config.cluster, token, is_needed=lambda ids: self.recovery.needed_blocks(ids),
+            store,
+            config.cluster,
+            token,
+            is_needed=lambda ids: self.recovery.needed_blocks(ids),
             expect_workers=expect_workers,
-        )  # fmt: skip
+        )
         self.lock = metastore.namespace_lock(config.home)
         self.mounts = MountTable(open_ufs)
         self.ns = Namespace(config, metastore, self.mounts, self.blocks, self.lock)
@@ -69,17 +72,25 @@ class Master:
         self.jobs = JobQueue(self.ns, self.runner.wake)
         self.recovery = Recovery(self.ns, self.persister, self.runner.wake)
         self.maintenance = Maintenance(
-            config, self.ns, recovery=self.recovery, persister=self.persister, jobs=self.jobs,
-            free=self.free, clear_ttl=lambda path: self.set_attribute(path, ttl=-1),
+            config,
+            self.ns,
+            recovery=self.recovery,
+            persister=self.persister,
+            jobs=self.jobs,
+            free=self.free,
+            clear_ttl=lambda path: self.set_attribute(path, ttl=-1),
             check_consistency=self.check_consistency,
-        )  # fmt: skip
+        )
         self.last_check: ConsistencyReport | None = None
         self.registry = registry_for(
             MasterCollector(
-                jobs=self.jobs, persister=self.persister, blocks=self.blocks,
-                lost_files=lambda: self.recovery.lost_files, last_check=lambda: self.last_check,
+                jobs=self.jobs,
+                persister=self.persister,
+                blocks=self.blocks,
+                lost_files=lambda: self.recovery.lost_files,
+                last_check=lambda: self.last_check,
             )
-        )  # fmt: skip
+        )
         self.op_metrics: Any = None  # request counters of a server on this master
         self.recover()
 
@@ -345,9 +356,14 @@ class Master:
 
     # blocks (the cluster view) ----------------------------------------------------
     def put_block(
-        self, block_id: int, data: bytes | memoryview, *, durable: bool = False,
-        ssd: bool = False, replicas: int = 1,
-    ) -> str:  # fmt: skip
+        self,
+        block_id: int,
+        data: bytes | memoryview,
+        *,
+        durable: bool = False,
+        ssd: bool = False,
+        replicas: int = 1,
+    ) -> str:
         return self.blocks.put(block_id, data, durable=durable, ssd=ssd, replicas=replicas)
 
     def get_block(

@@ -40,9 +40,7 @@ class WorkerRecord:
     check_blocks: bool = True
 
     def free_room(self, ssd_only: bool) -> int:
-        return sum(
-            t.capacity - t.used for t in self.tiers if t.tier == "SSD" or not ssd_only
-        )  # fmt: skip
+        return sum(t.capacity - t.used for t in self.tiers if t.tier == "SSD" or not ssd_only)
 
     def take_counters(self, report: dict[str, Any]) -> None:
         """The tier usage and counters of a heartbeat."""

@@ -21,9 +21,14 @@ if TYPE_CHECKING:
 
 class MasterCollector(Collector):
     def __init__(
-        self, *, jobs: JobQueue, persister: Persister, blocks: Cluster,
-        lost_files: Callable[[], int], last_check: Callable[[], ConsistencyReport | None],
-    ) -> None:  # fmt: skip
+        self,
+        *,
+        jobs: JobQueue,
+        persister: Persister,
+        blocks: Cluster,
+        lost_files: Callable[[], int],
+        last_check: Callable[[], ConsistencyReport | None],
+    ) -> None:
         self.jobs = jobs
         self.persister = persister
         self.blocks = blocks
@@ -45,13 +50,15 @@ class MasterCollector(Collector):
         )
         p = self.persister.stats
         yield CounterMetricFamily(
-            "silt_persist_completed", "Files committed to the UFS by the persister",
+            "silt_persist_completed",
+            "Files committed to the UFS by the persister",
             value=p["completed"],
-        )  # fmt: skip
+        )
         yield CounterMetricFamily(
-            "silt_persist_failures", "Failed persist attempts (each retry counts)",
+            "silt_persist_failures",
+            "Failed persist attempts (each retry counts)",
             value=p["failures"],
-        )  # fmt: skip
+        )
         yield CounterMetricFamily(
             "silt_persist_bytes", "Bytes uploaded by committed persists", value=p["bytes"]
         )
@@ -65,9 +72,10 @@ class MasterCollector(Collector):
         yield ufs_errors
         yield from CacheCollector(self.blocks).collect()
         yield CounterMetricFamily(
-            "silt_lost_files", "Unpersisted files whose only cached copy was lost",
+            "silt_lost_files",
+            "Unpersisted files whose only cached copy was lost",
             value=self.lost_files(),
-        )  # fmt: skip
+        )
         alive = sum(1 for w in self.blocks.overview() if w["alive"])
         yield GaugeMetricFamily("silt_workers_alive", "Live block-store members", value=alive)
         div = GaugeMetricFamily(

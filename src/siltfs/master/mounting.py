@@ -98,19 +98,29 @@ def mount(
             if busy:
                 raise MountError("mount point exists and is not an empty directory", path=path)
         info = MountInfo(
-            id=0, path=path, uri=uri, options=options or {},
-            sync_interval_ms=sync_interval_ms, read_only=read_only,
-        )  # fmt: skip
+            id=0,
+            path=path,
+            uri=uri,
+            options=options or {},
+            sync_interval_ms=sync_interval_ms,
+            read_only=read_only,
+        )
         stamp = now_ms()
         with ns.ms.transaction() as txn:
             info.id = txn.insert_mount(info)
             if existing is None:
                 txn.insert_inode(
                     Inode(
-                        id=ns.new_id(), parent_id=parent.id, name=name, is_dir=True,
-                        state=PERSISTED, created_ms=stamp, mtime_ms=stamp, mount_id=info.id,
+                        id=ns.new_id(),
+                        parent_id=parent.id,
+                        name=name,
+                        is_dir=True,
+                        state=PERSISTED,
+                        created_ms=stamp,
+                        mtime_ms=stamp,
+                        mount_id=info.id,
                     )
-                )  # fmt: skip
+                )
             else:
                 existing.mount_id = info.id
                 existing.state = PERSISTED
@@ -132,10 +142,11 @@ def unmount(ns: Namespace, path: str) -> None:
         with ns.ms.transaction() as txn:
             subtree = txn.subtree(inode.id)
             unsafe = [
-                i for i in subtree
-                if not i.is_dir and i.state in (PersistenceState.NOT_PERSISTED,
-                                                PersistenceState.TO_BE_PERSISTED)
-            ]  # fmt: skip
+                i
+                for i in subtree
+                if not i.is_dir
+                and i.state in (PersistenceState.NOT_PERSISTED, PersistenceState.TO_BE_PERSISTED)
+            ]
             if unsafe:
                 raise MountError(
                     f"{len(unsafe)} file(s) under it are not persisted yet; "

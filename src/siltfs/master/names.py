@@ -26,9 +26,14 @@ Below = list[tuple[str, bool]]  # (suffix relative to an entry, is a directory)
 
 
 def writable_target(
-    mounts: MountTable, staging_dir: str, path: str, *, new_name: bool = True,
-    is_dir: bool = False, below: Below | None = None,
-) -> tuple[MountInfo, UnderFileSystem, str]:  # fmt: skip
+    mounts: MountTable,
+    staging_dir: str,
+    path: str,
+    *,
+    new_name: bool = True,
+    is_dir: bool = False,
+    below: Below | None = None,
+) -> tuple[MountInfo, UnderFileSystem, str]:
     """The mount, UFS and relative path of *path*, if entries may change there.
 
     *new_name*: *path* is about to be created or renamed to (a directory if *is_dir*,
@@ -53,9 +58,14 @@ def check_mount_point(mounts: MountTable, staging_dir: str, path: str) -> None:
 
 
 def check_name(
-    mount: MountInfo, ufs: UnderFileSystem, path: str, rel: str, *, is_dir: bool,
+    mount: MountInfo,
+    ufs: UnderFileSystem,
+    path: str,
+    rel: str,
+    *,
+    is_dir: bool,
     below: Below,
-) -> None:  # fmt: skip
+) -> None:
     """InvalidPath naming *path*, the reason and the limit, unless the namespace and the
     UFS can hold an entry at *path* and everything *below* it."""
     for suffix, _ in below:

@@ -135,9 +135,15 @@ class Namespace:
                 if fresh is None:
                     return directory
                 apply_listing(
-                    txn, fresh, listing, hidden=hidden, block_size=self.config.cache.block_size,
-                    now_ms=now, store=self.blocks, allocate=self.new_id,
-                )  # fmt: skip
+                    txn,
+                    fresh,
+                    listing,
+                    hidden=hidden,
+                    block_size=self.config.cache.block_size,
+                    now_ms=now,
+                    store=self.blocks,
+                    allocate=self.new_id,
+                )
             return fresh
 
     # multi-master coordination (master/coordination.py) ---------------------
@@ -219,15 +225,23 @@ class Namespace:
 
     # helpers for mutations ------------------------------------------------
     def writable(
-        self, path: str, *, new_name: bool = True, is_dir: bool = False,
+        self,
+        path: str,
+        *,
+        new_name: bool = True,
+        is_dir: bool = False,
         below: names.Below | None = None,
-    ) -> tuple[MountInfo, UnderFileSystem, str]:  # fmt: skip
+    ) -> tuple[MountInfo, UnderFileSystem, str]:
         """The mount, UFS and relative path of *path*, if entries may change there; with
         *new_name*, if the UFS can also hold the name (:mod:`siltfs.master.names`)."""
         return names.writable_target(
-            self.mounts, self.config.persist.staging_dir, path, new_name=new_name,
-            is_dir=is_dir, below=below,
-        )  # fmt: skip
+            self.mounts,
+            self.config.persist.staging_dir,
+            path,
+            new_name=new_name,
+            is_dir=is_dir,
+            below=below,
+        )
 
     def persist_dirs(self, dir_path: str) -> None:
         """Make *dir_path* and its ancestors (within the mount) exist in the UFS."""
@@ -290,10 +304,15 @@ class Namespace:
         stamp = now_ms()
         asynchronous = write_type is WriteType.ASYNC_THROUGH
         inode = Inode(
-            id=self.new_id(), parent_id=parent.id, name=name, is_dir=True,
+            id=self.new_id(),
+            parent_id=parent.id,
+            name=name,
+            is_dir=True,
             state=PersistenceState.TO_BE_PERSISTED if asynchronous else NOT_PERSISTED,
-            created_ms=stamp, mtime_ms=stamp, sync_ms=stamp,
-        )  # fmt: skip
+            created_ms=stamp,
+            mtime_ms=stamp,
+            sync_ms=stamp,
+        )
         with self.ms.transaction() as txn:
             txn.insert_inode(inode)
             self.touch_parent(txn, parent.id)
@@ -361,8 +380,9 @@ class Namespace:
                         f"the UFS holds {len(unknown)} entr(y/ies) siltfs never knew: {shown}; "
                         "delete with unchecked=True (rm -U) to remove them too, or "
                         "namespace_only=True to leave the UFS untouched",
-                        path=path, unknown=unknown,
-                    )  # fmt: skip
+                        path=path,
+                        unknown=unknown,
+                    )
             with self.ms.transaction() as txn:
                 txn.delete_inodes([i.id for i in subtree])
                 intent = None

@@ -84,9 +84,11 @@ def chown(ns: Namespace, path: str, uid: int | None, gid: int | None) -> Inode:
         if not st.S_ISDIR(mode) and (new_uid is not None or new_gid is not None):
             mode &= ~(st.S_ISUID | (st.S_ISGID if mode & st.S_IXGRP else 0))  # as Linux does
         return replace(
-            a, mode=mode, uid=a.uid if new_uid is None else new_uid,
+            a,
+            mode=mode,
+            uid=a.uid if new_uid is None else new_uid,
             gid=a.gid if new_gid is None else new_gid,
-        ).with_times(stamp)  # fmt: skip
+        ).with_times(stamp)
 
     return _update(ns, path, change)
 
@@ -97,11 +99,15 @@ def utime(ns: Namespace, path: str, atime_ns: int | None, mtime_ns: int | None) 
     m_ns = px.check_ns(mtime_ns, "mtime_ns", path)
     stamp = now_ns()
     return _update(
-        ns, path, lambda a: replace(
-            a, atime_ns=stamp if a_ns is None else a_ns, mtime_ns=stamp if m_ns is None else m_ns,
+        ns,
+        path,
+        lambda a: replace(
+            a,
+            atime_ns=stamp if a_ns is None else a_ns,
+            mtime_ns=stamp if m_ns is None else m_ns,
             ctime_ns=stamp,
         ),
-    )  # fmt: skip
+    )
 
 
 def set_xattr(ns: Namespace, path: str, name: str, value: bytes) -> Inode:
@@ -136,9 +142,16 @@ def get_xattr(ns: Namespace, path: str, name: str) -> bytes:
 
 
 def make_special(
-    ns: Namespace, path: str, kind: int, *, perm: int, uid: int, gid: int,
-    target: str | None = None, rdev: int = 0,
-) -> Inode:  # fmt: skip
+    ns: Namespace,
+    path: str,
+    kind: int,
+    *,
+    perm: int,
+    uid: int,
+    gid: int,
+    target: str | None = None,
+    rdev: int = 0,
+) -> Inode:
     """A symlink (*target*), FIFO, socket or device node at *path*, in the namespace only."""
     if kind not in px.SPECIAL:
         raise InvalidArgument(f"not a special file type: {kind:o}", path=path)
@@ -155,10 +168,15 @@ def make_special(
         stamp = stamp_ns // 1_000_000
         attrs = px.PosixAttrs(kind | bits, uid, gid, stamp_ns, stamp_ns, stamp_ns, target, rdev)
         inode = Inode(
-            id=ns.new_id(), parent_id=parent.id, name=name, is_dir=False,
-            state=PersistenceState.NOT_PERSISTED, created_ms=stamp, mtime_ms=stamp,
+            id=ns.new_id(),
+            parent_id=parent.id,
+            name=name,
+            is_dir=False,
+            state=PersistenceState.NOT_PERSISTED,
+            created_ms=stamp,
+            mtime_ms=stamp,
             attrs=attrs.to_json(),
-        )  # fmt: skip
+        )
         with ns.ms.transaction() as txn:
             txn.insert_inode(inode)
             ns.touch_parent(txn, parent.id)
@@ -180,9 +198,12 @@ def new_file_attrs(existing: Inode | None, creation: px.Creation, stamp_ns: int)
         if c.perm is not None:
             base = replace(base, mode=st.S_IFREG | (c.perm & px.PERMISSION_BITS))
     return replace(
-        base, xattrs=base.xattrs if c.xattrs is None else c.xattrs, mtime_ns=stamp_ns,
-        ctime_ns=stamp_ns, atime_ns=stamp_ns if existing is None else base.atime_ns,
-    ).to_json()  # fmt: skip
+        base,
+        xattrs=base.xattrs if c.xattrs is None else c.xattrs,
+        mtime_ns=stamp_ns,
+        ctime_ns=stamp_ns,
+        atime_ns=stamp_ns if existing is None else base.atime_ns,
+    ).to_json()
 
 
 def apply(ns: Namespace, op: str, path: str, args: dict[str, Any]) -> Inode | bytes | list[str]:
@@ -210,9 +231,15 @@ def apply(ns: Namespace, op: str, path: str, args: dict[str, Any]) -> Inode | by
         if st.S_ISLNK(mode):
             target = px.check_target(target, path)
         return make_special(
-            ns, path, st.S_IFMT(mode), perm=mode & px.PERMISSION_BITS, uid=uid, gid=gid,
-            target=target, rdev=int(args.get("rdev") or 0),
-        )  # fmt: skip
+            ns,
+            path,
+            st.S_IFMT(mode),
+            perm=mode & px.PERMISSION_BITS,
+            uid=uid,
+            gid=gid,
+            target=target,
+            rdev=int(args.get("rdev") or 0),
+        )
     raise InvalidArgument(f"unknown POSIX operation {op!r}", path=path)
 
 

@@ -64,9 +64,10 @@ class Recovery:
             unpersisted = txn.inodes_in_state(PersistenceState.NOT_PERSISTED)
             unpersisted += txn.inodes_in_state(PersistenceState.TO_BE_PERSISTED)
         lost = [
-            i for i in unpersisted
+            i
+            for i in unpersisted
             if not i.is_dir and any(not self.blocks.contains(b) for b in i.block_ids())
-        ]  # fmt: skip
+        ]
         if not lost:
             return 0
         with self.ms.transaction() as txn:

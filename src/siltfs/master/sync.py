@@ -79,11 +79,17 @@ def apply_listing(
             # inode id, so no cached block or reader of the old bytes can meet the new
             store.remove(child.block_ids())
             txn.delete_inodes([child.id])
-            txn.insert_inode(replace(
-                child, id=allocate(), length=st.size, fingerprint=st.fingerprint,
-                content_hash=None, mtime_ms=int((st.mtime or now_ms / 1000) * 1000),
-                generation=child.generation + 1,
-            ))  # fmt: skip
+            txn.insert_inode(
+                replace(
+                    child,
+                    id=allocate(),
+                    length=st.size,
+                    fingerprint=st.fingerprint,
+                    content_hash=None,
+                    mtime_ms=int((st.mtime or now_ms / 1000) * 1000),
+                    generation=child.generation + 1,
+                )
+            )
             changed = True
     for st in ufs.values():
         txn.insert_inode(import_inode(allocate(), directory.id, st, block_size, now_ms))

@@ -223,9 +223,14 @@ class PgTxn(Txn):
         row = self._one(
             "INSERT INTO silt_mounts (path, uri, options, sync_interval_ms, read_only) "
             "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (path) DO NOTHING RETURNING id",
-            (mount.path, mount.uri, json.dumps(mount.options), mount.sync_interval_ms,
-             int(mount.read_only)),
-        )  # fmt: skip
+            (
+                mount.path,
+                mount.uri,
+                json.dumps(mount.options),
+                mount.sync_interval_ms,
+                int(mount.read_only),
+            ),
+        )
         if row is None:
             raise MountError("already a mount point", path=mount.path)
         return int(row[0])
@@ -234,9 +239,15 @@ class PgTxn(Txn):
         self._x(
             "UPDATE silt_mounts SET path=%s, uri=%s, options=%s, sync_interval_ms=%s, "
             "read_only=%s WHERE id=%s",
-            (mount.path, mount.uri, json.dumps(mount.options), mount.sync_interval_ms,
-             int(mount.read_only), mount.id),
-        )  # fmt: skip
+            (
+                mount.path,
+                mount.uri,
+                json.dumps(mount.options),
+                mount.sync_interval_ms,
+                int(mount.read_only),
+                mount.id,
+            ),
+        )
 
     def delete_mount(self, mount_id: int) -> None:
         self._x("DELETE FROM silt_mounts WHERE id = %s", (mount_id,))
@@ -270,9 +281,19 @@ class PgTxn(Txn):
             "UPDATE silt_jobs SET state=%s, attempts=%s, last_error=%s, updated_ms=%s, "
             "next_run_ms=%s, lease_owner=%s, lease_expires_ms=%s, token=%s, generation=%s "
             "WHERE id=%s",
-            (job.state.value, job.attempts, job.last_error, job.updated_ms, job.next_run_ms,
-             job.lease_owner, job.lease_expires_ms, job.token, job.generation, job.id),
-        )  # fmt: skip
+            (
+                job.state.value,
+                job.attempts,
+                job.last_error,
+                job.updated_ms,
+                job.next_run_ms,
+                job.lease_owner,
+                job.lease_expires_ms,
+                job.token,
+                job.generation,
+                job.id,
+            ),
+        )
 
     def delete_job(self, job_id: int) -> None:
         self._x("DELETE FROM silt_jobs WHERE id = %s", (job_id,))

@@ -239,18 +239,29 @@ class SqliteTxn(Txn):
             raise MountError("already a mount point", path=mount.path)
         cur = self.c.execute(
             "INSERT INTO mounts (path, uri, options, sync_interval_ms, read_only) VALUES (?,?,?,?,?)",
-            (mount.path, mount.uri, json.dumps(mount.options), mount.sync_interval_ms,
-             int(mount.read_only)),
-        )  # fmt: skip
+            (
+                mount.path,
+                mount.uri,
+                json.dumps(mount.options),
+                mount.sync_interval_ms,
+                int(mount.read_only),
+            ),
+        )
         assert cur.lastrowid is not None
         return int(cur.lastrowid)
 
     def update_mount(self, mount: MountInfo) -> None:
         self.c.execute(
             "UPDATE mounts SET path=?, uri=?, options=?, sync_interval_ms=?, read_only=? WHERE id=?",
-            (mount.path, mount.uri, json.dumps(mount.options), mount.sync_interval_ms,
-             int(mount.read_only), mount.id),
-        )  # fmt: skip
+            (
+                mount.path,
+                mount.uri,
+                json.dumps(mount.options),
+                mount.sync_interval_ms,
+                int(mount.read_only),
+                mount.id,
+            ),
+        )
 
     def delete_mount(self, mount_id: int) -> None:
         self.c.execute("DELETE FROM mounts WHERE id=?", (mount_id,))
@@ -278,9 +289,19 @@ class SqliteTxn(Txn):
         self.c.execute(
             "UPDATE jobs SET state=?, attempts=?, last_error=?, updated_ms=?, next_run_ms=?, "
             "lease_owner=?, lease_expires_ms=?, token=?, generation=? WHERE id=?",
-            (job.state.value, job.attempts, job.last_error, job.updated_ms, job.next_run_ms,
-             job.lease_owner, job.lease_expires_ms, job.token, job.generation, job.id),
-        )  # fmt: skip
+            (
+                job.state.value,
+                job.attempts,
+                job.last_error,
+                job.updated_ms,
+                job.next_run_ms,
+                job.lease_owner,
+                job.lease_expires_ms,
+                job.token,
+                job.generation,
+                job.id,
+            ),
+        )
 
     def delete_job(self, job_id: int) -> None:
         self.c.execute("DELETE FROM jobs WHERE id=?", (job_id,))

@@ -55,9 +55,13 @@ class PosixAttrs:
 
     def to_json(self) -> str:
         d: dict[str, Any] = {
-            "mode": self.mode, "uid": self.uid, "gid": self.gid, "atime_ns": self.atime_ns,
-            "mtime_ns": self.mtime_ns, "ctime_ns": self.ctime_ns,
-        }  # fmt: skip
+            "mode": self.mode,
+            "uid": self.uid,
+            "gid": self.gid,
+            "atime_ns": self.atime_ns,
+            "mtime_ns": self.mtime_ns,
+            "ctime_ns": self.ctime_ns,
+        }
         if self.target is not None:
             d["target"] = self.target
         if self.rdev:
@@ -69,9 +73,11 @@ class PosixAttrs:
     def with_times(self, now_ns: int, *, data: bool = False, access: bool = False) -> PosixAttrs:
         """ctime always; mtime too when the data changed; atime when it was read."""
         return replace(
-            self, ctime_ns=now_ns, mtime_ns=now_ns if data else self.mtime_ns,
+            self,
+            ctime_ns=now_ns,
+            mtime_ns=now_ns if data else self.mtime_ns,
             atime_ns=now_ns if access else self.atime_ns,
-        )  # fmt: skip
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,8 +94,9 @@ class Creation:
     def checked(self, path: str) -> Creation:
         perm = None if self.perm is None else check_mode(self.perm, path)
         xattrs = None if self.xattrs is None else check_xattrs(self.xattrs, path)
-        return Creation(perm, check_id(self.uid, "uid", path), check_id(self.gid, "gid", path),
-                        xattrs)  # fmt: skip
+        return Creation(
+            perm, check_id(self.uid, "uid", path), check_id(self.gid, "gid", path), xattrs
+        )
 
 
 def defaults(is_dir: bool, mtime_ms: int, uid: int = 0, gid: int = 0) -> PosixAttrs:
@@ -105,9 +112,16 @@ def decode(raw: str | None, is_dir: bool, mtime_ms: int) -> PosixAttrs:
     d = json.loads(raw)
     xattrs = {k: base64.b64decode(v) for k, v in d.get("xattrs", {}).items()}
     return PosixAttrs(
-        d["mode"], d["uid"], d["gid"], d["atime_ns"], d["mtime_ns"], d["ctime_ns"],
-        d.get("target"), d.get("rdev", 0), xattrs,
-    )  # fmt: skip
+        d["mode"],
+        d["uid"],
+        d["gid"],
+        d["atime_ns"],
+        d["mtime_ns"],
+        d["ctime_ns"],
+        d.get("target"),
+        d.get("rdev", 0),
+        xattrs,
+    )
 
 
 def check_mode(mode: object, path: str) -> int:
@@ -137,16 +151,18 @@ def check_ns(value: object, what: str, path: str) -> int | None:
 def check_xattr(name: object, value: object | None, path: str) -> None:
     """A ``user.*`` name (<= 255 bytes) and a bytes value (<= 64 KiB)."""
     if not isinstance(name, str) or not name.startswith("user.") or len(name) <= 5:
-        raise InvalidArgument(f"extended attribute names start with 'user.', not {name!r}",
-                              path=path)  # fmt: skip
+        raise InvalidArgument(
+            f"extended attribute names start with 'user.', not {name!r}", path=path
+        )
     if len(name.encode()) > MAX_XATTR_NAME or "\x00" in name:
         raise InvalidArgument("extended attribute name too long or holds NUL", path=path)
     if value is not None:
         if not isinstance(value, (bytes, bytearray, memoryview)):
             raise InvalidArgument("extended attribute values are bytes", path=path)
         if len(value) > MAX_XATTR_VALUE:
-            raise InvalidArgument(f"extended attribute value over {MAX_XATTR_VALUE} bytes",
-                                  path=path)  # fmt: skip
+            raise InvalidArgument(
+                f"extended attribute value over {MAX_XATTR_VALUE} bytes", path=path
+            )
 
 
 def check_xattrs(xattrs: object, path: str) -> dict[str, bytes]:

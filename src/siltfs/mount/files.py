@@ -61,8 +61,9 @@ class OpenFile:
         """The spool's fd, made (and filled with the committed content) on first use."""
         with self.lock:
             if self._spool is None:
-                self._spool = new_spool(self.fs, self.path, copy_in=copy_in and self.size > 0,
-                                        directory=self._spool_dir)  # fmt: skip
+                self._spool = new_spool(
+                    self.fs, self.path, copy_in=copy_in and self.size > 0, directory=self._spool_dir
+                )
             return self._spool
 
     def read(self, size: int, offset: int) -> bytes:

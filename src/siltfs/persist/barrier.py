@@ -90,10 +90,14 @@ def _settling(ns: Namespace, path: str, inflight: Callable[[], list[PersistJob]]
 
 
 def wait(
-    ns: Namespace, path: str, timeout: float | None, *,
-    inflight: Callable[[], list[PersistJob]], sweeping: Callable[[], bool],
+    ns: Namespace,
+    path: str,
+    timeout: float | None,
+    *,
+    inflight: Callable[[], list[PersistJob]],
+    sweeping: Callable[[], bool],
     changed: threading.Condition,
-) -> None:  # fmt: skip
+) -> None:
     """Block until nothing under *path* is pending (the barrier of I5)."""
     deadline = None if timeout is None else time.monotonic() + timeout
     while True:
@@ -109,8 +113,9 @@ def wait(
                 listing = "; ".join(f"{p} ({err})" for p, err in failed[:20])
                 raise PersistFailed(
                     f"{len(failed)} file(s) failed to persist: {listing}",
-                    path=path, failed=[p for p, _ in failed],
-                )  # fmt: skip
+                    path=path,
+                    failed=[p for p, _ in failed],
+                )
             if not inflight():  # quiet: leave no empty staging directory behind
                 for mount in ns.mounts.all():
                     tidy_staging(ns, ns.mounts.by_id(mount.id)[1])
@@ -118,8 +123,9 @@ def wait(
         if deadline is not None and time.monotonic() >= deadline:
             raise PersistTimeout(
                 f"{len(pending)} file(s) still pending after {timeout}s, e.g. {pending[0]}",
-                path=path, pending=pending[:100],
-            )  # fmt: skip
+                path=path,
+                pending=pending[:100],
+            )
         wait_s = 0.05 if deadline is None else max(0.0, min(0.05, deadline - time.monotonic()))
         with changed:
             changed.wait(wait_s)

@@ -64,11 +64,18 @@ def commit_file(ns: Namespace, new: NewFile) -> Inode:
         stamp_ns = now_ns()
         stamp = stamp_ns // 1_000_000
         inode = Inode(
-            id=new.inode_id, parent_id=parent.id, name=name, is_dir=False, length=new.length,
-            block_size=new.block_size, state=PersistenceState.NOT_PERSISTED, created_ms=stamp,
-            mtime_ms=stamp, content_hash=new.content_hash,
+            id=new.inode_id,
+            parent_id=parent.id,
+            name=name,
+            is_dir=False,
+            length=new.length,
+            block_size=new.block_size,
+            state=PersistenceState.NOT_PERSISTED,
+            created_ms=stamp,
+            mtime_ms=stamp,
+            content_hash=new.content_hash,
             attrs=new_file_attrs(existing, new.creation or Creation(), stamp_ns),
-        )  # fmt: skip
+        )
         placed = None
         if wt.persists_sync:
             assert new.staging_rel is not None

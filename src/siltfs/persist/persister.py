@@ -140,6 +140,10 @@ class Persister:
 
     def wait(self, path: str, timeout: float | None, runner: PersistRunner) -> None:
         barrier.wait(
-            self.ns, path, timeout, inflight=runner.inflight_jobs,
-            sweeping=lambda: self.sweeping, changed=self.changed,
-        )  # fmt: skip
+            self.ns,
+            path,
+            timeout,
+            inflight=runner.inflight_jobs,
+            sweeping=lambda: self.sweeping,
+            changed=self.changed,
+        )

@@ -18,11 +18,17 @@ class JobQueue:
 
     def _info(self, job: PersistJob, path: str | None, now: int) -> JobInfo:
         return JobInfo(
-            id=job.id, path=path, inode_id=job.inode_id, generation=job.generation,
-            state=job.state.value, attempts=job.attempts, last_error=job.last_error,
+            id=job.id,
+            path=path,
+            inode_id=job.inode_id,
+            generation=job.generation,
+            state=job.state.value,
+            attempts=job.attempts,
+            last_error=job.last_error,
             age_s=max(0.0, (now - job.created_ms) / 1000),
-            next_run_in_s=max(0.0, (job.next_run_ms - now) / 1000), lease_owner=job.lease_owner,
-        )  # fmt: skip
+            next_run_in_s=max(0.0, (job.next_run_ms - now) / 1000),
+            lease_owner=job.lease_owner,
+        )
 
     def list(self, state: JobState | None = None) -> list[JobInfo]:
         now = now_ms()

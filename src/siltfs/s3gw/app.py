@@ -30,12 +30,39 @@ Handler = Callable[[Store, Call], Awaitable[Response]]
 
 # sub-resources of features the gateway does not have: NotImplemented, cleanly
 UNSUPPORTED = {
-    "accelerate", "analytics", "attributes", "cors", "encryption", "intelligent-tiering",
-    "inventory", "legal-hold", "lifecycle", "logging", "metrics", "notification",
-    "object-lock", "ownershipControls", "policy", "policyStatus", "publicAccessBlock",
-    "replication", "requestPayment", "restore", "retention", "select", "tagging", "torrent",
-    "versionId", "versions", "website", "acl", "versioning", "location", "uploads", "delete",
-}  # fmt: skip
+    "accelerate",
+    "analytics",
+    "attributes",
+    "cors",
+    "encryption",
+    "intelligent-tiering",
+    "inventory",
+    "legal-hold",
+    "lifecycle",
+    "logging",
+    "metrics",
+    "notification",
+    "object-lock",
+    "ownershipControls",
+    "policy",
+    "policyStatus",
+    "publicAccessBlock",
+    "replication",
+    "requestPayment",
+    "restore",
+    "retention",
+    "select",
+    "tagging",
+    "torrent",
+    "versionId",
+    "versions",
+    "website",
+    "acl",
+    "versioning",
+    "location",
+    "uploads",
+    "delete",
+}
 
 
 def _subresources(query: dict[str, str]) -> set[str]:
@@ -56,10 +83,12 @@ def route(call: Call) -> Handler:
         raise S3Error("MethodNotAllowed", f"{m} is not allowed on the service", 405)
     if not call.key:
         table: dict[tuple[str, str], Handler] = {
-            ("GET", "location"): buckets.get_location, ("GET", "versioning"): buckets.get_versioning,
-            ("GET", "acl"): buckets.get_acl, ("GET", "uploads"): multipart.list_uploads,
+            ("GET", "location"): buckets.get_location,
+            ("GET", "versioning"): buckets.get_versioning,
+            ("GET", "acl"): buckets.get_acl,
+            ("GET", "uploads"): multipart.list_uploads,
             ("POST", "delete"): objects.delete_objects,
-        }  # fmt: skip
+        }
         for name in sub:
             handler = table.get((m, name))
             if handler is not None:
@@ -68,9 +97,10 @@ def route(call: Call) -> Handler:
             raise not_implemented(f"{m} ?{sorted(sub)[0]}")
         plain: dict[str, Handler] = {
             "GET": listing.list_v2 if q.get("list-type") == "2" else listing.list_v1,
-            "PUT": buckets.create_bucket, "HEAD": buckets.head_bucket,
+            "PUT": buckets.create_bucket,
+            "HEAD": buckets.head_bucket,
             "DELETE": buckets.delete_bucket,
-        }  # fmt: skip
+        }
         if m in plain:
             return plain[m]
         raise S3Error("MethodNotAllowed", f"{m} is not allowed on a bucket", 405)
@@ -78,17 +108,21 @@ def route(call: Call) -> Handler:
         raise not_implemented(f"{m} ?{sorted(sub)[0]} on an object")
     if "uploadId" in q:
         parts: dict[str, Handler] = {
-            "GET": multipart.list_parts, "PUT": multipart.upload_part,
-            "POST": multipart.complete, "DELETE": multipart.abort,
-        }  # fmt: skip
+            "GET": multipart.list_parts,
+            "PUT": multipart.upload_part,
+            "POST": multipart.complete,
+            "DELETE": multipart.abort,
+        }
         if m in parts:
             return parts[m]
     elif m == "POST" and "uploads" in q:
         return multipart.create
     handlers: dict[str, Handler] = {
-        "GET": objects.get_object, "HEAD": _head, "PUT": objects.put_object,
+        "GET": objects.get_object,
+        "HEAD": _head,
+        "PUT": objects.put_object,
         "DELETE": objects.delete_object,
-    }  # fmt: skip
+    }
     if m in handlers:
         return handlers[m]
     raise S3Error("MethodNotAllowed", f"{m} is not allowed on an object", 405)
@@ -103,10 +137,14 @@ class Gateway:
     """The S3 API over *fs* for the key pairs in *credentials*."""
 
     def __init__(
-        self, fs: FileSystem, credentials: Credentials, *,
-        write_type: WriteType = WriteType.ASYNC_THROUGH, region: str = "us-east-1",
+        self,
+        fs: FileSystem,
+        credentials: Credentials,
+        *,
+        write_type: WriteType = WriteType.ASYNC_THROUGH,
+        region: str = "us-east-1",
         domains: Sequence[str] = ("localhost",),
-    ) -> None:  # fmt: skip
+    ) -> None:
         self.store = Store(fs, MetaStore(fs), write_type)
         self.credentials = credentials
         self.write_type = write_type
@@ -196,7 +234,14 @@ class Gateway:
             keys.check_bucket(bucket)  # the gateway's own hidden directories are not buckets
         query: dict[str, Any] = dict(pairs)
         return Call(
-            method=request.method, bucket=bucket, key=key, query=query, headers=headers,
-            auth=auth, body=request.stream(), default_write_type=self.write_type,
-            region=self.region, request_id=request_id,
-        )  # fmt: skip
+            method=request.method,
+            bucket=bucket,
+            key=key,
+            query=query,
+            headers=headers,
+            auth=auth,
+            body=request.stream(),
+            default_write_type=self.write_type,
+            region=self.region,
+            request_id=request_id,
+        )

@@ -53,8 +53,10 @@ def _already_owned(bucket: str) -> S3Error:
     return S3Error(
         "BucketAlreadyOwnedByYou",
         "Your previous request to create the named bucket succeeded and you already own it.",
-        409, f"/{bucket}", BucketName=bucket,
-    )  # fmt: skip
+        409,
+        f"/{bucket}",
+        BucketName=bucket,
+    )
 
 
 async def head_bucket(store: Store, call: Call) -> Response:
@@ -72,9 +74,12 @@ async def delete_bucket(store: Store, call: Call) -> Response:
         await run_in_threadpool(store.remove_dir, keys.bucket_path(bucket))
     except DirectoryNotEmpty:
         raise S3Error(
-            "BucketNotEmpty", "The bucket you tried to delete is not empty", 409, f"/{bucket}",
+            "BucketNotEmpty",
+            "The bucket you tried to delete is not empty",
+            409,
+            f"/{bucket}",
             BucketName=bucket,
-        ) from None  # fmt: skip
+        ) from None
     return Response(b"", 204)
 
 

@@ -14,9 +14,13 @@ from siltfs.s3gw.sigv4 import Auth
 
 WRITE_TYPE_HEADER = "x-amz-meta-silt-write-type"
 STORED_HEADERS = (
-    "content-type", "content-encoding", "content-disposition", "content-language",
-    "cache-control", "expires",
-)  # fmt: skip
+    "content-type",
+    "content-encoding",
+    "content-disposition",
+    "content-language",
+    "cache-control",
+    "expires",
+)
 
 
 @dataclass
@@ -61,8 +65,9 @@ class Call:
         return max(low, min(high, int(value)))
 
 
-def xml_response(root: str, tree: xml.Tree, status: int = 200,
-                 headers: dict[str, str] | None = None) -> Response:  # fmt: skip
+def xml_response(
+    root: str, tree: xml.Tree, status: int = 200, headers: dict[str, str] | None = None
+) -> Response:
     return Response(xml.document(root, tree), status, headers=headers, media_type="application/xml")
 
 

@@ -118,8 +118,10 @@ async def receive(
     streaming = payload.startswith("STREAMING-")
     encodings = [e.strip() for e in (headers.get("content-encoding") or "").split(",")]
     if streaming and payload not in (
-        STREAMING_SIGNED, STREAMING_SIGNED_TRAILER, STREAMING_UNSIGNED_TRAILER,
-    ):  # fmt: skip
+        STREAMING_SIGNED,
+        STREAMING_SIGNED_TRAILER,
+        STREAMING_UNSIGNED_TRAILER,
+    ):
         raise S3Error("InvalidRequest", f"unsupported x-amz-content-sha256 {payload!r}")
     if not streaming and payload != UNSIGNED and not _is_sha256(payload):
         raise S3Error("InvalidArgument", "x-amz-content-sha256 must be a SHA-256 hex digest")
@@ -187,8 +189,9 @@ def _is_sha256(value: str) -> bool:
     return len(value) == 64 and all(c in "0123456789abcdefABCDEF" for c in value)
 
 
-async def read_document(stream: AsyncIterator[bytes], headers: Mapping[str, str], auth: Auth,
-                        limit: int) -> bytes:  # fmt: skip
+async def read_document(
+    stream: AsyncIterator[bytes], headers: Mapping[str, str], auth: Auth, limit: int
+) -> bytes:
     """A small request document (XML), verified like any body; MalformedXML if too big."""
     try:
         body = await receive(stream, headers, auth, limit)

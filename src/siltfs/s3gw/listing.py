@@ -62,8 +62,9 @@ def _group(key: str, prefix: str, delimiter: str) -> str | None:
     return None if i < 0 else key[: i + len(delimiter)]
 
 
-def _walk(store: Store, path: str, base: str, prefix: str, delimiter: str, start: str
-          ) -> Iterator[Item]:  # fmt: skip
+def _walk(
+    store: Store, path: str, base: str, prefix: str, delimiter: str, start: str
+) -> Iterator[Item]:
     for info in sorted(store.children(path), key=_sort_key):
         key = base + _sort_key(info)
         if info.is_dir:
@@ -91,8 +92,9 @@ def _walk(store: Store, path: str, base: str, prefix: str, delimiter: str, start
             yield Item(key, info)
 
 
-def page(store: Store, bucket: str, prefix: str, delimiter: str, start: str, max_keys: int
-         ) -> tuple[list[Item], bool]:  # fmt: skip
+def page(
+    store: Store, bucket: str, prefix: str, delimiter: str, start: str, max_keys: int
+) -> tuple[list[Item], bool]:
     """Up to *max_keys* items and whether more follow."""
     store.bucket(bucket)
     out: list[Item] = []
@@ -104,8 +106,9 @@ def page(store: Store, bucket: str, prefix: str, delimiter: str, start: str, max
     return out, False
 
 
-def _contents(store: Store, items: list[Item], enc: Any, call: Call, with_owner: bool
-              ) -> list[dict[str, Any]]:  # fmt: skip
+def _contents(
+    store: Store, items: list[Item], enc: Any, call: Call, with_owner: bool
+) -> list[dict[str, Any]]:
     out = []
     for item in items:
         info = item.info
@@ -117,9 +120,12 @@ def _contents(store: Store, items: list[Item], enc: Any, call: Call, with_owner:
             meta = store.object_meta(info.path, info)
             etag, size = (meta.etag if meta else default_etag(info)), info.length
         entry: dict[str, Any] = {
-            "Key": enc(item.key), "LastModified": iso_date(info.mtime), "ETag": f'"{etag}"',
-            "Size": size, "StorageClass": "STANDARD",
-        }  # fmt: skip
+            "Key": enc(item.key),
+            "LastModified": iso_date(info.mtime),
+            "ETag": f'"{etag}"',
+            "Size": size,
+            "StorageClass": "STANDARD",
+        }
         if with_owner:
             entry["Owner"] = owner(call)
         out.append(entry)
@@ -156,12 +162,17 @@ async def list_v1(store: Store, call: Call) -> Response:
     )
     contents = await run_in_threadpool(_contents, store, items, enc, call, True)
     tree: dict[str, Any] = {
-        "Name": call.bucket, "Prefix": enc(prefix), "Marker": enc(marker), "MaxKeys": max_keys,
-        "Delimiter": enc(delimiter) if delimiter else None, "IsTruncated": truncated,
+        "Name": call.bucket,
+        "Prefix": enc(prefix),
+        "Marker": enc(marker),
+        "MaxKeys": max_keys,
+        "Delimiter": enc(delimiter) if delimiter else None,
+        "IsTruncated": truncated,
         "NextMarker": enc(items[-1].key) if truncated and delimiter and items else None,
         "EncodingType": call.query.get("encoding-type"),
-        "Contents": contents, "CommonPrefixes": _common(items, enc),
-    }  # fmt: skip
+        "Contents": contents,
+        "CommonPrefixes": _common(items, enc),
+    }
     return xml_response("ListBucketResult", tree)
 
 
@@ -189,12 +200,17 @@ async def list_v2(store: Store, call: Call) -> Response:
     )
     contents = await run_in_threadpool(_contents, store, items, enc, call, with_owner)
     tree: dict[str, Any] = {
-        "Name": call.bucket, "Prefix": enc(prefix),
-        "Delimiter": enc(delimiter) if delimiter else None, "MaxKeys": max_keys,
-        "EncodingType": call.query.get("encoding-type"), "KeyCount": len(items),
-        "ContinuationToken": token, "StartAfter": enc(start_after) if start_after else None,
+        "Name": call.bucket,
+        "Prefix": enc(prefix),
+        "Delimiter": enc(delimiter) if delimiter else None,
+        "MaxKeys": max_keys,
+        "EncodingType": call.query.get("encoding-type"),
+        "KeyCount": len(items),
+        "ContinuationToken": token,
+        "StartAfter": enc(start_after) if start_after else None,
         "IsTruncated": truncated,
         "NextContinuationToken": _token(items[-1].key) if truncated and items else None,
-        "Contents": contents, "CommonPrefixes": _common(items, enc),
-    }  # fmt: skip
+        "Contents": contents,
+        "CommonPrefixes": _common(items, enc),
+    }
     return xml_response("ListBucketResult", tree)

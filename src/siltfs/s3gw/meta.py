@@ -54,10 +54,14 @@ class ObjectMeta:
         try:
             d = json.loads(data)
             return cls(
-                etag=str(d["etag"]), headers=dict(d.get("headers") or {}),
-                user=dict(d.get("user") or {}), checksums=dict(d.get("checksums") or {}),
-                checksum_type=d.get("checksum_type"), parts=d.get("parts"), md5=d.get("md5"),
-            )  # fmt: skip
+                etag=str(d["etag"]),
+                headers=dict(d.get("headers") or {}),
+                user=dict(d.get("user") or {}),
+                checksums=dict(d.get("checksums") or {}),
+                checksum_type=d.get("checksum_type"),
+                parts=d.get("parts"),
+                md5=d.get("md5"),
+            )
         except (ValueError, KeyError, TypeError, AttributeError):
             return None
 

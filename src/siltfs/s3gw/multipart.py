@@ -90,10 +90,14 @@ async def create(store: Store, call: Call) -> Response:
     await run_in_threadpool(store.prepare_write, bucket, key)
     upload_id = secrets.token_hex(16)
     record = {
-        "bucket": bucket, "key": key, "initiated": time.time(), "headers": stored, "user": user,
+        "bucket": bucket,
+        "key": key,
+        "initiated": time.time(),
+        "headers": stored,
+        "user": user,
         "write_type": write_type.value,
         "checksum_algorithm": checksums.algorithm(algorithm) if algorithm else None,
-    }  # fmt: skip
+    }
     data = json.dumps(record).encode("utf-8")
     await run_in_threadpool(store.write_small, f"{_dir(upload_id)}/upload.json", data, write_type)
     headers = {"x-amz-checksum-algorithm": algorithm.upper()} if algorithm else {}
@@ -141,8 +145,9 @@ def _copy_range(spec: str | None, size: int) -> tuple[int, int]:
     return first, last + 1
 
 
-async def _upload_part_copy(store: Store, call: Call, record: dict[str, Any], number: int
-                            ) -> Response:  # fmt: skip
+async def _upload_part_copy(
+    store: Store, call: Call, record: dict[str, Any], number: int
+) -> Response:
     src_bucket, src_key = copy_source(call)
     version = await run_in_threadpool(store.version, src_bucket, src_key, open_stream=True)
     try:
@@ -173,8 +178,9 @@ async def _upload_part_copy(store: Store, call: Call, record: dict[str, Any], nu
     return xml_response("CopyPartResult", result)
 
 
-def _chosen_parts(store: Store, call: Call, record: dict[str, Any], doc: Any
-                  ) -> list[tuple[int, str, ObjectMeta, int]]:  # fmt: skip
+def _chosen_parts(
+    store: Store, call: Call, record: dict[str, Any], doc: Any
+) -> list[tuple[int, str, ObjectMeta, int]]:
     """(number, path, metadata, size) of each part named by the Complete document, checked."""
     chosen = []
     last = 0
@@ -188,8 +194,11 @@ def _chosen_parts(store: Store, call: Call, record: dict[str, Any], doc: Any
             raise S3Error("MalformedXML", "a <Part> has no valid <PartNumber>")
         number = int(number_text)
         if number <= last:
-            raise S3Error("InvalidPartOrder", "The list of parts was not in ascending order. "
-                          "The parts list must be specified in order by part number.")  # fmt: skip
+            raise S3Error(
+                "InvalidPartOrder",
+                "The list of parts was not in ascending order. "
+                "The parts list must be specified in order by part number.",
+            )
         last = number
         if not 1 <= number <= MAX_PARTS:
             raise invalid_argument(f"Part number must be between 1 and {MAX_PARTS}")
@@ -200,8 +209,11 @@ def _chosen_parts(store: Store, call: Call, record: dict[str, Any], doc: Any
                 "InvalidPart",
                 "One or more of the specified parts could not be found. The part may not have "
                 "been uploaded, or the specified entity tag may not match the part's entity tag.",
-                400, UploadId=record["id"], PartNumber=str(number), ETag=etag,
-            )  # fmt: skip
+                400,
+                UploadId=record["id"],
+                PartNumber=str(number),
+                ETag=etag,
+            )
         algorithm = record.get("checksum_algorithm")
         if algorithm:
             given = xml.child_text(el, f"Checksum{algorithm.upper()}")
@@ -215,8 +227,11 @@ def _chosen_parts(store: Store, call: Call, record: dict[str, Any], doc: Any
             raise S3Error(
                 "EntityTooSmall",
                 "Your proposed upload is smaller than the minimum allowed object size.",
-                400, PartNumber=str(number), MinSizeAllowed=str(MIN_PART), ProposedSize=str(size),
-            )  # fmt: skip
+                400,
+                PartNumber=str(number),
+                MinSizeAllowed=str(MIN_PART),
+                ProposedSize=str(size),
+            )
     return chosen
 
 
@@ -241,9 +256,13 @@ def _complete(store: Store, call: Call, doc: Any) -> tuple[ObjectMeta, dict[str,
         if all(values):
             sums[algorithm] = checksums.composite(algorithm, [v for v in values if v])
     meta = ObjectMeta(
-        etag=etag, headers=record.get("headers") or {}, user=record.get("user") or {},
-        checksums=sums, checksum_type="COMPOSITE" if sums else None, parts=len(chosen),
-    )  # fmt: skip
+        etag=etag,
+        headers=record.get("headers") or {},
+        user=record.get("user") or {},
+        checksums=sums,
+        checksum_type="COMPOSITE" if sums else None,
+        parts=len(chosen),
+    )
     missing = store.prepare_write(call.bucket, call.key)
     whole = hashlib.md5()
     chunks = _assemble(store, [path for _, path, _, _ in chosen], whole)
@@ -264,9 +283,11 @@ async def complete(store: Store, call: Call) -> Response:
     doc = xml.parse(data, "CompleteMultipartUpload")
     meta, _ = await run_in_threadpool(_complete, store, call, doc)
     tree: dict[str, Any] = {
-        "Location": f"/{call.bucket}/{call.key}", "Bucket": call.bucket, "Key": call.key,
+        "Location": f"/{call.bucket}/{call.key}",
+        "Bucket": call.bucket,
+        "Key": call.key,
         "ETag": f'"{meta.etag}"',
-    }  # fmt: skip
+    }
     for name, value in meta.checksums.items():
         tree[f"Checksum{name.upper()}"] = value
     if meta.checksums:
@@ -301,19 +322,28 @@ async def list_parts(store: Store, call: Call) -> Response:
     items = []
     for number, part in shown:
         item: dict[str, Any] = {
-            "PartNumber": number, "LastModified": iso_date(part.info.mtime),
-            "ETag": f'"{part.etag}"', "Size": part.info.length,
-        }  # fmt: skip
+            "PartNumber": number,
+            "LastModified": iso_date(part.info.mtime),
+            "ETag": f'"{part.etag}"',
+            "Size": part.info.length,
+        }
         for name, value in part.meta.checksums.items():
             item[f"Checksum{name.upper()}"] = value
         items.append(item)
     tree: dict[str, Any] = {
-        "Bucket": call.bucket, "Key": call.key, "UploadId": record["id"],
-        "Initiator": owner(call), "Owner": owner(call), "StorageClass": "STANDARD",
-        "PartNumberMarker": marker, "NextPartNumberMarker": shown[-1][0] if shown else None,
-        "MaxParts": max_parts, "IsTruncated": truncated, "Part": items,
+        "Bucket": call.bucket,
+        "Key": call.key,
+        "UploadId": record["id"],
+        "Initiator": owner(call),
+        "Owner": owner(call),
+        "StorageClass": "STANDARD",
+        "PartNumberMarker": marker,
+        "NextPartNumberMarker": shown[-1][0] if shown else None,
+        "MaxParts": max_parts,
+        "IsTruncated": truncated,
+        "Part": items,
         "ChecksumAlgorithm": (record.get("checksum_algorithm") or "").upper() or None,
-    }  # fmt: skip
+    }
     return xml_response("ListPartsResult", tree)
 
 
@@ -338,19 +368,31 @@ async def list_uploads(store: Store, call: Call) -> Response:
     key_marker = call.query.get("key-marker", "")
     max_uploads = call.int_param("max-uploads", 1000, 0, 1000)
     uploads = [
-        r for r in await run_in_threadpool(_uploads, store, call.bucket)
+        r
+        for r in await run_in_threadpool(_uploads, store, call.bucket)
         if r["key"].startswith(prefix) and r["key"] > key_marker
-    ]  # fmt: skip
+    ]
     shown, truncated = uploads[:max_uploads], len(uploads) > max_uploads
     items = [
-        {"Key": r["key"], "UploadId": r["id"], "Initiator": owner(call), "Owner": owner(call),
-         "StorageClass": "STANDARD", "Initiated": iso_date(r["initiated"])}
+        {
+            "Key": r["key"],
+            "UploadId": r["id"],
+            "Initiator": owner(call),
+            "Owner": owner(call),
+            "StorageClass": "STANDARD",
+            "Initiated": iso_date(r["initiated"]),
+        }
         for r in shown
-    ]  # fmt: skip
+    ]
     tree: dict[str, Any] = {
-        "Bucket": call.bucket, "KeyMarker": key_marker, "UploadIdMarker": "",
+        "Bucket": call.bucket,
+        "KeyMarker": key_marker,
+        "UploadIdMarker": "",
         "NextKeyMarker": shown[-1]["key"] if truncated else None,
         "NextUploadIdMarker": shown[-1]["id"] if truncated else None,
-        "Prefix": prefix, "MaxUploads": max_uploads, "IsTruncated": truncated, "Upload": items,
-    }  # fmt: skip
+        "Prefix": prefix,
+        "MaxUploads": max_uploads,
+        "IsTruncated": truncated,
+        "Upload": items,
+    }
     return xml_response("ListMultipartUploadsResult", tree)

@@ -96,9 +96,13 @@ async def put_object(store: Store, call: Call) -> Response:
     body = await ingest.receive(call.body, call.headers, call.auth)
     try:
         meta = ObjectMeta(
-            etag=body.md5, headers=stored, user=user, checksums=body.checksums,
-            checksum_type="FULL_OBJECT" if body.checksums else None, md5=body.md5,
-        )  # fmt: skip
+            etag=body.md5,
+            headers=stored,
+            user=user,
+            checksums=body.checksums,
+            checksum_type="FULL_OBJECT" if body.checksums else None,
+            md5=body.md5,
+        )
         await run_in_threadpool(store.write, bucket, key, meta, body.content(), write_type, missing)
     finally:
         body.close()
@@ -251,10 +255,14 @@ async def copy_object(store: Store, call: Call) -> Response:
     body = await run_in_threadpool(spool_version, version, 0, size)
     try:
         meta = ObjectMeta(
-            etag=src.etag, headers=src.headers if directive == "COPY" else stored,
-            user=src.user if directive == "COPY" else user, checksums=src.checksums,
-            checksum_type=src.checksum_type, parts=src.parts, md5=body.md5,
-        )  # fmt: skip
+            etag=src.etag,
+            headers=src.headers if directive == "COPY" else stored,
+            user=src.user if directive == "COPY" else user,
+            checksums=src.checksums,
+            checksum_type=src.checksum_type,
+            parts=src.parts,
+            md5=body.md5,
+        )
         await run_in_threadpool(store.write, bucket, key, meta, body.content(), write_type, missing)
     finally:
         body.close()

@@ -20,18 +20,39 @@ from siltfs.s3gw.errors import S3Error, access_denied
 from siltfs.s3gw.sigv4 import UNSIGNED, Auth, Lookup, check_key, check_skew, mismatch
 
 SUBRESOURCES = {
-    "acl", "delete", "lifecycle", "location", "logging", "notification", "partNumber", "policy",
-    "requestPayment", "response-cache-control", "response-content-disposition",
-    "response-content-encoding", "response-content-language", "response-content-type",
-    "response-expires", "tagging", "torrent", "uploadId", "uploads", "versionId", "versioning",
-    "versions", "website",
-}  # fmt: skip
+    "acl",
+    "delete",
+    "lifecycle",
+    "location",
+    "logging",
+    "notification",
+    "partNumber",
+    "policy",
+    "requestPayment",
+    "response-cache-control",
+    "response-content-disposition",
+    "response-content-encoding",
+    "response-content-language",
+    "response-content-type",
+    "response-expires",
+    "tagging",
+    "torrent",
+    "uploadId",
+    "uploads",
+    "versionId",
+    "versioning",
+    "versions",
+    "website",
+}
 
 
 def string_to_sign(
-    method: str, resource: str, query: Sequence[tuple[str, str]], headers: Mapping[str, str],
+    method: str,
+    resource: str,
+    query: Sequence[tuple[str, str]],
+    headers: Mapping[str, str],
     date: str,
-) -> str:  # fmt: skip
+) -> str:
     amz = sorted((k, " ".join(v.split())) for k, v in headers.items() if k.startswith("x-amz-"))
     sub = sorted((k, v) for k, v in query if k in SUBRESOURCES)
     canonical = quote(resource, safe="/~")
@@ -47,9 +68,12 @@ def _sign(secret: str, text: str) -> str:
 
 
 def authenticate(
-    method: str, resource: str, query: Sequence[tuple[str, str]], headers: Mapping[str, str],
+    method: str,
+    resource: str,
+    query: Sequence[tuple[str, str]],
+    headers: Mapping[str, str],
     lookup: Lookup,
-) -> Auth:  # fmt: skip
+) -> Auth:
     """Check a SigV2 header or presigned URL; *resource* is ``/bucket/key`` whatever the
     addressing style."""
     params = dict(query)

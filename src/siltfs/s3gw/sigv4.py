@@ -59,10 +59,16 @@ def canonical_request(
     pairs = sorted((_uri_encode(k), _uri_encode(v)) for k, v in query)
     canonical_query = "&".join(f"{k}={v}" for k, v in pairs)
     lines = "".join(f"{h}:{' '.join(headers.get(h, '').split())}\n" for h in signed_headers)
-    return "\n".join([
-        method, _uri_encode(path, "/"), canonical_query, lines, ";".join(signed_headers),
-        payload_hash,
-    ])  # fmt: skip
+    return "\n".join(
+        [
+            method,
+            _uri_encode(path, "/"),
+            canonical_query,
+            lines,
+            ";".join(signed_headers),
+            payload_hash,
+        ]
+    )
 
 
 def string_to_sign(amz_date: str, scope: str, canonical: str) -> str:
@@ -87,10 +93,16 @@ class Auth:
     presigned: bool = False
 
     def chunk_signature(self, previous: str, chunk_sha256: str) -> str:
-        text = "\n".join([
-            "AWS4-HMAC-SHA256-PAYLOAD", self.amz_date, self.scope, previous, EMPTY_SHA256,
-            chunk_sha256,
-        ])  # fmt: skip
+        text = "\n".join(
+            [
+                "AWS4-HMAC-SHA256-PAYLOAD",
+                self.amz_date,
+                self.scope,
+                previous,
+                EMPTY_SHA256,
+                chunk_sha256,
+            ]
+        )
         return sign(self.signing_key, text)
 
     def trailer_signature(self, previous: str, trailer: bytes) -> str:
@@ -199,9 +211,13 @@ def check_skew(value: str, now: datetime | None = None) -> datetime:
 
 
 def _from_header(
-    method: str, path: str, query: Sequence[tuple[str, str]], headers: Mapping[str, str],
-    lookup: Lookup, now: datetime,
-) -> Auth:  # fmt: skip
+    method: str,
+    path: str,
+    query: Sequence[tuple[str, str]],
+    headers: Mapping[str, str],
+    lookup: Lookup,
+    now: datetime,
+) -> Auth:
     fields = _header_fields(headers["authorization"])
     access, date, region, service = _credential(
         fields["Credential"], "AuthorizationHeaderMalformed"
@@ -233,15 +249,24 @@ def _from_header(
 
 
 def _from_query(
-    method: str, path: str, query: Sequence[tuple[str, str]], headers: Mapping[str, str],
-    lookup: Lookup, now: datetime,
-) -> Auth:  # fmt: skip
+    method: str,
+    path: str,
+    query: Sequence[tuple[str, str]],
+    headers: Mapping[str, str],
+    lookup: Lookup,
+    now: datetime,
+) -> Auth:
     bad = "AuthorizationQueryParametersError"
     params = dict(query)
     if params["X-Amz-Algorithm"] != ALGORITHM:
         raise S3Error(bad, f"X-Amz-Algorithm must be {ALGORITHM}")
-    for name in ("X-Amz-Credential", "X-Amz-Date", "X-Amz-Expires", "X-Amz-SignedHeaders",
-                 "X-Amz-Signature"):  # fmt: skip
+    for name in (
+        "X-Amz-Credential",
+        "X-Amz-Date",
+        "X-Amz-Expires",
+        "X-Amz-SignedHeaders",
+        "X-Amz-Signature",
+    ):
         if name not in params:
             raise S3Error(bad, f"the presigned URL has no {name}")
     access, date, region, service = _credential(params["X-Amz-Credential"], bad)

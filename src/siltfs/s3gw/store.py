@@ -98,8 +98,9 @@ class Store:
         if existing is not None and not existing.is_dir and keys.is_marker(key):
             raise invalid_argument(
                 f"an object {key.rstrip('/')} exists; the namespace cannot hold a directory of "
-                "the same name", resource,
-            )  # fmt: skip
+                "the same name",
+                resource,
+            )
         missing: list[str] = []
         parent = paths.split(path)[0]
         root = keys.bucket_path(bucket)
@@ -127,9 +128,14 @@ class Store:
                 self.meta.set_dir_state(d, IMPLICIT)
 
     def write(
-        self, bucket: str, key: str, meta: ObjectMeta, chunks: bytes | Iterable[bytes],
-        write_type: WriteType, missing: list[str],
-    ) -> None:  # fmt: skip
+        self,
+        bucket: str,
+        key: str,
+        meta: ObjectMeta,
+        chunks: bytes | Iterable[bytes],
+        write_type: WriteType,
+        missing: list[str],
+    ) -> None:
         """Write an object (or a marker key's directory) whose checks passed."""
         path = keys.object_path(bucket, key)
         if keys.is_marker(key):
@@ -152,8 +158,9 @@ class Store:
     def write_small(self, path: str, data: bytes, write_type: WriteType) -> None:
         self.fs.write_bytes(path, data, write_type=write_type)
 
-    def write_file(self, path: str, write_type: WriteType, meta: ObjectMeta,
-                   chunks: bytes | Iterable[bytes]) -> None:  # fmt: skip
+    def write_file(
+        self, path: str, write_type: WriteType, meta: ObjectMeta, chunks: bytes | Iterable[bytes]
+    ) -> None:
         self.meta.write(path, write_type, meta, chunks)
 
     def file_version(self, path: str) -> Version | None:

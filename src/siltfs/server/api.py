@@ -82,14 +82,19 @@ def namespace_router(fs: EmbeddedFileSystem) -> APIRouter:
 
     @router.post("/mkdir")
     def mkdir(body: MkdirBody) -> dict[str, Any]:
-        fs.mkdir(body.path, parents=body.parents, exist_ok=body.exist_ok,
-                 write_type=body.write_type)  # fmt: skip
+        fs.mkdir(
+            body.path, parents=body.parents, exist_ok=body.exist_ok, write_type=body.write_type
+        )
         return {}
 
     @router.post("/delete")
     def delete(body: DeleteBody) -> dict[str, Any]:
-        fs.delete(body.path, recursive=body.recursive, unchecked=body.unchecked,
-                  namespace_only=body.namespace_only)  # fmt: skip
+        fs.delete(
+            body.path,
+            recursive=body.recursive,
+            unchecked=body.unchecked,
+            namespace_only=body.namespace_only,
+        )
         return {}
 
     @router.post("/rename")
@@ -112,8 +117,13 @@ def namespace_router(fs: EmbeddedFileSystem) -> APIRouter:
 
     @router.post("/mount")
     def mount(body: MountBody) -> dict[str, Any]:
-        info = fs.mount(body.path, body.uri, options=body.options,
-                        sync_interval_ms=body.sync_interval_ms, read_only=body.read_only)  # fmt: skip
+        info = fs.mount(
+            body.path,
+            body.uri,
+            options=body.options,
+            sync_interval_ms=body.sync_interval_ms,
+            read_only=body.read_only,
+        )
         return info.to_dict()
 
     @router.post("/unmount")
@@ -153,8 +163,9 @@ def persistence_router(fs: EmbeddedFileSystem) -> APIRouter:
 
     @router.post("/set_attribute")
     def set_attribute(body: SetAttributeBody) -> dict[str, Any]:
-        info = fs.set_attribute(body.path, pinned=body.pinned, ttl=body.ttl,
-                                ttl_action=body.ttl_action)  # fmt: skip
+        info = fs.set_attribute(
+            body.path, pinned=body.pinned, ttl=body.ttl, ttl_action=body.ttl_action
+        )
         return info.to_dict()
 
     @router.post("/check_consistency")
@@ -162,8 +173,9 @@ def persistence_router(fs: EmbeddedFileSystem) -> APIRouter:
         role = request.scope.get("state", {}).get("silt_role", ADMIN)
         if body.repair and not may_repair(role):
             raise PermissionDenied("a repair needs the admin token", path=body.path)
-        report = fs.check_consistency(body.path, repair=body.repair,
-                                      remove_ghosts=body.remove_ghosts)  # fmt: skip
+        report = fs.check_consistency(
+            body.path, repair=body.repair, remove_ghosts=body.remove_ghosts
+        )
         return report.to_dict()
 
     @router.get("/jobs")

@@ -160,7 +160,7 @@ def data_router(fs: EmbeddedFileSystem) -> APIRouter:
                 {"index": i, "id": block_id(inode.id, i), "locations": where}
                 for i, where in located
                 if where
-            ],  # fmt: skip
+            ],
             "path": paths.validate(path),
             "length": inode.length,
             "etag": data_etag(inode),
@@ -196,9 +196,12 @@ def data_router(fs: EmbeddedFileSystem) -> APIRouter:
                 f.close()
                 headers["Content-Range"] = f"bytes */{size}"
                 return error_response(
-                    416, "range_not_satisfiable", f"range {range_header} outside 0..{size}",
-                    paths.validate(path), headers,
-                )  # fmt: skip
+                    416,
+                    "range_not_satisfiable",
+                    f"range {range_header} outside 0..{size}",
+                    paths.validate(path),
+                    headers,
+                )
             start, end = wanted if wanted is not None else (0, size)
             f.seek(start)
             # read the first piece now: an error there is still a proper JSON answer
@@ -247,10 +250,18 @@ def data_router(fs: EmbeddedFileSystem) -> APIRouter:
         mode = "xb" if exclusive else "wb"
         f = await run_in_threadpool(
             functools.partial(
-                fs.open, path, mode, write_type=write_type, block_size=block_size,
-                replicas=replicas, perm=perm, uid=uid, gid=gid, xattrs=new_xattrs,
+                fs.open,
+                path,
+                mode,
+                write_type=write_type,
+                block_size=block_size,
+                replicas=replicas,
+                perm=perm,
+                uid=uid,
+                gid=gid,
+                xattrs=new_xattrs,
             )
-        )  # fmt: skip
+        )
         committed = False
         received = 0
         try:

@@ -20,13 +20,18 @@ class OpMetrics:
     def __init__(self, registry: CollectorRegistry, server: str) -> None:
         self.server = server
         self.count = Counter(
-            "silt_requests", "API operations served", ["server", "method", "route", "status"],
+            "silt_requests",
+            "API operations served",
+            ["server", "method", "route", "status"],
             registry=registry,
-        )  # fmt: skip
+        )
         self.seconds = Histogram(
-            "silt_request_seconds", "API operation latency", ["server", "method", "route"],
-            buckets=BUCKETS, registry=registry,
-        )  # fmt: skip
+            "silt_request_seconds",
+            "API operation latency",
+            ["server", "method", "route"],
+            buckets=BUCKETS,
+            registry=registry,
+        )
 
 
 class OpMetricsMiddleware:

@@ -77,9 +77,12 @@ class TokenStore:
             raise InvalidArgument("a token name must be 1 to 100 characters", path=name)
         token = "silt_" + secrets.token_urlsafe(32)
         record = ClientToken(
-            id=secrets.token_hex(4), name=name.strip(), read_only=read_only,
-            created=time.time(), sha256=digest(token),
-        )  # fmt: skip
+            id=secrets.token_hex(4),
+            name=name.strip(),
+            read_only=read_only,
+            created=time.time(),
+            sha256=digest(token),
+        )
         with self._lock:
             self._save([*self._load(), record])
         return record, token

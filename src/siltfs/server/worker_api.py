@@ -109,9 +109,12 @@ def blocks_router(node: WorkerNode) -> APIRouter:
             if not isinstance(source, bytes):
                 os.close(source)
             return error_response(
-                416, "range_not_satisfiable", f"range {range_header} outside 0..{size}",
-                f"block {block_id}", {"Content-Range": f"bytes */{size}"},
-            )  # fmt: skip
+                416,
+                "range_not_satisfiable",
+                f"range {range_header} outside 0..{size}",
+                f"block {block_id}",
+                {"Content-Range": f"bytes */{size}"},
+            )
         checked = Checked(store, block_id, sums)
         if wanted is None:
             return BlockResponse(source, 0, size, 200, {}, checked)
@@ -121,10 +124,13 @@ def blocks_router(node: WorkerNode) -> APIRouter:
 
     @router.put("/blocks/{block_id}")
     async def put_block(
-        request: Request, block_id: BlockId, durable: bool = False, ssd: bool = False,
+        request: Request,
+        block_id: BlockId,
+        durable: bool = False,
+        ssd: bool = False,
         pin: bool = False,
         crc: str | None = Header(None, alias=CRC_HEADER, pattern="^[0-9a-fA-F]{8}$"),
-    ) -> JSONResponse:  # fmt: skip
+    ) -> JSONResponse:
         what = f"block {block_id}"
         role = request.scope.get("state", {}).get("silt_role", CLUSTER)
         if not may_manage_blocks(role):
@@ -249,8 +255,9 @@ class BlockResponse(Response):
         return chunk, first
 
     async def _send_body(self, send: Send, first: tuple[bytes | memoryview, int] | None) -> None:
-        await send({"type": "http.response.start", "status": self.status_code,
-                    "headers": self.raw_headers})  # fmt: skip
+        await send(
+            {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers}
+        )
         pos = self.start
         while pos < self.end:
             if first is not None:

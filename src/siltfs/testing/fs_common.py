@@ -35,9 +35,12 @@ def is_remote(fs: Any) -> bool:
 
 
 def fails(
-    cls: type[errors.SiltError], path: str | None, call: Callable[..., Any], *args: Any,
+    cls: type[errors.SiltError],
+    path: str | None,
+    call: Callable[..., Any],
+    *args: Any,
     **kwargs: Any,
-) -> errors.SiltError:  # fmt: skip
+) -> errors.SiltError:
     """``call(*args, **kwargs)`` raises exactly *cls* (not a subclass) carrying *path*."""
     with pytest.raises(errors.SiltError) as info:
         call(*args, **kwargs)

@@ -24,9 +24,23 @@ DATA = blob(3 * BLOCK + 17, seed=5)  # four blocks, the last one short
 
 # read_bytes ranges ----------------------------------------------------------------------------
 RANGES = [
-    (None, None), (0, None), (6, None), (None, 5), (0, 5), (3, 8), (-5, None), (-5, -2),
-    (None, -6), (-100, None), (5, 2), (5, 5), (11, None), (20, None), (0, 100), (-3, 100),
-]  # fmt: skip
+    (None, None),
+    (0, None),
+    (6, None),
+    (None, 5),
+    (0, 5),
+    (3, 8),
+    (-5, None),
+    (-5, -2),
+    (None, -6),
+    (-100, None),
+    (5, 2),
+    (5, 5),
+    (11, None),
+    (20, None),
+    (0, 100),
+    (-3, 100),
+]
 
 
 # write types ----------------------------------------------------------------------------------
@@ -138,8 +152,9 @@ class DataTests(FileSystemFixtures):
         assert fs.read_bytes(f"{base}/s/t/u") == b"u"
 
     def test_overwrite_makes_a_new_version(self, fs: Any, base: str) -> None:
-        first = fs.write_bytes(f"{base}/f", b"a much longer first version" * 100,
-                                  write_type="CACHE_THROUGH")  # fmt: skip
+        first = fs.write_bytes(
+            f"{base}/f", b"a much longer first version" * 100, write_type="CACHE_THROUGH"
+        )
         with fs.open(f"{base}/f", "wb", write_type="MUST_CACHE") as f:
             f.write(b"short")
         second = fs.stat(f"{base}/f")
@@ -236,10 +251,17 @@ class DataTests(FileSystemFixtures):
         with fs.open(f"{base}/l1", "r", encoding="latin-1") as f:
             assert f.read() == "é"
         fails(errors.FileExists, f"{base}/l1", fs.open, f"{base}/l1", "x")
-        fails(errors.InvalidArgument, f"{base}/n", fs.open, f"{base}/n", "w",
-              encoding="no-such-codec")  # fmt: skip
-        fails(errors.InvalidArgument, f"{base}/l1", fs.open, f"{base}/l1", "r",
-              encoding="no-such-codec")  # fmt: skip
+        fails(
+            errors.InvalidArgument, f"{base}/n", fs.open, f"{base}/n", "w", encoding="no-such-codec"
+        )
+        fails(
+            errors.InvalidArgument,
+            f"{base}/l1",
+            fs.open,
+            f"{base}/l1",
+            "r",
+            encoding="no-such-codec",
+        )
         assert not fs.exists(f"{base}/n")
 
     def test_read_bytes_ranges(self, fs: Any, base: str) -> None:
@@ -287,8 +309,14 @@ class DataTests(FileSystemFixtures):
             assert (info.persistence_state is PersistenceState.NOT_PERSISTED) is (
                 expected is WriteType.MUST_CACHE
             )
-        fails(errors.InvalidArgument, None, fs.write_bytes, f"{base}/bad", b"x",
-              write_type="SOMETIMES")  # fmt: skip
+        fails(
+            errors.InvalidArgument,
+            None,
+            fs.write_bytes,
+            f"{base}/bad",
+            b"x",
+            write_type="SOMETIMES",
+        )
         assert not fs.exists(f"{base}/bad")
 
     def test_write_bytes_accepts_buffers(self, fs: Any, base: str) -> None:
@@ -337,8 +365,12 @@ class DataTests(FileSystemFixtures):
         local = tmp_path / "local.bin"
         local.write_bytes(DATA)
         seen: list[tuple[int, int]] = []
-        info = fs.put(local, f"{base}/p", write_type="CACHE_THROUGH",
-                         progress=lambda d, t: seen.append((d, t)))  # fmt: skip
+        info = fs.put(
+            local,
+            f"{base}/p",
+            write_type="CACHE_THROUGH",
+            progress=lambda d, t: seen.append((d, t)),
+        )
         assert isinstance(info, FileInfo) and info == fs.stat(f"{base}/p")
         assert info.length == len(DATA) and info.persisted
         assert seen and seen[-1] == (len(DATA), len(DATA))

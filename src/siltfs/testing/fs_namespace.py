@@ -28,9 +28,26 @@ def tree(fs: Any, base: str) -> list[tuple[str, bool, int]]:
 
 
 UNUSUAL_NAMES = [
-    "a b", "a%20b", "a+b", "a#b", "a?b", "a&b=c", "é", "日本", "😀", "tab\tx", "nl\nx",
-    "quote\"'", "~$!*()", " lead", "trail ", "-", ".hidden", "...", "n" * 255,
-]  # fmt: skip
+    "a b",
+    "a%20b",
+    "a+b",
+    "a#b",
+    "a?b",
+    "a&b=c",
+    "é",
+    "日本",
+    "😀",
+    "tab\tx",
+    "nl\nx",
+    "quote\"'",
+    "~$!*()",
+    " lead",
+    "trail ",
+    "-",
+    ".hidden",
+    "...",
+    "n" * 255,
+]
 
 
 class NamespaceTests(FileSystemFixtures):
@@ -70,8 +87,9 @@ class NamespaceTests(FileSystemFixtures):
     def test_mkdir_under_a_file(self, fs: Any, base: str, parents: bool) -> None:
         fs.write_bytes(f"{base}/f", b"data", write_type="MUST_CACHE")
         before = tree(fs, base)
-        err = fails(errors.NotADirectory, f"{base}/f", fs.mkdir, f"{base}/f/sub/deeper",
-                    parents=parents)  # fmt: skip
+        err = fails(
+            errors.NotADirectory, f"{base}/f", fs.mkdir, f"{base}/f/sub/deeper", parents=parents
+        )
         assert isinstance(err, NotADirectoryError)
         assert tree(fs, base) == before
 
@@ -107,8 +125,10 @@ class NamespaceTests(FileSystemFixtures):
             (f"{base}/e.txt", False),
         ]
         assert paths_of(fs.ls(f"{base}/a", recursive=True)) == [
-            f"{base}/a/b", f"{base}/a/b/c.txt", f"{base}/a/d.txt"
-        ]  # fmt: skip
+            f"{base}/a/b",
+            f"{base}/a/b/c.txt",
+            f"{base}/a/d.txt",
+        ]
         assert paths_of(fs.ls(base)) == [f"{base}/a", f"{base}/e.txt"]
 
     def test_ls_of_a_file(self, fs: Any, base: str) -> None:
@@ -267,8 +287,11 @@ class NamespaceTests(FileSystemFixtures):
         assert fs.read_bytes(f"{base}/dst/x/1") == b"one"
         assert fs.read_bytes(f"{base}/dst/2") == b"two"
         assert paths_of(fs.ls(base, recursive=True)) == [
-            f"{base}/dst", f"{base}/dst/2", f"{base}/dst/x", f"{base}/dst/x/1"
-        ]  # fmt: skip
+            f"{base}/dst",
+            f"{base}/dst/2",
+            f"{base}/dst/x",
+            f"{base}/dst/x/1",
+        ]
 
     def test_rename_onto_existing(self, fs: Any, base: str) -> None:
         fs.write_bytes(f"{base}/a", b"a", write_type="CACHE_THROUGH")
@@ -362,8 +385,12 @@ class NamespaceTests(FileSystemFixtures):
         du = fs.du(f"{base}/d")
         assert du == {"path": f"{base}/d", "length": 60, "cached_bytes": 40, "files": 3, "dirs": 1}
         assert fs.du(f"{base}/d/a") == {
-            "path": f"{base}/d/a", "length": 10, "cached_bytes": 10, "files": 1, "dirs": 0
-        }  # fmt: skip
+            "path": f"{base}/d/a",
+            "length": 10,
+            "cached_bytes": 10,
+            "files": 1,
+            "dirs": 0,
+        }
         total = fs.du(base)
         assert (total["length"], total["files"], total["dirs"]) == (1060, 4, 2)
         fails(errors.FileNotFound, f"{base}/nope", fs.du, f"{base}/nope")

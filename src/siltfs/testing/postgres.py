@@ -100,8 +100,22 @@ def throwaway_postgres(install: bool = True) -> Iterator[PostgresServer]:
         shutil.chown(base, "postgres")
         shutil.chown(sock, "postgres")
     user = "postgres" if as_postgres else os.environ.get("USER", "postgres")
-    _run([str(bin_dir / "initdb"), "-D", str(data), "-A", "trust", "-U", user, "--no-sync",
-          "-E", "UTF8", "--locale=C"], as_postgres)  # fmt: skip
+    _run(
+        [
+            str(bin_dir / "initdb"),
+            "-D",
+            str(data),
+            "-A",
+            "trust",
+            "-U",
+            user,
+            "--no-sync",
+            "-E",
+            "UTF8",
+            "--locale=C",
+        ],
+        as_postgres,
+    )
     port = free_port()
     options = (
         f"-p {port} -c listen_addresses=127.0.0.1 -k {sock} -c fsync=off "
@@ -109,8 +123,10 @@ def throwaway_postgres(install: bool = True) -> Iterator[PostgresServer]:
         "-c wal_level=minimal -c max_wal_senders=0"
     )
     pg_ctl = str(bin_dir / "pg_ctl")
-    _run([pg_ctl, "-D", str(data), "-o", options, "-l", str(base / "server.log"), "-w", "start"],
-         as_postgres)  # fmt: skip
+    _run(
+        [pg_ctl, "-D", str(data), "-o", options, "-l", str(base / "server.log"), "-w", "start"],
+        as_postgres,
+    )
     try:
         yield PostgresServer("127.0.0.1", port, user, bin_dir)
     finally:

@@ -65,9 +65,15 @@ class BlockStream:
     """
 
     def __init__(
-        self, owner: WorkerClient, sock: socket.socket, block_id: int, start: int, end: int,
-        early: bytes, keep: bool,
-    ) -> None:  # fmt: skip
+        self,
+        owner: WorkerClient,
+        sock: socket.socket,
+        block_id: int,
+        start: int,
+        end: int,
+        early: bytes,
+        keep: bool,
+    ) -> None:
         self._owner = owner
         self._sock: socket.socket | None = sock
         self.block_id = block_id
@@ -102,8 +108,9 @@ class BlockStream:
             self._drop()
             raise Unavailable(
                 f"worker at {self._owner.url}: block {self.block_id} body broke at byte "
-                f"{self.pos}: {exc}", f"block {self.block_id}",
-            ) from exc  # fmt: skip
+                f"{self.pos}: {exc}",
+                f"block {self.block_id}",
+            ) from exc
         self.pos += done
         return done
 
@@ -138,9 +145,12 @@ class WorkerClient:
         limits = httpx.Limits(max_connections=32, max_keepalive_connections=16)
         self._verify = client_verify()  # $SILT_CA or the system store (siltfs.tls)
         self._http = httpx.Client(
-            base_url=self.url, headers=headers, timeout=timeout, limits=limits,
+            base_url=self.url,
+            headers=headers,
+            timeout=timeout,
+            limits=limits,
             verify=self._verify,
-        )  # fmt: skip
+        )
         self.timeout = timeout
         parts = urlsplit(self.url)
         self._tls = parts.scheme == "https"
@@ -156,8 +166,16 @@ class WorkerClient:
         except httpx.HTTPError as exc:
             raise Unavailable(f"worker at {self.url} unreachable: {exc!r}", what) from exc
 
-    def put(self, block_id: int, data: bytes | memoryview, *, durable: bool, ssd: bool,
-            pin: bool, crc32c: int | None = None) -> tuple[str, int]:  # fmt: skip
+    def put(
+        self,
+        block_id: int,
+        data: bytes | memoryview,
+        *,
+        durable: bool,
+        ssd: bool,
+        pin: bool,
+        crc32c: int | None = None,
+    ) -> tuple[str, int]:
         """Store a block; returns its tier and the worker's block-set version after it.
         *crc32c*: the block's CRC-32C if the caller has it (computed otherwise)."""
         what = f"block {block_id}"
@@ -264,8 +282,9 @@ class WorkerClient:
                 sock.close()
                 raise SiltError(
                     f"asked the worker for {expected}, it sent "
-                    f"{headers.get('content-range')} ({length} bytes)", what,
-                )  # fmt: skip
+                    f"{headers.get('content-range')} ({length} bytes)",
+                    what,
+                )
             return BlockStream(self, sock, block_id, start, end, early, keep)
         if status == 200 and start == 0 and int(length) == end:  # the range was the block
             return BlockStream(self, sock, block_id, start, end, early, keep)

@@ -32,9 +32,13 @@ class BlockHolder(Protocol):
     def unpin(self, block_ids: Iterable[int]) -> None: ...
 
     def put(
-        self, block_id: int, data: bytes | memoryview, *, durable: bool = False,
+        self,
+        block_id: int,
+        data: bytes | memoryview,
+        *,
+        durable: bool = False,
         ssd: bool = False,
-    ) -> str: ...  # fmt: skip
+    ) -> str: ...
 
     def get(self, block_id: int, *, promote: bool = False, wait: bool = False) -> bytes | None: ...
 

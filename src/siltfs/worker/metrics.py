@@ -56,6 +56,7 @@ class CacheCollector(Collector):
             value=store.checksum_failures,
         )
         yield GaugeMetricFamily(
-            "silt_cache_pinned_blocks", "Blocks that may not be evicted (pinned or unpersisted)",
+            "silt_cache_pinned_blocks",
+            "Blocks that may not be evicted (pinned or unpersisted)",
             value=len(store.pinned),
-        )  # fmt: skip
+        )

@@ -105,13 +105,21 @@ class WorkerNode:
     def describe(self) -> dict[str, Any]:
         s = self.store
         return {
-            "id": self.id, "url": self.url, "host_id": HOST_ID, "block_dir": self.block_dir,
+            "id": self.id,
+            "url": self.url,
+            "host_id": HOST_ID,
+            "block_dir": self.block_dir,
             "boot_id": self.boot_id,
-            "tiers": [{"tier": u.tier, "capacity": u.capacity, "used": u.used,
-                       "blocks": u.blocks} for u in s.usage()],
-            "hits": dict(s.hits), "misses": s.misses, "evictions": s.evictions,
-            "pinned": len(s.pinned), "checksum_failures": s.checksum_failures,
-        }  # fmt: skip
+            "tiers": [
+                {"tier": u.tier, "capacity": u.capacity, "used": u.used, "blocks": u.blocks}
+                for u in s.usage()
+            ],
+            "hits": dict(s.hits),
+            "misses": s.misses,
+            "evictions": s.evictions,
+            "pinned": len(s.pinned),
+            "checksum_failures": s.checksum_failures,
+        }
 
     def beat(self, link: _MasterLink) -> None:
         version = self.store.version
