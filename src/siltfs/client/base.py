@@ -49,6 +49,7 @@ __all__ = ["FileSystem", "local_chunks"]
 
 READ_BUFFER = 64 * 1024  # small: random reads copy little; large reads bypass it entirely
 WRITE_BUFFER = 1024 * 1024
+MAX_INODE_ID = 2**53 - 1  # what the HTTP API takes (and a JSON number holds exactly)
 
 
 class FileSystem(PosixMethods):
@@ -85,6 +86,15 @@ class FileSystem(PosixMethods):
 
     def exists(self, path: str, *, sync_interval_ms: int | None = None) -> bool:
         return self._exists(paths.validate(path), check_interval(sync_interval_ms))
+
+    def path_of_inode(self, inode_id: int) -> str | None:
+        """The current path of the entry whose ``FileInfo.id`` is *inode_id* (it follows
+        renames), or None once it is deleted or replaced by a newer version."""
+        if not isinstance(inode_id, int) or isinstance(inode_id, bool):
+            raise WrongType(f"inode id must be an int, not {type(inode_id).__name__}")
+        if not 0 <= inode_id <= MAX_INODE_ID:
+            raise InvalidArgument(f"inode id must be in 0..{MAX_INODE_ID}, not {inode_id}")
+        return self._path_of_inode(inode_id)
 
     def rename(self, src: str, dst: str) -> None:
         self._rename(paths.validate(src, what="source"), paths.validate(dst, what="destination"))
@@ -403,6 +413,9 @@ class FileSystem(PosixMethods):
 
     @abstractmethod
     def _job(self, job_id: int) -> JobInfo: ...
+
+    @abstractmethod
+    def _path_of_inode(self, inode_id: int) -> str | None: ...
 
     @abstractmethod
     def _retry_job(self, job_id: int) -> int: ...

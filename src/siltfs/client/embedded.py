@@ -179,6 +179,9 @@ class EmbeddedFileSystem(FileSystem):
     def _job(self, job_id: int) -> JobInfo:
         return self.master.show_job(job_id)
 
+    def _path_of_inode(self, inode_id: int) -> str | None:
+        return self.master.path_of_inode(inode_id)
+
     def _retry_failed(self) -> int:
         return self.master.retry_failed_jobs()
 

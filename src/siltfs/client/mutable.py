@@ -10,6 +10,11 @@ handle).  ``flush()`` and ``close()`` commit a changed spool as the next version
 the client's ordinary ``open(path, "wb")`` -- one whole, consistent version, persisted by
 the usual protocol -- so other clients see it atomically (close-to-open).
 
+A handle follows its file: a commit goes to the file's current path (after a rename),
+to the path it was opened with if a newer version replaced the file there (last close
+wins), and nowhere if the file was unlinked (as POSIX drops what is written to an
+unlinked file when its last descriptor closes).
+
 Departure (docs/DESIGN.md): the commit writes the whole file, so appending to a large
 file copies it; copy-on-write block versions in the core will remove that.
 """
@@ -99,6 +104,7 @@ class MutableFile(io.RawIOBase):
             info = None
         if info is not None and info.is_dir:
             raise IsADirectory("is a directory", path=path)
+        self._inode_id = info.id if info is not None else None  # the version opened
         if info is None and kind == "r+":
             raise FileNotFound("no such file", path=path)
         if info is not None and kind == "x+":
@@ -204,7 +210,7 @@ class MutableFile(io.RawIOBase):
             if self._spool is not None:
                 return os.pread(self._spool, size, offset)
             if self._reader is None:
-                self._reader = self._fs.open(self.path, "rb")
+                self._reader = self._fs.open(self._current_path() or self.path, "rb")
             self._reader.seek(offset)
             return self._reader.read(size)
 
@@ -223,14 +229,37 @@ class MutableFile(io.RawIOBase):
             if not self._dirty:
                 return
             fd = self._make_spool(copy_in=True)
+            target = self._current_path()
+            if target is None:  # unlinked since: what was written to it goes with it
+                self._dirty = False
+                return
             mode = "xb" if self._exclusive else "wb"
-            commit_spool(self._fs, self.path, fd, self._size, mode, self._write_kwargs)
+            commit_spool(self._fs, target, fd, self._size, mode, self._write_kwargs)
+            self.path = target
             self._dirty = False
             self._exclusive = False  # the file is ours now; later commits replace it
+            try:
+                self._inode_id = self._fs.stat(target).id  # the version just committed
+            except FileNotFound:  # deleted at once by another client
+                self._inode_id = None
+
+    def _current_path(self) -> str | None:
+        """Where the file this handle opened is now: it follows renames.  The path it was
+        opened with if it was replaced by a newer version there (last close wins), or if
+        this handle creates it; None if it was unlinked."""
+        if self._inode_id is None:
+            return self.path
+        found = self._fs.path_of_inode(self._inode_id)
+        if found is not None:
+            return found
+        return self.path if self._fs.exists(self.path) else None
 
     def _make_spool(self, *, copy_in: bool) -> int:
         if self._spool is None:
-            fd = new_spool(self._fs, self.path, copy_in=copy_in and self._size > 0)
+            source = self._current_path() if copy_in and self._size > 0 else self.path
+            if source is None:
+                raise FileNotFound("unlinked before its content was read", path=self.path)
+            fd = new_spool(self._fs, source, copy_in=copy_in and self._size > 0)
             self._spool = fd
             if self._reader is not None:
                 self._reader.close()

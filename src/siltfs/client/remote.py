@@ -365,6 +365,10 @@ class RemoteFileSystem(FileSystem):
     def _job(self, job_id: int) -> JobInfo:
         return job_info(self._get(f"/jobs/{job_id}"))
 
+    def _path_of_inode(self, inode_id: int) -> str | None:
+        found = self._get("/path_of_inode", inode=inode_id)["path"]
+        return None if found is None else str(found)
+
     def _retry_failed(self) -> int:
         return int(self._post("/jobs/retry_failed")["retried"])
 

@@ -30,6 +30,7 @@ from siltfs.server.models import (
     CheckBody,
     DeleteBody,
     HeartbeatBody,
+    InodeId,
     JobId,
     MkdirBody,
     MountBody,
@@ -71,6 +72,10 @@ def namespace_router(fs: EmbeddedFileSystem) -> APIRouter:
     ) -> list[dict[str, Any]]:
         infos = fs.ls(path, recursive=recursive, sync_interval_ms=sync_interval_ms)
         return [i.to_dict() for i in infos]
+
+    @router.get("/path_of_inode")
+    def path_of_inode(inode: InodeId) -> dict[str, str | None]:
+        return {"path": fs.path_of_inode(inode)}
 
     @router.get("/exists")
     def exists(path: PathQuery, sync_interval_ms: SyncQuery = None) -> dict[str, bool]:

@@ -66,6 +66,7 @@ InodeQuery = Annotated[int | None, Query(alias="inode", ge=0, le=MAX_INT)]
 BlockSizeQuery = Annotated[int | None, Query(ge=1, le=MAX_BLOCK_SIZE)]
 ReplicasQuery = Annotated[int | None, Query(ge=1, le=MAX_REPLICAS)]
 JobId = Annotated[int, PathParam(ge=0, le=MAX_INT)]
+InodeId = Annotated[int, Query(ge=0, le=MAX_INT)]
 WriteTypeQuery = Annotated[str | None, Query(json_schema_extra={"enum": list(WRITE_TYPES)})]
 ReadTypeQuery = Annotated[str | None, Query(json_schema_extra={"enum": list(READ_TYPES)})]
 StateQuery = Annotated[

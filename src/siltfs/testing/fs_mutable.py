@@ -138,3 +138,47 @@ class MutableTests(FileSystemFixtures):
         info = fs.stat(p)
         assert info.length == 4 and info.mode & 0o777 == 0o600
         assert (info.uid, info.gid) == (os.getuid(), os.getgid())
+
+    def test_a_handle_follows_its_file(self, fs: Any, base: str, tmp_path: Path) -> None:
+        """Rename while open: the change lands at the new name (as on a local file);
+        unlinked while open: the change goes with the file; replaced by a newer version
+        at its path: the last close wins there."""
+        moved, gone, replaced = f"{base}/moved", f"{base}/gone", f"{base}/replaced"
+        for p in (moved, gone, replaced):
+            fs.write_bytes(p, b"0123456789")
+        local = tmp_path / "moved"
+        local.write_bytes(b"0123456789")
+        with fs.open(moved, "r+b") as f, open(local, "r+b") as g:
+            for h in (f, g):
+                h.seek(2)
+                h.write(b"XX")
+            fs.rename(moved, f"{base}/moved2")
+            os.rename(local, tmp_path / "moved2")
+            for h in (f, g):
+                h.write(b"YY")
+        assert fs.read_bytes(f"{base}/moved2") == (tmp_path / "moved2").read_bytes()
+        assert not fs.exists(moved)
+        with fs.open(gone, "r+b") as f:
+            f.write(b"AA")
+            fs.delete(gone)
+            f.write(b"BB")
+        assert not fs.exists(gone)
+        with fs.open(replaced, "ab") as f:
+            f.write(b"-mine")
+            fs.write_bytes(replaced, b"theirs")
+        assert fs.read_bytes(replaced) == b"0123456789-mine"
+        assert fs.path_of_inode(fs.stat(f"{base}/moved2").id) == f"{base}/moved2"
+
+    def test_path_of_inode(self, fs: Any, base: str) -> None:
+        p = f"{base}/where"
+        fs.write_bytes(p, b"x")
+        first = fs.stat(p).id
+        fs.rename(p, f"{base}/there")
+        assert fs.path_of_inode(first) == f"{base}/there"
+        fs.write_bytes(f"{base}/there", b"newer")  # a new version: a new id
+        assert fs.path_of_inode(first) is None
+        assert fs.path_of_inode(fs.stat(base).id) == base
+        with pytest.raises(errors.WrongType):
+            fs.path_of_inode("1")
+        with pytest.raises(errors.InvalidArgument):
+            fs.path_of_inode(-1)
