@@ -14,6 +14,7 @@ from typing import Any
 import click
 
 from siltfs.cli.main import CliError, CliState, open_fs
+from siltfs.client.base import FileSystem
 from siltfs.model.enums import ReadType, WriteType
 
 
@@ -166,7 +167,7 @@ def mount(
     runner.run(ops, target, fuse_options)
 
 
-def _default_write_type(fs: Any) -> str:
+def _default_write_type(fs: FileSystem) -> str:
     config = getattr(fs, "config", None)
     wt = getattr(config, "default_write_type", WriteType.ASYNC_THROUGH)
     return str(wt.value)

@@ -15,6 +15,7 @@ import click
 from siltfs.cli.cluster import _bind
 from siltfs.cli.main import CliState, load_config
 from siltfs.cli.server import serve_until_signalled
+from siltfs.client.base import FileSystem
 from siltfs.errors import SiltError
 from siltfs.model.enums import WriteType
 
@@ -132,7 +133,7 @@ def s3(
         from siltfs.client.wire import master_urls
 
         token = token_file.read_text().strip() if token_file else os.environ.get("SILT_TOKEN")
-        fs: Any = siltfs.connect(master_urls(master), token=token or None)
+        fs: FileSystem = siltfs.connect(master_urls(master), token=token or None)
         what = master
     else:
         home = home_opt or state.home or Path(os.environ.get("SILT_HOME") or Path.home() / ".silt")

@@ -31,6 +31,7 @@ import threading
 import time
 from typing import Any
 
+from siltfs.client.base import FileSystem
 from siltfs.client.mutable import commit_spool, new_spool
 from siltfs.model.posix import Creation
 
@@ -38,7 +39,9 @@ from siltfs.model.posix import Creation
 class OpenFile:
     """The state of one open path: size, spool, dirtiness; shared by its handles."""
 
-    def __init__(self, fs: Any, path: str, size: int, spool_dir: str, write_type: str) -> None:
+    def __init__(
+        self, fs: FileSystem, path: str, size: int, spool_dir: str, write_type: str
+    ) -> None:
         self.fs = fs
         self.path = path
         self.size = size

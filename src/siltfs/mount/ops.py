@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 import mfusepy
 
 from siltfs import errors
+from siltfs.client.base import FileSystem
 from siltfs.model.enums import WriteType
 from siltfs.model.inode import FileInfo
 from siltfs.model.posix import Creation
@@ -80,7 +81,7 @@ class SiltOperations(mfusepy.Operations):  # type: ignore[misc]
     flag_nopath = True
 
     def __init__(
-        self, fs: Any, *, write_type: str, read_type: str | None, spool_dir: str,
+        self, fs: FileSystem, *, write_type: str, read_type: str | None, spool_dir: str,
         read_only: bool = False,
     ) -> None:  # fmt: skip
         self.fs = fs
@@ -217,7 +218,8 @@ class SiltOperations(mfusepy.Operations):  # type: ignore[misc]
                 for new, old in zip(times, (info.atime_ns, info.mtime_ns), strict=True)
             )  # type: ignore[assignment]
         now = time.time_ns()
-        self.fs.utime(path, ns=tuple(now if t is None else t for t in times))
+        atime, mtime = (now if t is None else int(t) for t in times)
+        self.fs.utime(path, ns=(atime, mtime))
         return 0
 
     @translated
