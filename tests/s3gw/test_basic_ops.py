@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
@@ -89,6 +90,20 @@ def test_missing_key_and_delete_semantics(s3: Any, bucket: str, fs: RemoteFileSy
     assert not fs.exists(f"/{bucket}/a/b")
     assert fs.exists(f"/{bucket}/a/e.txt")
     s3.delete_object(Bucket=bucket, Key="a/e.txt")
+    assert fs.ls(f"/{bucket}") == []
+
+
+def test_parallel_deletes_in_one_implicit_directory(
+    s3: Any, bucket: str, fs: RemoteFileSystem
+) -> None:
+    """As ``aws s3 rm --recursive`` does: every delete succeeds although the others
+    remove the implicit directories under it meanwhile."""
+    names = [f"a/b/k{i:02d}" for i in range(24)]
+    for name in names:
+        s3.put_object(Bucket=bucket, Key=name, Body=b"x")
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda k: s3.delete_object(Bucket=bucket, Key=k), names))
+    assert {a["ResponseMetadata"]["HTTPStatusCode"] for a in answers} == {204}
     assert fs.ls(f"/{bucket}") == []
 
 

@@ -216,6 +216,12 @@ class Store:
         """Delete *key* if it exists (S3: deleting a missing key succeeds), then the
         implicit parents it leaves empty."""
         path = keys.object_path(bucket, key)
+        try:
+            self._delete(bucket, key, path)
+        except (FileNotFound, NotADirectoryError):
+            return  # gone meanwhile (a concurrent delete): deleted is deleted
+
+    def _delete(self, bucket: str, key: str, path: str) -> None:
         info = self.stat(path)
         if info is None:
             return
@@ -237,6 +243,15 @@ class Store:
         self.remove_empty_parents(bucket, path)
 
     def remove_empty_parents(self, bucket: str, path: str) -> None:
+        """Delete the implicit directories above *path* that are empty, bottom up.  A
+        concurrent delete may remove them first (``aws s3 rm --recursive`` deletes in
+        parallel): that is the same outcome."""
+        try:
+            self._remove_empty_parents(bucket, path)
+        except (FileNotFound, NotADirectoryError):
+            return
+
+    def _remove_empty_parents(self, bucket: str, path: str) -> None:
         root = keys.bucket_path(bucket)
         parent = paths.split(path)[0]
         while parent != root:
