@@ -97,7 +97,7 @@ def running_master(
         token = _wait_ready(proc, home / "token", url, stderr_path)
         yield Master(url=url, token=token, home=home, process=proc)
     finally:
-        _stop(proc)
+        stop_process(proc)
         log(f"silt master stopped (exit status {proc.returncode})")
 
 
@@ -154,11 +154,12 @@ def running_cluster(
             wid = _wait_registered(proc, master, home / "worker-id", stderr_path)
             yield Cluster(master, url, home, wid, proc)
         finally:
-            _stop(proc)
+            stop_process(proc)
             log(f"silt worker stopped (exit status {proc.returncode})")
 
 
-def _stop(proc: subprocess.Popen[bytes]) -> None:
+def stop_process(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, up to 30 s for it to end, then SIGKILL."""
     if proc.poll() is None:
         proc.terminate()
         try:

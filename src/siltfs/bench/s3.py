@@ -41,7 +41,7 @@ from typing import Any
 
 import httpx
 
-from siltfs.bench.remote_meta import free_port
+from siltfs.bench.remote_meta import free_port, stop_process
 from siltfs.bench.remote_read import TCP_LABEL, TcpSource
 from siltfs.bench.runner import (
     BASE,
@@ -126,12 +126,7 @@ def _server(cmd: Sequence[str], url: str, log: Path, what: str) -> Iterator[str]
                 time.sleep(0.05)
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc)
 
 
 def _silt_s3(root: Path) -> list[str]:
