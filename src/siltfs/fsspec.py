@@ -255,14 +255,9 @@ class SiltFileSystem(AbstractFileSystem):  # type: ignore[misc]
         return names
 
     def created(self, path: str) -> datetime.datetime:
-        p = self._strip_protocol(path)
-        client = self._c
-        if not isinstance(client, EmbeddedFileSystem):
-            raise NotImplementedError("creation times are not served by the remote API")
-        inode = client.master.lookup(p)
-        if inode is None:
-            raise FileNotFound("no such file or directory", path=p)
-        return datetime.datetime.fromtimestamp(inode.created_ms / 1000, tz=datetime.UTC)
+        """When the current version of *path* was committed."""
+        created_ms = self._c.stat(self._strip_protocol(path)).created_ms
+        return datetime.datetime.fromtimestamp(created_ms / 1000, tz=datetime.UTC)
 
     def modified(self, path: str) -> datetime.datetime:
         return datetime.datetime.fromtimestamp(self.info(path)["mtime"], tz=datetime.UTC)

@@ -7,6 +7,7 @@ import io
 import pickle
 import threading
 from pathlib import Path
+from typing import Any
 
 import fsspec
 import pytest
@@ -361,3 +362,17 @@ def test_write_and_read_types(silt_home: Path) -> None:
         f.write(b"c")
     assert fs.info("/c")["persistence_state"] == "PERSISTED"
     fs.close()
+
+
+def test_created_over_a_remote_master(silt_cluster: Any) -> None:
+    """``created`` comes from the client contract (FileInfo.created_ms), remote too."""
+    before = datetime.datetime.now(datetime.UTC) - datetime.timedelta(seconds=5)
+    fs = SiltFileSystem(master=silt_cluster.url, token=silt_cluster.token, skip_instance_cache=True)
+    try:
+        fs.pipe("/created-remote", b"1")
+        when = fs.created("/created-remote")
+        assert before <= when <= datetime.datetime.now(datetime.UTC)
+        with pytest.raises(FileNotFoundError):
+            fs.created("/created-none")
+    finally:
+        fs.close()

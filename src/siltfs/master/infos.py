@@ -46,6 +46,7 @@ def _info(inode: Inode, path: str, name: str, ids: list[int], cached: int) -> Fi
         a.target,
         a.rdev,
         inode.content_hash,
+        inode.created_ms,
     )
 
 

@@ -88,6 +88,7 @@ class FileInfo:
     target: str | None = None  # a symlink's target (its length is the target's)
     rdev: int = 0
     checksum: str | None = None  # MD5 of the content, hex, when recorded on ingest
+    created_ms: int = 0  # when this version was committed (fsspec ``created``)
 
     @property
     def is_symlink(self) -> bool:
