@@ -133,3 +133,31 @@ def test_interrupted_tree_move_rolls_forward(memory_uri: str, fs: EmbeddedFileSy
     assert ufs.status("src") is None
     assert {s.name for s in ufs.list("dst")} == {"a", "b", "sub"}
     assert ufs.read_range("dst/sub/c", 0, 5) == b"sub/c"
+
+
+def _metric(fs: EmbeddedFileSystem, name: str) -> float:
+    for line in fs.metrics_text().splitlines():
+        if line.startswith(name + " ") or line.startswith(name + "{"):
+            return float(line.rsplit(" ", 1)[1])
+    raise AssertionError(f"{name} not exported")
+
+
+@pytest.mark.parametrize("change", ["delete", "overwrite"])
+def test_a_job_whose_file_changes_while_it_uploads_ends_without_a_failure(
+    fs: EmbeddedFileSystem, change: str
+) -> None:
+    faults = inject_faults(fs)
+    gate = faults.block("open_write", ".silt_staging/j*")  # the upload holds, blocks unread
+    fs.write_bytes("/f", b"first")
+    assert gate.wait_reached(10)
+    before = _metric(fs, "silt_persist_failures_total")
+    if change == "delete":
+        fs.delete("/f")  # its blocks go: the held upload then finds none
+    else:
+        fs.write_bytes("/f", b"second", write_type="CACHE_THROUGH")
+    gate.release()
+    fs.wait_persisted(timeout=30)
+    assert fs.jobs() == []
+    assert _metric(fs, "silt_persist_failures_total") == before  # a change, not a failure
+    expected = set() if change == "delete" else {"f"}
+    assert ufs_tree(fs.config.root_ufs_dir) == expected

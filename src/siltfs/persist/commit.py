@@ -92,9 +92,30 @@ class Committer:
             if row is not None:
                 txn.delete_job(job.id)
 
+    def _ended_by_a_change(self, job: PersistJob) -> str | None:
+        """Why the job no longer matters, if it does not: another claim holds it now
+        ("superseded", left to its holder), or its file was deleted or rewritten (the
+        job is cancelled)."""
+        with self.ns.ms.snapshot() as txn:
+            row = txn.get_job(job.id)
+            inode = txn.get_inode(job.inode_id)
+        if row is None or row.token != job.token:
+            return "superseded"
+        if inode is None:
+            return "the file was deleted"
+        if inode.generation != job.generation:
+            return "the file was rewritten"
+        return None  # (a LOST file keeps its FAILED job: it revives the file)
+
     def fail(self, job: PersistJob, exc: BaseException) -> None:
         """Record a failed attempt: back to PENDING after a backoff, or FAILED."""
         message = f"{type(exc).__name__}: {exc}"
+        ended = self._ended_by_a_change(job)
+        if ended is not None:  # deleted or rewritten while it ran: nothing failed
+            log.info("persist of inode %s ended: %s (%s)", job.inode_id, ended, message)
+            if ended != "superseded":
+                self.cancel(job)
+            return
         lost = isinstance(exc, FileLost) and self.ns.blocks.sees_everything(
             self.ns.ms.shared_across_hosts
         )  # else another master's own store may hold the blocks: just retry later
