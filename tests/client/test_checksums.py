@@ -93,3 +93,24 @@ def test_the_persister_does_not_upload_a_corrupt_block(
     assert failures(fs) == 1
     assert "failed its checksums" in str(fs.jobs()[0].last_error)
     assert fs.stat("/a.bin").persistence_state is PersistenceState.LOST
+
+
+@pytest.mark.parametrize("write_type", ["MUST_CACHE", "ASYNC_THROUGH"])
+def test_small_random_reads_are_checked_too(fs: EmbeddedFileSystem, write_type: str) -> None:
+    """Small reads of a block come from the cache in range, checked chunk by chunk."""
+    data = random.Random(4).randbytes(2 * BLOCK)
+    fs.write_bytes("/r.bin", data, write_type=write_type)
+    if write_type == "ASYNC_THROUGH":
+        fs.wait_persisted("/r.bin", timeout=30)  # persisted, its blocks still cached
+    with fs.open("/r.bin", "rb") as f:
+        f.seek(BLOCK + 100)
+        assert f.read(4096) == data[BLOCK + 100 : BLOCK + 4196]
+    flip(block_file(fs, "/r.bin", 1), 200)
+    with fs.open("/r.bin", "rb") as f:
+        f.seek(BLOCK + 100)
+        if write_type == "MUST_CACHE":
+            with pytest.raises(BlockCorrupted, match="not persisted"):
+                f.read(4096)
+        else:  # persisted: read from the UFS instead, right
+            assert f.read(4096) == data[BLOCK + 100 : BLOCK + 4196]
+    assert failures(fs) == 1

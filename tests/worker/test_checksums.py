@@ -136,3 +136,24 @@ def test_checksums_are_recorded_on_start_for_blocks_kept_without_them(tmp_path: 
     again = BlockStore(0, 10 * CHUNK, tmp_path / "ssd")
     assert again.get(1) == b"one" and again.checksum_failures == 0
     assert not Path(sidecar(str(again.ssd.path(2)))).exists()
+
+
+@pytest.mark.parametrize("tier", ["SSD", "MEM"])
+def test_range_reads_check_only_the_chunks_they_read(tmp_path: Path, tier: str) -> None:
+    store = BlockStore(10 * CHUNK if tier == "MEM" else 0, 10 * CHUNK, tmp_path / "ssd")
+    data = payload(4 * CHUNK + 77, 5)
+    assert store.put(3, data) == tier
+    for offset, size in ((0, 10), (CHUNK - 5, 10), (4 * CHUNK, 77), (4 * CHUNK + 70, 50)):
+        assert store.read_range(3, offset, size) == data[offset : offset + size]
+    assert store.read_range(3, len(data), 10) == b""
+    assert store.read_range(99, 0, 10) is None
+    if tier == "SSD":
+        flip(store.ssd.path(3), 2 * CHUNK + 1)
+    else:
+        damaged = bytearray(data)
+        damaged[2 * CHUNK + 1] ^= 1
+        store.mem.data[3] = bytes(damaged)
+    assert store.read_range(3, 5, 100) == data[5:105]  # chunk 0: still right
+    with pytest.raises(BlockCorrupted, match="range read"):
+        store.read_range(3, 2 * CHUNK - 10, 20)  # reaches into chunk 2
+    assert not store.contains(3) and store.checksum_failures == 1

@@ -183,6 +183,9 @@ class BlockWriter(io.RawIOBase):
         super().close()
 
 
+SMALL_READ = 1024 * 1024  # below this, a read of an uncached block reads just its range
+
+
 class BlockReader(PieceReader):
     """Reads a file from the cache where blocks are cached and from the UFS elsewhere.
 
@@ -225,6 +228,26 @@ class BlockReader(PieceReader):
     def _piece(self, idx: int) -> bytes:
         return self.block(idx)
 
+    def _piece_into(self, idx: int, offset: int, out: memoryview) -> int:
+        """A small read of a block not held here is read from the cache in range, its
+        checksums checked for that range only; anything else goes through :meth:`block`."""
+        held = self._cur is not None and self._cur[0] == idx
+        if not held and len(out) < SMALL_READ and self.read_type is not ReadType.CACHE_PROMOTE:
+            try:
+                part = self.master.read_block_range(
+                    block_id(self.inode.id, idx),
+                    offset,
+                    len(out),
+                    wait=self.inode.state is not PersistenceState.PERSISTED,
+                )
+            except BlockCorrupted as exc:
+                self._corrupt(idx, exc)  # (raises unless the UFS has the file)
+                part = None  # dropped: block() re-reads it from the UFS
+            if part:
+                out[: len(part)] = part
+                return len(part)
+        return super()._piece_into(idx, offset, out)
+
     def block(self, idx: int) -> bytes:
         if self._cur is not None and self._cur[0] == idx:
             return self._cur[1]
@@ -236,13 +259,7 @@ class BlockReader(PieceReader):
                 wait=self.inode.state is not PersistenceState.PERSISTED,
             )
         except BlockCorrupted as exc:
-            if self.inode.state is not PersistenceState.PERSISTED:
-                self.master.mark_lost(f"{exc}; it was the only copy")
-                raise BlockCorrupted(
-                    f"cached block {idx} is corrupt ({exc}); the file is not persisted, "
-                    "so that data is lost",
-                    path=self.path,
-                ) from exc
+            self._corrupt(idx, exc)
             data = None  # re-read from the UFS and cached again below
         if data is None:
             data = self._from_ufs(idx)
@@ -253,6 +270,17 @@ class BlockReader(PieceReader):
                     pass
         self._cur = (idx, data)
         return data
+
+    def _corrupt(self, idx: int, exc: BlockCorrupted) -> None:
+        """A cached block failed its checksums (and was dropped): the data is lost
+        unless the file is persisted (then the caller re-reads it from the UFS)."""
+        if self.inode.state is not PersistenceState.PERSISTED:
+            self.master.mark_lost(f"{exc}; it was the only copy")
+            raise BlockCorrupted(
+                f"cached block {idx} is corrupt ({exc}); the file is not persisted, "
+                "so that data is lost",
+                path=self.path,
+            ) from exc
 
     def _from_ufs(self, idx: int) -> bytes:
         if self.inode.state is not PersistenceState.PERSISTED:

@@ -36,6 +36,7 @@ from siltfs.errors import (
     SiltError,
     Unavailable,
 )
+from siltfs.master.cluster_stats import ClusterStatistics
 from siltfs.master.members import LOCAL, WorkerRecord, overview, sum_usage
 from siltfs.worker.blockstore import BlockStore, TierUsage
 from siltfs.worker.checksums import crc
@@ -47,7 +48,7 @@ log = logging.getLogger("siltfs.cluster")
 __all__ = ["LOCAL", "Cluster", "WorkerRecord"]
 
 
-class Cluster:
+class Cluster(ClusterStatistics):
     def __init__(
         self,
         local: BlockStore | None,
@@ -291,6 +292,22 @@ class Cluster:
                 # just started: the workers may not have reported this block yet
                 self._changed.wait(min(0.2, max(0.0, deadline - time.monotonic())))
 
+    def read_range(
+        self, block_id: int, offset: int, size: int, *, wait: bool = False
+    ) -> bytes | None:
+        """Part of a block: verified in range by this master's own store if it holds it."""
+        local, corrupt = self.local, None
+        if local is not None and local.contains(block_id):
+            try:
+                if (part := local.read_range(block_id, offset, size)) is not None:
+                    return part
+            except BlockCorrupted as exc:  # dropped: get() tries the other copies
+                corrupt = exc
+        data = self.get(block_id, wait=wait)
+        if data is None and corrupt is not None:
+            raise corrupt
+        return None if data is None else data[offset : offset + size]
+
     def _probe(self, block_id: int, promote: bool, corrupt: list[BlockCorrupted]) -> bytes | None:
         """Ask every live worker directly: for data with no other copy, a location this
         master has not heard of yet (another master put it; the heartbeat is on its way)
@@ -444,32 +461,6 @@ class Cluster:
         ids = self.local.all_block_ids() if self.local is not None else set()
         with self._lock:
             return ids | set(self.where)
-
-    # statistics -------------------------------------------------------------
-    @property
-    def hits(self) -> dict[str, int]:
-        total = dict(self.local.hits) if self.local is not None else {}
-        for w in self.alive():
-            for tier, n in w.hits.items():
-                total[tier] = total.get(tier, 0) + n
-        return total
-
-    @property
-    def checksum_failures(self) -> int:
-        """Blocks dropped for failing their checksums, here and on every worker known."""
-        local = self.local.checksum_failures if self.local is not None else 0
-        with self._lock:
-            return local + sum(w.checksum_failures for w in self.workers.values())
-
-    @property
-    def misses(self) -> int:
-        local = self.local.misses if self.local is not None else 0
-        return local + self._misses
-
-    @property
-    def evictions(self) -> int:
-        local = self.local.evictions if self.local is not None else 0
-        return local + sum(w.evictions for w in self.alive())
 
     def usage(self) -> list[TierUsage]:
         """Capacity and use per tier, summed over the live members."""

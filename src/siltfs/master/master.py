@@ -371,6 +371,11 @@ class Master:
     ) -> bytes | None:
         return self.blocks.get(block_id, promote=promote, wait=wait)
 
+    def read_block_range(
+        self, block_id: int, offset: int, size: int, *, wait: bool = False
+    ) -> bytes | None:
+        return self.blocks.read_range(block_id, offset, size, wait=wait)
+
     def pin_blocks(self, block_ids: list[int]) -> None:
         self.blocks.pin(block_ids)
 
