@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import io
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import IO, TYPE_CHECKING, Any
 
 from siltfs.client.common import abort_writer
@@ -42,6 +45,12 @@ class SiltFile(io.BufferedIOBase):
         self._closed = False
         self._mutable = isinstance(inner, MutableFile)  # ab, r+b, w+b, a+b, x+b
         self._reading = "r" in mode and not self._mutable
+        # One reading handle shared by threads (DuckDB's fsspec bridge: seek, then read,
+        # each thread on its own, interleaved): a read reads where *this thread* last
+        # seeked, if it did since its last read, else at the shared position; both
+        # under one lock, so no read sees half of another thread's move.
+        self._lock = threading.RLock()
+        self._seeks = threading.local()
 
     # identity ---------------------------------------------------------------
     @property
@@ -88,13 +97,14 @@ class SiltFile(io.BufferedIOBase):
     # reading ----------------------------------------------------------------
     def read(self, size: int | None = -1) -> bytes:
         self._check_readable()
-        if self.cache is not None and self._reading:  # a caching wrapper's cache serves it
-            start = self._inner.tell()
-            end = self.size if size is None or size < 0 else min(self.size, start + size)
-            data: bytes = self.cache._fetch(start, end)
-            self._inner.seek(start + len(data))
-            return data
-        return self._inner.read(-1 if size is None else size)
+        with self._my_position():
+            if self.cache is not None and self._reading:  # a caching wrapper's cache serves it
+                start = self._inner.tell()
+                end = self.size if size is None or size < 0 else min(self.size, start + size)
+                data: bytes = self.cache._fetch(start, end)
+                self._inner.seek(start + len(data))
+                return data
+            return self._inner.read(-1 if size is None else size)
 
     def _fetch_range(self, start: int, end: int) -> bytes:
         """Bytes [start, end) (what fsspec's caches, e.g. ``blockcache::``, fetch with)."""
@@ -104,27 +114,32 @@ class SiltFile(io.BufferedIOBase):
         self._check_readable()
         if self._mutable:
             return self._inner.read(size)
-        return self._inner.read1(size)  # type: ignore[attr-defined,no-any-return]
+        with self._my_position():
+            return self._inner.read1(size)  # type: ignore[attr-defined,no-any-return]
 
     def readinto(self, buffer: Any) -> int:
         self._check_readable()
-        return self._inner.readinto(buffer)  # type: ignore[attr-defined,no-any-return]
+        with self._my_position():
+            return self._inner.readinto(buffer)  # type: ignore[attr-defined,no-any-return]
 
     def readinto1(self, buffer: Any) -> int:
         self._check_readable()
         if self._mutable:
             return self._inner.readinto(buffer)  # type: ignore[attr-defined,no-any-return]
-        return self._inner.readinto1(buffer)  # type: ignore[attr-defined,no-any-return]
+        with self._my_position():
+            return self._inner.readinto1(buffer)  # type: ignore[attr-defined,no-any-return]
 
     def readline(self, size: int | None = -1) -> bytes:
         self._check_readable()
-        return self._inner.readline(-1 if size is None else size)
+        with self._my_position():
+            return self._inner.readline(-1 if size is None else size)
 
     def peek(self, size: int = 0) -> bytes:
         self._check_readable()
         if isinstance(self._inner, MutableFile):
             return self._inner.pread(max(size, 1), self._inner.tell())
-        return self._inner.peek(size)  # type: ignore[attr-defined,no-any-return]
+        with self._my_position():
+            return self._inner.peek(size)  # type: ignore[attr-defined,no-any-return]
 
     def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
         if self.closed:
@@ -133,12 +148,32 @@ class SiltFile(io.BufferedIOBase):
             raise io.UnsupportedOperation(
                 "seek: a 'wb' file is written sequentially (open it 'w+b' to write at any offset)"
             )
-        return self._inner.seek(offset, whence)
+        if not self._reading:
+            return self._inner.seek(offset, whence)
+        with self._my_position():
+            target: int = self._inner.seek(offset, whence)
+            self._seeks.at = target  # this thread's next read starts here
+            return target
 
     def tell(self) -> int:
         if self.closed:
             raise ValueError("tell on a closed file")
-        return self._inner.tell() if self.seekable() else self._written
+        if not self._reading:
+            return self._inner.tell() if self.seekable() else self._written
+        with self._lock:
+            pending: int | None = getattr(self._seeks, "at", None)
+            return self._inner.tell() if pending is None else pending
+
+    @contextmanager
+    def _my_position(self) -> Iterator[None]:
+        """Under the handle's lock, the shared position moved to where this thread last
+        seeked (if it has not read since)."""
+        with self._lock:
+            pending = getattr(self._seeks, "at", None)
+            if pending is not None:
+                self._seeks.at = None
+                self._inner.seek(pending)
+            yield
 
     def _check_readable(self) -> None:
         if self.closed:
