@@ -16,6 +16,7 @@ from typing import Any
 import click
 
 from siltfs.cli.main import CliState, load_config
+from siltfs.cli.options import tls_options
 from siltfs.cli.server import ensure_cluster_secret, ensure_token, serve_until_signalled
 from siltfs.home import CLUSTER_SECRET_FILE, HomeLock, private_dir, read_token
 from siltfs.tls import client_verify, make_self_signed
@@ -84,18 +85,7 @@ def _bind(host: str, port: int) -> socket.socket:
     show_default=True,
     help="Log every request (heartbeats and block reads included).",
 )
-@click.option(
-    "--tls-cert",
-    type=click.Path(dir_okay=False, exists=True, path_type=Path),
-    default=None,
-    help="Serve HTTPS with this certificate (PEM).",
-)
-@click.option(
-    "--tls-key",
-    type=click.Path(dir_okay=False, exists=True, path_type=Path),
-    default=None,
-    help="The certificate's private key (PEM).",
-)
+@tls_options
 @click.pass_context
 def worker(
     ctx: click.Context,

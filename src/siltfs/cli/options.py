@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -68,3 +69,20 @@ def recursive_option(help_text: str) -> Callable[[F], F]:
         return click.option("-R", "-r", "--recursive", "recursive", is_flag=True, help=help_text)(f)
 
     return decorate
+
+
+def tls_options(f: F) -> F:
+    """``--tls-cert`` and ``--tls-key``: a server (master, worker, S3 gateway) on HTTPS."""
+    key = click.option(
+        "--tls-key",
+        type=click.Path(dir_okay=False, exists=True, path_type=Path),
+        default=None,
+        help="The certificate's private key (PEM).",
+    )
+    cert = click.option(
+        "--tls-cert",
+        type=click.Path(dir_okay=False, exists=True, path_type=Path),
+        default=None,
+        help="Serve HTTPS with this certificate (PEM).",
+    )
+    return cert(key(f))

@@ -14,6 +14,7 @@ import click
 
 from siltfs.cli.cluster import _bind
 from siltfs.cli.main import CliState, load_config
+from siltfs.cli.options import tls_options
 from siltfs.cli.server import serve_until_signalled
 from siltfs.client.base import FileSystem
 from siltfs.errors import SiltError
@@ -75,18 +76,7 @@ from siltfs.model.enums import WriteType
     show_default=True,
     help="Virtual-host addressing: <bucket>.<domain> names a bucket (repeatable).",
 )
-@click.option(
-    "--tls-cert",
-    type=click.Path(dir_okay=False, exists=True, path_type=Path),
-    default=None,
-    help="Serve HTTPS with this certificate (PEM).",
-)
-@click.option(
-    "--tls-key",
-    type=click.Path(dir_okay=False, exists=True, path_type=Path),
-    default=None,
-    help="The certificate's private key (PEM).",
-)
+@tls_options
 @click.option(
     "--log-level",
     default="info",

@@ -23,6 +23,7 @@ from typing import Any
 import click
 
 from siltfs.cli.main import CliState, load_config
+from siltfs.cli.options import tls_options
 from siltfs.home import (
     CLUSTER_SECRET_FILE,
     TOKEN_FILE,
@@ -104,18 +105,7 @@ def ensure_secret(home: Path, name: str) -> tuple[str, Path]:
     default=None,
     help="Keep a block store in the master process too (default: cluster.local_worker).",
 )
-@click.option(
-    "--tls-cert",
-    type=click.Path(dir_okay=False, exists=True, path_type=Path),
-    default=None,
-    help="Serve HTTPS with this certificate (PEM).",
-)
-@click.option(
-    "--tls-key",
-    type=click.Path(dir_okay=False, exists=True, path_type=Path),
-    default=None,
-    help="The certificate's private key (PEM).",
-)
+@tls_options
 @click.option(
     "--access-log/--no-access-log",
     default=False,
