@@ -63,25 +63,43 @@ def _random_reads(f: IO[Any], offsets: list[int]) -> None:
         f.read(4096)
 
 
-class TcpSource:
-    """A loopback TCP server thread that sends *data* whole to each connection."""
+class LoopbackServer:
+    """A TCP server thread on a free loopback port that hands each connection to
+    :meth:`_handle`, one at a time, until :meth:`close`."""
 
-    def __init__(self, data: bytes) -> None:
-        self.data = data
+    def __init__(self) -> None:
         self.sock = socket.create_server(("127.0.0.1", 0))
         self.port: int = self.sock.getsockname()[1]
         self._thread = threading.Thread(target=self._serve, daemon=True)
         self._thread.start()
 
+    def _handle(self, conn: socket.socket) -> None:
+        raise NotImplementedError
+
     def _serve(self) -> None:
-        view = memoryview(self.data)
         while True:
             try:
                 conn, _ = self.sock.accept()
             except OSError:
                 return  # closed
             with conn:
-                conn.sendall(view)
+                self._handle(conn)
+
+    def close(self) -> None:
+        self.sock.close()
+        self._thread.join(timeout=5)
+
+
+class TcpSource(LoopbackServer):
+    """Sends *data* whole to each connection."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self._view = memoryview(data)
+        super().__init__()
+
+    def _handle(self, conn: socket.socket) -> None:
+        conn.sendall(self._view)
 
     def receive(self, into: bytearray) -> int:
         """Connect and receive len(*into*) bytes into *into*."""
@@ -94,10 +112,6 @@ class TcpSource:
                     break
                 got += n
         return got
-
-    def close(self) -> None:
-        self.sock.close()
-        self._thread.join(timeout=5)
 
 
 def _write(fs: RemoteFileSystem, data: bytes, local: Path) -> None:

@@ -42,7 +42,7 @@ from typing import Any
 import httpx
 
 from siltfs.bench.remote_meta import free_port, stop_process
-from siltfs.bench.remote_read import TCP_LABEL, TcpSource
+from siltfs.bench.remote_read import TCP_LABEL, LoopbackServer, TcpSource
 from siltfs.bench.runner import (
     BASE,
     SILT,
@@ -69,41 +69,28 @@ START_TIMEOUT = 60.0
 MOTO_LABEL = "moto server"
 
 
-class TcpSink:
-    """A loopback TCP server thread that receives (and drops) what each connection sends;
-    :meth:`send` returns once the server has every byte."""
+class TcpSink(LoopbackServer):
+    """Receives (and drops) what each connection sends; :meth:`send` returns once the
+    server has every byte."""
 
     def __init__(self, size: int) -> None:
         self.size = size
-        self.sock = socket.create_server(("127.0.0.1", 0))
-        self.port: int = self.sock.getsockname()[1]
+        self._buffer = memoryview(bytearray(CHUNK))
         self._done = threading.Semaphore(0)
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self._thread.start()
+        super().__init__()
 
-    def _serve(self) -> None:
-        buffer = memoryview(bytearray(CHUNK))
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return  # closed
-            with conn:
-                got = 0
-                while got < self.size and (n := conn.recv_into(buffer)):
-                    got += n
-                conn.sendall(b"k")  # the answer: everything arrived
-            self._done.release()
+    def _handle(self, conn: socket.socket) -> None:
+        got = 0
+        while got < self.size and (n := conn.recv_into(self._buffer)):
+            got += n
+        conn.sendall(b"k")  # the answer: everything arrived
+        self._done.release()
 
     def send(self, data: bytes) -> None:
         with socket.create_connection(("127.0.0.1", self.port)) as s:
             s.sendall(data)
             s.recv(1)
         self._done.acquire()
-
-    def close(self) -> None:
-        self.sock.close()
-        self._thread.join(timeout=5)
 
 
 @contextmanager
