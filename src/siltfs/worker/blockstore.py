@@ -42,6 +42,7 @@ class BlockStore:
         self.evictions = 0
         self.hits = {"MEM": 0, "SSD": 0}
         self.misses = 0
+        self.written_bytes = 0  # block bytes put into the cache (any tier)
         self.checksum_failures = 0
         self.corrupt: OrderedDict[int, str] = OrderedDict()  # block id -> what failed
 
@@ -71,6 +72,7 @@ class BlockStore:
         caller has them already (computed from *data* otherwise).
         """
         size = len(data)
+        self.written_bytes += size
         if sums is None:
             sums = BlockSums.of(data)
         elif sums.length != size:

@@ -17,6 +17,8 @@ class CacheStats(Protocol):
     @property
     def misses(self) -> int: ...
     @property
+    def written_bytes(self) -> int: ...
+    @property
     def evictions(self) -> int: ...
     @property
     def pinned(self) -> set[int]: ...
@@ -46,6 +48,11 @@ class CacheCollector(Collector):
         yield from (hits, used, cap, blocks)
         yield CounterMetricFamily(
             "silt_cache_misses", "Block reads not found in any tier", value=store.misses
+        )
+        yield CounterMetricFamily(
+            "silt_cache_written_bytes",
+            "Block bytes written into the cache (every put, any tier)",
+            value=store.written_bytes,
         )
         yield CounterMetricFamily(
             "silt_cache_evictions", "Blocks dropped to make room", value=store.evictions
