@@ -96,6 +96,10 @@ class Txn(ABC):
     def pinned_inodes(self) -> list[Inode]: ...
 
     @abstractmethod
+    def sharing_inodes(self) -> list[Inode]:
+        """Files whose blocks include some of an earlier version (``shared`` set)."""
+
+    @abstractmethod
     def allocate_ids(self, count: int) -> int:
         """Reserve *count* consecutive inode ids; return the first."""
 

@@ -103,6 +103,10 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
         """,
     ),
     ("POSIX metadata of inodes (JSON)", "ALTER TABLE silt_inodes ADD COLUMN attrs TEXT;"),
+    (
+        "copy-on-write block maps of file versions",
+        "ALTER TABLE silt_inodes ADD COLUMN shared TEXT;",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

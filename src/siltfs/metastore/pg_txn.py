@@ -160,7 +160,7 @@ class PgTxn(Txn):
         cur = self._x(
             "UPDATE silt_inodes SET parent_id=%s, name=%s, is_dir=%s, length=%s, block_size=%s, "
             "generation=%s, state=%s, created_ms=%s, mtime_ms=%s, pinned=%s, ttl_ms=%s, "
-            "ttl_action=%s, mount_id=%s, fingerprint=%s, content_hash=%s, sync_ms=%s, attrs=%s "
+            "ttl_action=%s, mount_id=%s, fingerprint=%s, content_hash=%s, sync_ms=%s, attrs=%s, shared=%s "
             "WHERE id=%s AND NOT EXISTS (SELECT 1 FROM silt_inodes o "
             "WHERE o.parent_id=%s AND o.name=%s AND o.id <> %s)",
             (*p[1:], inode.id, inode.parent_id, inode.name, inode.id),
@@ -204,6 +204,10 @@ class PgTxn(Txn):
 
     def pinned_inodes(self) -> list[Inode]:
         rows = self._all(f"SELECT {INODE_COLS} FROM silt_inodes WHERE pinned = 1")
+        return [inode_from_row(r) for r in rows]
+
+    def sharing_inodes(self) -> list[Inode]:
+        rows = self._all(f"SELECT {INODE_COLS} FROM silt_inodes WHERE shared IS NOT NULL")
         return [inode_from_row(r) for r in rows]
 
     def allocate_ids(self, count: int) -> int:

@@ -11,7 +11,7 @@ from siltfs.model.inode import Inode, MountInfo, PersistJob
 
 INODE_COLS = (
     "id, parent_id, name, is_dir, length, block_size, generation, state, created_ms, mtime_ms, "
-    "pinned, ttl_ms, ttl_action, mount_id, fingerprint, content_hash, sync_ms, attrs"
+    "pinned, ttl_ms, ttl_action, mount_id, fingerprint, content_hash, sync_ms, attrs, shared"
 )
 INODE_COL_NAMES = tuple(c.strip() for c in INODE_COLS.split(","))
 JOB_COLS = (
@@ -45,6 +45,7 @@ def inode_from_row(row: Any) -> Inode:
         content_hash,
         sync_ms,
         attrs,
+        shared,
     ) = row
     return Inode(
         id_,
@@ -65,6 +66,7 @@ def inode_from_row(row: Any) -> Inode:
         content_hash,
         sync_ms,
         attrs,
+        shared,
     )
 
 
@@ -92,6 +94,7 @@ def inodes_from_rows(rows: Iterable[Any]) -> list[Inode]:
             content_hash,
             sync_ms,
             attrs,
+            shared,
         )
         for (
             id_,
@@ -112,6 +115,7 @@ def inodes_from_rows(rows: Iterable[Any]) -> list[Inode]:
             content_hash,
             sync_ms,
             attrs,
+            shared,
         ) in rows
     ]
 
@@ -137,6 +141,7 @@ def inode_params(i: Inode) -> tuple[Any, ...]:
         i.content_hash,
         i.sync_ms,
         i.attrs,
+        i.shared,
     )
 
 

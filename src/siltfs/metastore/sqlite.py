@@ -26,7 +26,7 @@ from siltfs.metastore.rows import mount_from_row as _mount
 from siltfs.model.enums import JobState, PersistenceState
 from siltfs.model.inode import ROOT_ID, Inode, Intent, MountInfo, PersistJob
 
-SCHEMA_VERSION = 3  # 2: latches; 3: inodes.attrs (POSIX metadata)
+SCHEMA_VERSION = 4  # 2: latches; 3: inodes.attrs (POSIX metadata); 4: inodes.shared
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -49,6 +49,7 @@ CREATE TABLE IF NOT EXISTS inodes (
     content_hash TEXT,
     sync_ms INTEGER,
     attrs TEXT,
+    shared TEXT,
     UNIQUE (parent_id, name)
 );
 CREATE INDEX IF NOT EXISTS inodes_state ON inodes(state) WHERE state != 'PERSISTED';
@@ -181,7 +182,7 @@ class SqliteTxn(Txn):
             self.c.execute(
                 "UPDATE inodes SET parent_id=?, name=?, is_dir=?, length=?, block_size=?, "
                 "generation=?, state=?, created_ms=?, mtime_ms=?, pinned=?, ttl_ms=?, "
-                "ttl_action=?, mount_id=?, fingerprint=?, content_hash=?, sync_ms=?, attrs=? WHERE id=?",
+                "ttl_action=?, mount_id=?, fingerprint=?, content_hash=?, sync_ms=?, attrs=?, shared=? WHERE id=?",
                 p[1:] + (p[0],),
             )
 
@@ -220,6 +221,12 @@ class SqliteTxn(Txn):
 
     def pinned_inodes(self) -> list[Inode]:
         rows = self.c.execute(f"SELECT {_INODE_COLS} FROM inodes WHERE pinned=1").fetchall()
+        return [_inode(r) for r in rows]
+
+    def sharing_inodes(self) -> list[Inode]:
+        rows = self.c.execute(
+            f"SELECT {_INODE_COLS} FROM inodes WHERE shared IS NOT NULL"
+        ).fetchall()
         return [_inode(r) for r in rows]
 
     def allocate_ids(self, count: int) -> int:
@@ -374,11 +381,13 @@ class SqliteTxn(Txn):
 class SqliteMetastore(Metastore):
     """Thread-safe: each thread gets its own connection; writers serialise on BEGIN IMMEDIATE."""
 
-    def _add_attrs_column(self) -> None:
-        """Schema 3 on a file made by an older siltfs: the POSIX metadata column."""
+    def _add_columns(self) -> None:
+        """Schemas 3 and 4 on a file made by an older siltfs: the POSIX metadata column,
+        the copy-on-write block map."""
         columns = {row[1] for row in self._conn().execute("PRAGMA table_info(inodes)")}
-        if "attrs" not in columns:
-            self._conn().execute("ALTER TABLE inodes ADD COLUMN attrs TEXT")
+        for name in ("attrs", "shared"):
+            if name not in columns:
+                self._conn().execute(f"ALTER TABLE inodes ADD COLUMN {name} TEXT")
 
     def __init__(self, path: str | Path, *, synchronous: str = "NORMAL") -> None:
         self.path = Path(path)
@@ -391,7 +400,7 @@ class SqliteMetastore(Metastore):
         self._lock = threading.Lock()
         self._closed = False
         self._conn().executescript(SCHEMA)
-        self._add_attrs_column()
+        self._add_columns()
         with self.transaction() as txn:
             conn = txn.c  # type: ignore[attr-defined]
             conn.execute(

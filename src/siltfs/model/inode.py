@@ -53,9 +53,42 @@ class Inode:
     content_hash: str | None = None
     sync_ms: int | None = None  # last metadata sync of this entry (dirs: of its listing)
     attrs: str | None = None  # POSIX metadata as JSON (siltfs.model.posix); None: defaults
+    shared: str | None = None  # blocks kept from earlier versions (encode_shared); None: none
 
     def block_ids(self) -> list[int]:
-        return [block_id(self.id, i) for i in range(block_count(self.length, self.block_size))]
+        """The ids of the file's blocks, in order: its own (:func:`block_id`) and, for a
+        copy-on-write version, those it shares with the version before it."""
+        n = block_count(self.length, self.block_size)
+        own = [block_id(self.id, i) for i in range(n)]
+        if self.shared is not None:
+            for index, bid in decode_shared(self.shared).items():
+                if index < n:
+                    own[index] = bid
+        return own
+
+
+def encode_shared(shared: dict[int, int]) -> str | None:
+    """The ``shared`` column: runs of consecutive indices mapped to consecutive block ids,
+    as ``first:count:first_id`` joined by ``;`` (an append to a large file is one run)."""
+    runs: list[list[int]] = []
+    for index in sorted(shared):
+        bid = shared[index]
+        last = runs[-1] if runs else None
+        if last is not None and last[0] + last[1] == index and last[2] + last[1] == bid:
+            last[1] += 1
+        else:
+            runs.append([index, 1, bid])
+    return ";".join(f"{a}:{n}:{b}" for a, n, b in runs) or None
+
+
+def decode_shared(text: str) -> dict[int, int]:
+    """The inverse of :func:`encode_shared`."""
+    out: dict[int, int] = {}
+    for run in text.split(";"):
+        first, count, bid = (int(x) for x in run.split(":"))
+        for k in range(count):
+            out[first + k] = bid + k
+    return out
 
 
 @dataclass(slots=True)

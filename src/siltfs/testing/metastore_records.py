@@ -13,7 +13,7 @@ import pytest
 from siltfs.errors import FileExists, MountError
 from siltfs.metastore.abc import Metastore, Txn
 from siltfs.model.enums import PersistenceState, TtlAction
-from siltfs.model.inode import ROOT_ID, Inode, MountInfo
+from siltfs.model.inode import ROOT_ID, Inode, MountInfo, block_id, encode_shared
 
 __all__ = ["MetastoreFixtures", "NOW", "RecordTests", "make_tree", "new_inode"]
 
@@ -226,6 +226,23 @@ class RecordTests(MetastoreFixtures):
             txn.update_inode(replace(a, pinned=False))
         with store.snapshot() as txn:
             assert [i.id for i in txn.pinned_inodes()] == [c.id]
+
+    def test_shared_block_map_round_trips(self, store: Metastore) -> None:
+        """A copy-on-write version keeps the block map it was committed with."""
+        with store.transaction() as txn:
+            old = new_inode(txn, ROOT_ID, "old", length=4 * 10, block_size=10)
+            new = new_inode(txn, ROOT_ID, "new", length=5 * 10, block_size=10)
+            shared = {0: old.block_ids()[0], 1: old.block_ids()[1], 3: old.block_ids()[3]}
+            txn.update_inode(replace(new, shared=encode_shared(shared)))
+        with store.snapshot() as txn:
+            got = txn.get_inode(new.id)
+            assert got is not None
+            ids = got.block_ids()
+            assert [ids[0], ids[1], ids[3]] == [shared[0], shared[1], shared[3]]
+            assert ids[2] == block_id(new.id, 2) and ids[4] == block_id(new.id, 4)
+            assert [i.id for i in txn.sharing_inodes()] == [new.id]
+            assert txn.get_child(ROOT_ID, "old") is not None  # untouched
+            assert txn.get_inode(old.id).shared is None  # type: ignore[union-attr]
 
     def test_allocate_ids_monotonic_and_disjoint(self, store: Metastore) -> None:
         ranges = []
