@@ -35,6 +35,7 @@ EXPECTED: list[tuple[type[SiltError], type[BaseException], int | None, int]] = [
     (errors.NameTooLong, OSError, errno.ENAMETOOLONG, 400),
     (errors.AttributeNotFound, FileNotFoundError, errno.ENODATA, 404),
     (errors.NotSupported, OSError, errno.ENOTSUP, 501),
+    (errors.StaleVersion, OSError, errno.ESTALE, 409),
 ]
 CLASSES = [SiltError] + [e[0] for e in EXPECTED]
 

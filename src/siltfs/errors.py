@@ -16,6 +16,7 @@ the class also derives from it, so ``except FileNotFoundError`` keeps working::
     ├── IsADirectory           (IsADirectoryError)   409 is_a_directory
     ├── NotADirectory          (NotADirectoryError)  409 not_a_directory
     ├── MountError             (OSError)             409 mount_error
+    ├── StaleVersion           (OSError ESTALE)      409 stale_version
     ├── PermissionDenied       (PermissionError)     403 permission_denied
     ├── Unauthenticated        (PermissionError)     401 unauthenticated
     ├── ResourceExhausted      (OSError ENOSPC)      507 resource_exhausted
@@ -61,6 +62,7 @@ __all__ = [
     "PersistTimeout",
     "ResourceExhausted",
     "SiltError",
+    "StaleVersion",
     "UfsError",
     "Unauthenticated",
     "Unavailable",
@@ -235,6 +237,15 @@ class NotSupported(SiltError, OSError):
     code = "not_supported"
     status = 501
     errno_value = _errno.ENOTSUP
+
+
+class StaleVersion(SiltError, OSError):
+    """A copy-on-write change builds on blocks of a version that is gone (replaced by
+    another writer and dropped, or evicted from the cache); nothing was committed."""
+
+    code = "stale_version"
+    status = 409
+    errno_value = _errno.ESTALE
 
 
 class HomeLocked(SiltError, BlockingIOError):

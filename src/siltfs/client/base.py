@@ -27,6 +27,7 @@ from typing import IO, TYPE_CHECKING, Any, Self
 
 from siltfs.client.common import (
     CHUNK,
+    PieceReader,
     Progress,
     check_bool,
     check_interval,
@@ -35,6 +36,7 @@ from siltfs.client.common import (
 )
 from siltfs.client.mutable import MUTABLE_KINDS, open_mutable
 from siltfs.client.posix import PosixMethods, creation
+from siltfs.client.versions import Change
 from siltfs.errors import InvalidArgument, IsADirectory, WrongType
 from siltfs.model import paths
 from siltfs.model import posix as px
@@ -348,7 +350,7 @@ class FileSystem(PosixMethods):
     @abstractmethod
     def _open_reader(
         self, p: str, read_type: ReadType | None, sync_interval_ms: int | None
-    ) -> io.RawIOBase:
+    ) -> PieceReader:
         """A seekable raw reader of the current version of *p*."""
 
     @abstractmethod
@@ -359,6 +361,14 @@ class FileSystem(PosixMethods):
         """A raw writer of the next version of *p*: committed by close, dropped by
         ``abort``; fails at once when *p* cannot be written (a directory, *exclusive*
         and taken)."""
+
+    @abstractmethod
+    def _commit_change(
+        self, p: str, change: Change, write_type: WriteType | None, replicas: int | None,
+        made: px.Creation,
+    ) -> None:  # fmt: skip
+        """Commit *change* as the next version of *p* (client.versions): copy-on-write
+        where the write type caches first; StaleVersion if a block it keeps is gone."""
 
     def _write_bytes(
         self, p: str, data: bytes, write_type: WriteType | None, made: px.Creation

@@ -8,6 +8,7 @@ import tempfile
 from collections.abc import Callable
 from typing import IO, Any
 
+from siltfs.client.versions import Version
 from siltfs.errors import FileNotFound, InvalidArgument, WrongType
 
 __all__ = [
@@ -107,6 +108,10 @@ class PieceReader(io.RawIOBase):
         raise NotImplementedError
 
     def _piece(self, idx: int) -> bytes:
+        raise NotImplementedError
+
+    def version(self) -> Version:
+        """The version this reader reads (the base of a change made through it)."""
         raise NotImplementedError
 
     def _piece_into(self, idx: int, offset: int, out: memoryview) -> int:

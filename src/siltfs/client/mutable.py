@@ -1,22 +1,28 @@
 """Files opened to be changed: ``ab``, ``r+b``, ``w+b``, ``a+b``, ``x+b``.
 
-siltfs commits whole versions of a file (``wb`` streams a new version, visible at
-``close``).  A :class:`MutableFile` reads the current version straight from siltfs
-until the first change; the first write or truncate copies the content into a *spool*
-(an anonymous local temporary file; nothing is copied when the file starts empty), and
-from then on reads and writes at any offset go to the spool (``pread``/``pwrite``: the
-file position is the handle's own, guarded by a lock, so several threads may share one
-handle).  ``flush()`` and ``close()`` commit a changed spool as the next version through
-the client's ordinary ``open(path, "wb")`` -- one whole, consistent version, persisted by
-the usual protocol -- so other clients see it atomically (close-to-open).
+A :class:`MutableFile` changes a file block by block, copy-on-write.  It opens a reader
+of the version it starts from (its *base*; the reader's hold keeps the base's cached
+blocks while the handle is open, even if the file is replaced or unlinked meanwhile).
+The first write to a block copies that block alone into a *spool* (an anonymous,
+sparse local temporary file, laid out as the file) and marks it dirty; reads of a dirty
+block come from the spool, of any other from the base (zeros past a truncation or a
+hole).  ``pread``/``pwrite`` take no position; the handle's own position is guarded by
+a lock, so several threads may share one handle.
+
+``flush()`` and ``close()`` commit the change as the file's next version, visible to
+other clients atomically (close-to-open): the dirty blocks (and any block whose bytes
+differ from the base's, such as a short last block that grew) are sent, every other
+block is kept from the base by id (client.versions, ``FileSystem._commit_change``), so
+appending to a large file or patching it writes only the blocks touched.  The core
+persists the version by the usual protocol, uploading it whole.  When the base's kept
+blocks are gone (StaleVersion), or when there is no base (a new or emptied file), the
+version is written in full through ``open(path, "wb")`` instead.
 
 A handle follows its file: a commit goes to the file's current path (after a rename),
 to the path it was opened with if a newer version replaced the file there (last close
-wins), and nowhere if the file was unlinked (as POSIX drops what is written to an
-unlinked file when its last descriptor closes).
-
-Departure (docs/DESIGN.md): the commit writes the whole file, so appending to a large
-file copies it; copy-on-write block versions in the core will remove that.
+wins; the change builds on the version this handle opened, never a mix), and nowhere if
+the file was unlinked (as POSIX drops what is written to an unlinked file when its last
+descriptor closes).
 """
 
 from __future__ import annotations
@@ -27,8 +33,12 @@ import tempfile
 import threading
 from typing import IO, TYPE_CHECKING, Any
 
-from siltfs.client.common import abort_writer, seek_position
-from siltfs.errors import FileExists, FileNotFound, InvalidArgument, IsADirectory
+from siltfs.client.common import CHUNK, PieceReader, abort_writer, seek_position
+from siltfs.client.dirty import DirtyBlocks
+from siltfs.client.posix import creation
+from siltfs.client.versions import Change, Version
+from siltfs.errors import FileExists, FileNotFound, InvalidArgument, IsADirectory, StaleVersion
+from siltfs.model.inode import block_count
 
 if TYPE_CHECKING:
     from siltfs.client.base import FileSystem
@@ -94,9 +104,13 @@ class MutableFile(io.RawIOBase):
         self._write_kwargs = write_kwargs
         self._lock = threading.RLock()
         self._pos = 0
-        self._spool: int | None = None
-        self._reader: IO[bytes] | None = None
-        self._dirty = False
+        self._dirty = DirtyBlocks(CHUNK)  # blocks written since the base
+        self._reader: PieceReader | None = None  # of the base
+        self._base: Version | None = None
+        self._base_len = 0  # bytes of the base still showing (a truncate cuts them)
+        self._size = 0
+        self._changed = False
+        self._closing = False
         self._exclusive = kind == "x+"
         try:
             info = fs.stat(path)
@@ -104,17 +118,21 @@ class MutableFile(io.RawIOBase):
             info = None
         if info is not None and info.is_dir:
             raise IsADirectory("is a directory", path=path)
-        self._inode_id = info.id if info is not None else None  # the version opened
+        self._inode_id = info.id if info is not None else None  # the file opened
         if info is None and kind == "r+":
             raise FileNotFound("no such file", path=path)
         if info is not None and kind == "x+":
             raise FileExists("already exists", path=path)
         probe = fs.open(path, "xb" if self._exclusive else "wb", write_type="MUST_CACHE")
         abort_writer(probe)  # the checks of a write to this path, nothing written
-        self._size = 0 if info is None or kind == "w+" else info.length
-        if info is None or kind == "w+":
-            self._make_spool(copy_in=False)
-            self._dirty = True  # created or emptied: committed even if nothing is written
+        if info is not None and kind != "w+":
+            self._rebase(path)
+            if self._base is None and kind == "r+":
+                raise FileNotFound("no such file", path=path)  # deleted meanwhile
+        if self._base is None:
+            self._changed = True  # created or emptied: committed even if nothing is written
+        self._bs = self._block_size()
+        self._dirty = DirtyBlocks(self._bs)
         if kind.startswith("a"):
             self._pos = self._size
 
@@ -147,17 +165,17 @@ class MutableFile(io.RawIOBase):
             raise io.UnsupportedOperation(f"{self.path}: not open for reading")
         view = memoryview(buffer).cast("B")
         with self._lock:
-            data = self.pread(len(view), self._pos)
-            view[: len(data)] = data
-            self._pos += len(data)
-            return len(data)
+            n = max(0, min(len(view), self._size - self._pos))
+            self._read_into(view[:n], self._pos)
+            self._pos += n
+            return n
 
     def write(self, data: Any) -> int:
         self._check_open()
         with self._lock:
             if self.kind.startswith("a"):
                 self._pos = self._size  # O_APPEND: always at the end
-            written = self.pwrite(bytes(data), self._pos)
+            written = self.pwrite(data, self._pos)
             self._pos += written
             return written
 
@@ -169,20 +187,21 @@ class MutableFile(io.RawIOBase):
                 raise InvalidArgument(
                     f"size must be a non-negative int, not {size!r}", path=self.path
                 )
-            fd = self._make_spool(copy_in=size > 0)
-            os.ftruncate(fd, size)
+            if size < self._size:
+                self._base_len = min(self._base_len, size)
+                self._dirty.truncate(size)  # a cut dirty block reads zeros past the cut
             self._size = size
-            self._dirty = True
+            self._changed = True
             return size
 
     def flush(self) -> None:
-        if not self.closed:
+        if not self.closed and not self._closing:
             self.commit()
 
     def discard(self) -> None:
         """Close without committing: the change is dropped, the file stays as it was."""
         with self._lock:
-            self._dirty = False
+            self._changed = False
         self.close()
 
     def close(self) -> None:
@@ -191,12 +210,12 @@ class MutableFile(io.RawIOBase):
         try:
             self.commit()
         finally:
+            self._closing = True  # (io's close flushes: a failed commit is not retried)
             with self._lock:
                 if self._reader is not None:
                     self._reader.close()
-                if self._spool is not None:
-                    os.close(self._spool)
-                    self._spool = None
+                    self._reader = None
+                self._dirty.close()
             super().close()
 
     # position-independent access ---------------------------------------------------
@@ -206,42 +225,148 @@ class MutableFile(io.RawIOBase):
 
     def pread(self, size: int, offset: int) -> bytes:
         with self._lock:
-            size = max(0, min(size, self._size - offset))
-            if self._spool is not None:
-                return os.pread(self._spool, size, offset)
-            if self._reader is None:
-                self._reader = self._fs.open(self._current_path() or self.path, "rb")
-            self._reader.seek(offset)
-            return self._reader.read(size)
+            out = bytearray(max(0, min(size, self._size - offset)))
+            self._read_into(memoryview(out), offset)
+            return bytes(out)
 
-    def pwrite(self, data: bytes, offset: int) -> int:
+    def pwrite(self, data: Any, offset: int) -> int:
+        view = memoryview(data).cast("B")
+        if not view:
+            return 0
         with self._lock:
-            fd = self._make_spool(copy_in=True)
-            written = os.pwrite(fd, data, offset)
-            self._size = max(self._size, offset + written)
-            self._dirty = True
-            return written
+            bs, end = self._bs, offset + len(view)
+            first, last = offset // bs, (end - 1) // bs
+            for i in range(first, last + 1):
+                if i not in self._dirty:  # an edge block written in part: copied in first
+                    partial = i * bs < offset or end < (i + 1) * bs
+                    self._dirty.add(i, self._current_block(i) if partial else b"")
+            self._dirty.write(view, offset)
+            self._size = max(self._size, end)
+            self._changed = True
+            return len(view)
+
+    def _read_into(self, view: memoryview, offset: int) -> None:
+        """Fill *view* (within the file) with the bytes from *offset*."""
+        pos, end, bs = offset, offset + len(view), self._bs
+        while pos < end:
+            i = pos // bs
+            stop = min(end, (i + 1) * bs)
+            part = view[pos - offset : stop - offset]
+            if i in self._dirty:
+                self._dirty.read_into(part, pos)
+            else:
+                self._read_base(part, pos)
+            pos = stop
+
+    def _read_base(self, out: memoryview, offset: int) -> None:
+        """The base's bytes from *offset*; zeros where it has none (truncated, a hole)."""
+        valid = max(0, min(len(out), self._base_len - offset))
+        out[valid:] = bytes(len(out) - valid)
+        if not valid:
+            return
+        assert self._reader is not None
+        self._reader.seek(offset)
+        got = 0
+        while got < valid:
+            n = self._reader.readinto(out[got:valid])
+            if not n:
+                raise StaleVersion("the version this handle opened is gone", path=self.path)
+            got += n
+
+    def _current_block(self, index: int) -> bytearray:
+        """The bytes of clean block *index* the base still shows (before a part of it is
+        written; the rest of the block reads as zeros)."""
+        start = index * self._bs
+        buf = bytearray(max(0, min(self._bs, self._size - start, self._base_len - start)))
+        if buf:
+            self._read_base(memoryview(buf), start)
+        return buf
 
     # versions -----------------------------------------------------------------------
     def commit(self) -> None:
         """Write the changed content as the file's next version (nothing if unchanged)."""
         with self._lock:
-            if not self._dirty:
+            if not self._changed:
                 return
-            fd = self._make_spool(copy_in=True)
             target = self._current_path()
             if target is None:  # unlinked since: what was written to it goes with it
-                self._dirty = False
+                self._changed = False
                 return
-            mode = "xb" if self._exclusive else "wb"
-            commit_spool(self._fs, target, fd, self._size, mode, self._write_kwargs)
+            committed = False
+            if self._can_share():
+                try:
+                    self._commit_change(target)
+                    committed = True
+                except StaleVersion:
+                    pass  # what it would keep is gone: the whole version, below
+            if not committed:
+                self._commit_full(target)
             self.path = target
-            self._dirty = False
+            self._changed = False
             self._exclusive = False  # the file is ours now; later commits replace it
-            try:
-                self._inode_id = self._fs.stat(target).id  # the version just committed
-            except FileNotFound:  # deleted at once by another client
-                self._inode_id = None
+            self._rebase(target)
+
+    def _can_share(self) -> bool:
+        base = self._base
+        wanted = self._write_kwargs.get("block_size")
+        return base is not None and base.block_size == self._bs and wanted in (None, self._bs)
+
+    def _commit_change(self, target: str) -> None:
+        """Send the blocks that differ from the base; keep the rest by id."""
+        base = self._base
+        assert base is not None
+        bs, size = self._bs, self._size
+        shared: dict[int, int] = {}
+        indices: list[int] = []
+        for i in range(block_count(size, bs)):
+            end = min((i + 1) * bs, size)
+            same = i < len(base.block_ids) and end == min((i + 1) * bs, base.length)
+            if i not in self._dirty and same and end <= self._base_len:
+                shared[i] = base.block_ids[i]
+            else:
+                indices.append(i)
+
+        def blocks() -> Any:
+            return (self.pread(bs, i * bs) for i in indices)
+
+        kw = self._write_kwargs
+        made = creation(target, kw.get("perm"), kw.get("uid"), kw.get("gid"), kw.get("xattrs"))
+        change = Change(size, bs, indices, blocks, shared, exclusive=self._exclusive)
+        self._fs._commit_change(target, change, kw.get("write_type"), kw.get("replicas"), made)
+
+    def _commit_full(self, target: str) -> None:
+        dst: IO[bytes] = self._fs.open(
+            target, "xb" if self._exclusive else "wb", **self._write_kwargs
+        )
+        try:
+            for offset in range(0, self._size, COPY_CHUNK):
+                dst.write(self.pread(COPY_CHUNK, offset))
+        except BaseException:
+            abort_writer(dst)
+            raise
+        dst.close()
+
+    def _rebase(self, path: str) -> None:
+        """Start again from the current version at *path* (open, or just committed)."""
+        old = self._reader
+        try:
+            reader = self._fs._open_reader(path, None, None)
+        except FileNotFound:  # deleted at once by another client
+            reader = None
+        self._reader = reader
+        if old is not None:
+            old.close()  # (after the new reader holds the blocks both share)
+        self._base = reader.version() if reader is not None else None
+        self._base_len = self._base.length if self._base is not None else 0
+        self._size = self._base_len if self._base is not None else self._size
+        self._inode_id = self._base.inode_id if self._base is not None else None
+        self._dirty.clear()
+
+    def _block_size(self) -> int:
+        if self._base is not None and self._base.block_size > 0:
+            return self._base.block_size
+        wanted = self._write_kwargs.get("block_size")
+        return int(wanted) if wanted else CHUNK
 
     def _current_path(self) -> str | None:
         """Where the file this handle opened is now: it follows renames.  The path it was
@@ -253,18 +378,6 @@ class MutableFile(io.RawIOBase):
         if found is not None:
             return found
         return self.path if self._fs.exists(self.path) else None
-
-    def _make_spool(self, *, copy_in: bool) -> int:
-        if self._spool is None:
-            source = self._current_path() if copy_in and self._size > 0 else self.path
-            if source is None:
-                raise FileNotFound("unlinked before its content was read", path=self.path)
-            fd = new_spool(self._fs, source, copy_in=copy_in and self._size > 0)
-            self._spool = fd
-            if self._reader is not None:
-                self._reader.close()
-                self._reader = None
-        return self._spool
 
     def _check_open(self) -> None:
         if self.closed:

@@ -39,6 +39,7 @@ from siltfs.client.blocks import BlockSource
 from siltfs.client.common import Progress
 from siltfs.client.posix import creation_params
 from siltfs.client.remote_streams import RemoteReader, RemoteWriter
+from siltfs.client.versions import Change, block_lengths, encode_indices
 from siltfs.client.wire import (
     API,
     consistency_report,
@@ -52,7 +53,7 @@ from siltfs.errors import Unavailable, WrongType
 from siltfs.model import posix as px
 from siltfs.model.consistency import ConsistencyReport
 from siltfs.model.enums import JobState, ReadType, TtlAction, WriteType
-from siltfs.model.inode import FileInfo, MountInfo
+from siltfs.model.inode import FileInfo, MountInfo, encode_shared
 from siltfs.model.jobs import JobInfo
 from siltfs.tls import check_cleartext, client_verify
 
@@ -271,9 +272,28 @@ class RemoteFileSystem(FileSystem):
     # data -----------------------------------------------------------------
     def _open_reader(
         self, p: str, read_type: ReadType | None, sync_interval_ms: int | None
-    ) -> io.RawIOBase:
+    ) -> RemoteReader:
         params = _params(read_type=_value(read_type), sync_interval_ms=sync_interval_ms)
         return RemoteReader(self, p, params)
+
+    def _commit_change(
+        self, p: str, change: Change, write_type: WriteType | None, replicas: int | None,
+        made: px.Creation,
+    ) -> None:  # fmt: skip
+        size = sum(block_lengths(change.length, change.block_size, change.indices))
+        params = _params(
+            path=p,
+            length=change.length,
+            block_size=change.block_size,
+            blocks=encode_indices(change.indices),
+            shared=encode_shared(change.shared) or "",
+            exclusive=change.exclusive,
+            write_type=_value(write_type),
+            replicas=replicas,
+            **creation_params(made),
+        )
+        headers = {"Content-Length": str(size)}
+        self._call("POST", "/data/change", params=params, content=change.blocks, headers=headers)
 
     def _open_writer(
         self,

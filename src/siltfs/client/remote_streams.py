@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 import httpx
 
 from siltfs.client.common import CHUNK, PieceReader
+from siltfs.client.versions import Version
 from siltfs.client.wire import API, content_range, error_from_response
 from siltfs.errors import FileNotFound, SiltError, Unavailable
 from siltfs.model.inode import FileInfo
@@ -48,6 +49,12 @@ class RemoteReader(PieceReader):
         self.etag: str = meta["etag"]
         self.generation: int = meta["generation"]
         self.inode_id: int = meta["inode_id"]
+        self._version = Version(
+            self.inode_id,
+            self.size,
+            int(meta.get("block_size") or 0),
+            tuple(int(b) for b in meta.get("block_ids", ())),
+        )
         self._pos = 0
         self._cur: tuple[int, bytes] | None = None
         # cached blocks and where they are: read from the worker (or its block file)
@@ -55,6 +62,9 @@ class RemoteReader(PieceReader):
         self._piece_len = int(meta.get("block_size") or CHUNK) if self._blocks else CHUNK
         self._cursor = fs.blocks.cursor() if self._blocks else None
         self._next = -1  # where the last read stopped
+
+    def version(self) -> Version:
+        return self._version
 
     def _total(self) -> int:
         return self.size

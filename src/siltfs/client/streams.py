@@ -6,6 +6,7 @@ import io
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from siltfs.client.common import PieceReader
+from siltfs.client.versions import Version
 from siltfs.errors import (
     BlockCorrupted,
     FileLost,
@@ -194,6 +195,8 @@ class BlockReader(PieceReader):
     notice; an unpersisted file has lost it: it becomes LOST and the read raises
     :class:`~siltfs.errors.BlockCorrupted`."""
 
+    _hold: int | None = None
+
     def __init__(
         self, master: Master, path: str, read_type: ReadType, sync_interval_ms: int | None
     ):
@@ -208,6 +211,9 @@ class BlockReader(PieceReader):
         self.master = master
         self.path = path
         self.inode: Inode = res.inode
+        self._ids = res.inode.block_ids()  # this version's (copy-on-write: some shared)
+        # its cached blocks stay while this reader is open, even if it is replaced
+        self._hold = master.hold_blocks(self._ids) if self._ids else None
         self.read_type = read_type
         self._ufs = res.ufs
         self._rel = res.rel
@@ -218,6 +224,16 @@ class BlockReader(PieceReader):
     @property
     def size(self) -> int:
         return self.inode.length
+
+    def version(self) -> Version:
+        i = self.inode
+        return Version(i.id, i.length, i.block_size, tuple(self._ids))
+
+    def close(self) -> None:
+        if self._hold is not None:
+            self.master.release_blocks(self._hold)
+            self._hold = None
+        super().close()
 
     def _total(self) -> int:
         return self.inode.length
@@ -235,7 +251,7 @@ class BlockReader(PieceReader):
         if not held and len(out) < SMALL_READ and self.read_type is not ReadType.CACHE_PROMOTE:
             try:
                 part = self.master.read_block_range(
-                    block_id(self.inode.id, idx),
+                    self._ids[idx],
                     offset,
                     len(out),
                     wait=self.inode.state is not PersistenceState.PERSISTED,
@@ -251,7 +267,7 @@ class BlockReader(PieceReader):
     def block(self, idx: int) -> bytes:
         if self._cur is not None and self._cur[0] == idx:
             return self._cur[1]
-        bid = block_id(self.inode.id, idx)
+        bid = self._ids[idx]
         try:
             data = self.master.get_block(
                 bid,

@@ -37,6 +37,7 @@ from siltfs.errors import (
     Unavailable,
 )
 from siltfs.master.cluster_stats import ClusterStatistics
+from siltfs.master.holds import BlockHolds, Holding
 from siltfs.master.members import LOCAL, WorkerRecord, overview, sum_usage
 from siltfs.worker.blockstore import BlockStore, TierUsage
 from siltfs.worker.checksums import crc
@@ -48,7 +49,7 @@ log = logging.getLogger("siltfs.cluster")
 __all__ = ["LOCAL", "Cluster", "WorkerRecord"]
 
 
-class Cluster(ClusterStatistics):
+class Cluster(ClusterStatistics, Holding):
     def __init__(
         self,
         local: BlockStore | None,
@@ -64,6 +65,7 @@ class Cluster(ClusterStatistics):
         self.workers: dict[str, WorkerRecord] = {}
         self.where: dict[int, set[str]] = {}  # block id -> remote worker ids
         self.pinned: set[int] = set()
+        self.holds = BlockHolds()
         self._misses = 0
         self._lock = threading.RLock()
         self._changed = threading.Condition(self._lock)
@@ -444,7 +446,8 @@ class Cluster(ClusterStatistics):
         return n
 
     def remove(self, block_ids: Iterable[int]) -> None:
-        ids = list(block_ids)
+        """Drop blocks from every member (those an open handle holds: at its release)."""
+        ids = self.holds.defer(block_ids)
         with self._lock:
             self.pinned.difference_update(ids)
         if self.local is not None:

@@ -44,6 +44,11 @@ class ClusterStatistics:
         return local + self._misses
 
     @property
+    def written_bytes(self) -> int:
+        local = self.local.written_bytes if self.local is not None else 0
+        return local + sum(w.written_bytes for w in self.alive())
+
+    @property
     def evictions(self) -> int:
         local = self.local.evictions if self.local is not None else 0
         return local + sum(w.evictions for w in self.alive())

@@ -382,6 +382,13 @@ class Master:
     def remove_blocks(self, block_ids: list[int]) -> None:
         self.blocks.remove(block_ids)
 
+    def hold_blocks(self, block_ids: list[int]) -> int:
+        """Keep a version's blocks while a handle reads or changes it (master.holds)."""
+        return self.blocks.hold(block_ids)
+
+    def release_blocks(self, token: int) -> None:
+        self.blocks.release(token)
+
     def cached_bytes(self, block_ids: list[int]) -> int:
         return self.blocks.cached_bytes(block_ids)
 

@@ -99,15 +99,24 @@ class Recovery:
         pins: set[int] = set()
         orphans: set[int] = set()
         lost: list[Inode] = []
+        sharers: dict[int, Inode] | None = None  # block id -> the later version sharing it
         with self.ms.snapshot() as txn:
             for inode_id, bids in by_inode.items():
                 inode = txn.get_inode(inode_id)
                 valid = set(inode.block_ids()) if inode is not None else set()
-                orphans.update(b for b in bids if b not in valid)
-                if inode is not None and (inode.pinned or inode.state is not PERSISTED):
-                    pins.update(b for b in bids if b in valid)
-                if inode is not None and inode.state is PersistenceState.LOST:
-                    lost.append(inode)
+                for bid in bids:
+                    owner = inode if bid in valid else None
+                    if owner is None:  # a copy-on-write version may have kept it
+                        if sharers is None:
+                            sharers = {b: i for i in txn.sharing_inodes() for b in i.block_ids()}
+                        owner = sharers.get(bid)
+                    if owner is None:
+                        orphans.add(bid)
+                        continue
+                    if owner.pinned or owner.state is not PERSISTED:
+                        pins.add(bid)
+                    if owner.state is PersistenceState.LOST and owner not in lost:
+                        lost.append(owner)
         return pins, orphans, lost
 
     def needed_blocks(self, block_ids: list[int]) -> tuple[set[int], set[int]]:

@@ -9,13 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from siltfs import crashpoints
-from siltfs.errors import FileExists, IsADirectory, UfsError
+from siltfs.errors import FileExists, InvalidArgument, IsADirectory, StaleVersion, UfsError
 from siltfs.master.intents import retrying
 from siltfs.master.namespace import PERSISTED, Namespace
 from siltfs.master.posix import apply_to_ufs, new_file_attrs, now_ns
 from siltfs.model import paths
 from siltfs.model.enums import PersistenceState, WriteType
-from siltfs.model.inode import Inode
+from siltfs.model.inode import Inode, block_count, encode_shared
 from siltfs.model.posix import Creation
 from siltfs.persist.staging import StagingName
 from siltfs.persist.sweep import tidy_staging
@@ -32,6 +32,8 @@ class NewFile:
     staging_rel: str | None = None  # synchronous write types: the staged UFS object
     content_hash: str | None = None
     creation: Creation | None = None  # POSIX metadata from the writer (model.posix)
+    # copy-on-write: block index -> id of the version it builds on, for blocks unchanged
+    shared: dict[int, int] | None = None
 
 
 def check_writable_target(ns: Namespace, path: str, exclusive: bool) -> None:
@@ -49,6 +51,37 @@ def check_writable_target(ns: Namespace, path: str, exclusive: bool) -> None:
         raise IsADirectory("parent is a file", path=parent_path)
 
 
+def check_shared(ns: Namespace, new: NewFile, existing: Inode | None) -> None:
+    """A copy-on-write version may share blocks of the version it replaces, or of an
+    earlier one an open handle still holds, if they are cached: they are pinned (the new
+    version is not persisted yet) before they are checked.  StaleVersion otherwise."""
+    shared = new.shared or {}
+    if new.write_type not in (WriteType.MUST_CACHE, WriteType.ASYNC_THROUGH):
+        raise InvalidArgument(
+            f"a copy-on-write version is cached first (MUST_CACHE or ASYNC_THROUGH), "
+            f"not {new.write_type.value}",
+            path=new.path,
+        )
+    count = block_count(new.length, new.block_size)
+    if any(not 0 <= i < count for i in shared):
+        raise InvalidArgument(f"shared block index beyond the {count} blocks", path=new.path)
+    ids = list(shared.values())
+    ns.blocks.pin(ids)
+    own = set(existing.block_ids()) if existing is not None else set()
+    if existing is not None and existing.block_size != new.block_size:
+        own = set()
+    held = ns.blocks.held(ids)
+    gone = [b for b in ids if (b not in own and b not in held) or not ns.blocks.contains(b)]
+    if gone:
+        if existing is not None and existing.state is PERSISTED and not existing.pinned:
+            ns.blocks.unpin([b for b in ids if b in own])
+        raise StaleVersion(
+            f"{len(gone)} unchanged block(s) of the version this change builds on are gone "
+            "(replaced by another writer, or evicted); nothing was committed",
+            path=new.path,
+        )
+
+
 def commit_file(ns: Namespace, new: NewFile) -> Inode:
     wt = new.write_type
     with ns.exclusive(new.path):
@@ -60,6 +93,8 @@ def commit_file(ns: Namespace, new: NewFile) -> Inode:
             raise IsADirectory("is a directory; cannot write a file here", path=new.path)
         if existing is not None and new.exclusive:
             raise FileExists("already exists", path=new.path)
+        if new.shared:
+            check_shared(ns, new, existing)
         mount, ufs, rel = ns.writable(new.path)
         stamp_ns = now_ns()
         stamp = stamp_ns // 1_000_000
@@ -75,6 +110,7 @@ def commit_file(ns: Namespace, new: NewFile) -> Inode:
             mtime_ms=stamp,
             content_hash=new.content_hash,
             attrs=new_file_attrs(existing, new.creation or Creation(), stamp_ns),
+            shared=encode_shared(new.shared) if new.shared else None,
         )
         placed = None
         if wt.persists_sync:
@@ -114,8 +150,11 @@ def commit_file(ns: Namespace, new: NewFile) -> Inode:
             if placed is not None:
                 txn.delete_intent(placed)
         crashpoints.reach("write.after_commit")
+        if new.shared:
+            ns.blocks.adopt(new.shared.values())
         if existing is not None:
-            ns.blocks.remove(existing.block_ids())
+            kept = set(inode.block_ids())
+            ns.blocks.remove([b for b in existing.block_ids() if b not in kept])
         if intent is not None:  # retried; deferred to maintenance if the UFS stays down
             ns.intents.carry_out(intent, lambda: ufs.delete(rel))
     if inode.state is PERSISTED and not inode.pinned:

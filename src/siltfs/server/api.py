@@ -276,6 +276,6 @@ def create_app(
         credentials=credentials,
         api_prefix=API_PREFIX,
         max_body=max_json_body,
-        streaming_paths=(API_PREFIX + "/data",),
+        streaming_paths=(API_PREFIX + "/data", API_PREFIX + "/data/change"),
     )
     return app

@@ -11,6 +11,9 @@
    It is committed only when the whole body arrived (``Content-Length`` bytes, or the
    end of a chunked body); on a disconnect or any error the writer is aborted, so no
    partial file ever appears.  Answers the new file's FileInfo.
+``POST /data/change?path=&length=&block_size=&blocks=&shared=``  -- a change to a file
+   (the new blocks in the body, the rest kept from its base by id): the next version,
+   copy-on-write; all or nothing, as ``PUT /data``.
 """
 
 from __future__ import annotations
@@ -27,10 +30,12 @@ from starlette.requests import ClientDisconnect
 
 from siltfs.client.common import abort_writer
 from siltfs.client.embedded import EmbeddedFileSystem
-from siltfs.client.posix import parse_xattrs
+from siltfs.client.posix import creation, parse_xattrs
+from siltfs.client.versions import Change, block_lengths, decode_indices
 from siltfs.errors import FileNotFound, InvalidArgument, UfsError
 from siltfs.model import paths
-from siltfs.model.inode import FileInfo, block_id
+from siltfs.model.enums import WriteType
+from siltfs.model.inode import FileInfo, decode_shared
 from siltfs.server.errors import error_response
 from siltfs.server.models import (
     BlockSizeQuery,
@@ -154,12 +159,10 @@ def data_router(fs: EmbeddedFileSystem) -> APIRouter:
         f, inode = _open_reader(fs, path, read_type, sync_interval_ms)
         f.close()
         master = fs.master
-        located = ((i, master.locate_block(bid)) for i, bid in enumerate(inode.block_ids()))
+        located = ((i, bid, master.locate_block(bid)) for i, bid in enumerate(inode.block_ids()))
         return {
             "blocks": [
-                {"index": i, "id": block_id(inode.id, i), "locations": where}
-                for i, where in located
-                if where
+                {"index": i, "id": bid, "locations": where} for i, bid, where in located if where
             ],
             "path": paths.validate(path),
             "length": inode.length,
@@ -167,6 +170,7 @@ def data_router(fs: EmbeddedFileSystem) -> APIRouter:
             "inode_id": inode.id,
             "generation": inode.generation,
             "block_size": inode.block_size,
+            "block_ids": inode.block_ids(),
         }
 
     @router.get("/data", response_class=StreamingResponse)
@@ -292,6 +296,65 @@ def data_router(fs: EmbeddedFileSystem) -> APIRouter:
         info: Any = getattr(getattr(f, "raw", None), "info", None)  # what BlockWriter committed
         if not isinstance(info, FileInfo):
             info = await run_in_threadpool(fs.stat, path)
+        return JSONResponse(info.to_dict())
+
+    @router.post("/data/change", openapi_extra=RAW_BODY)
+    async def write_change(
+        request: Request,
+        path: PathQuery,
+        length: Annotated[int, Query(ge=0)],
+        block_size: Annotated[int, Query(ge=1)],
+        blocks: Annotated[str, Query(max_length=65536)] = "",
+        shared: Annotated[str, Query(max_length=65536)] = "",
+        write_type: WriteTypeQuery = None,
+        exclusive: bool = False,
+        replicas: ReplicasQuery = None,
+        perm: Annotated[int | None, Query(ge=0, le=0o7777)] = None,
+        uid: Annotated[int | None, Query(ge=0, le=2**32 - 1)] = None,
+        gid: Annotated[int | None, Query(ge=0, le=2**32 - 1)] = None,
+        xattrs: Annotated[str | None, Query(max_length=8192)] = None,
+    ) -> Response:
+        """Commit a change to a file as its next version (client.versions): the body is
+        the new blocks (indices ``blocks``, as runs ``a-b,c``) one after another, each as
+        long as its block; ``shared``: the blocks kept from the version it builds on
+        (``first:count:first_id;...``).  Committed only once every block arrived;
+        409 ``stale_version`` if a kept block is gone."""
+        p = paths.validate(path)
+        try:
+            indices = decode_indices(blocks)
+            kept = decode_shared(shared) if shared else {}
+            sizes = block_lengths(length, block_size, indices)
+        except ValueError as exc:
+            raise InvalidArgument(f"bad change: {exc}", path=p) from exc
+        made = creation(p, perm, uid, gid, parse_xattrs(xattrs, p))
+        change = Change(length, block_size, indices, lambda: (), kept, exclusive)
+        wt: WriteType | None = None if write_type is None else WriteType.parse(write_type)  # type: ignore[assignment]
+        writer = await run_in_threadpool(fs.change_writer, p, change, wt, replicas, made)
+        committed = False
+        try:
+            buf = bytearray()
+            todo = list(zip(indices, sizes, strict=True))
+            async for piece in request.stream():
+                buf += piece
+                while todo and len(buf) >= todo[0][1]:
+                    (index, size), todo = todo[0], todo[1:]
+                    block, buf = bytes(buf[:size]), buf[size:]
+                    await run_in_threadpool(writer.put, index, block)
+            if todo or buf:
+                raise InvalidArgument(
+                    f"body does not hold the {len(indices)} block(s) named; nothing was written",
+                    path=p,
+                )
+            info = await run_in_threadpool(writer.commit)
+            committed = True
+        except ClientDisconnect:
+            return error_response(
+                400, "invalid_argument", "client disconnected; nothing was written", p
+            )
+        finally:
+            if not committed:
+                with anyio.CancelScope(shield=True):
+                    await run_in_threadpool(writer.abort)
         return JSONResponse(info.to_dict())
 
     return router
