@@ -30,6 +30,7 @@ class WorkerRecord:
     hits: dict[str, int] = field(default_factory=dict)
     misses: int = 0
     evictions: int = 0
+    written_bytes: int = 0
     checksum_failures: int = 0
     blocks: dict[int, int] = field(default_factory=dict)  # block id -> size
     # blocks this master put there, with the worker's block-set version right after: a
@@ -51,6 +52,7 @@ class WorkerRecord:
         self.hits = {str(k): int(v) for k, v in report.get("hits", {}).items()}
         self.misses = int(report.get("misses", 0))
         self.evictions = int(report.get("evictions", 0))
+        self.written_bytes = int(report.get("written_bytes", 0))
         self.checksum_failures = int(report.get("checksum_failures", 0))
 
 

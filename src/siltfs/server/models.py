@@ -176,6 +176,7 @@ class HeartbeatBody(Body):
     hits: dict[str, Count] = {}
     misses: Count = 0
     evictions: Count = 0
+    written_bytes: Count = 0
     pinned: Count = 0
     checksum_failures: Count = 0
     credentials_version: Annotated[str, Field(max_length=64)] | None = None

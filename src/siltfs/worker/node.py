@@ -117,6 +117,7 @@ class WorkerNode:
             "hits": dict(s.hits),
             "misses": s.misses,
             "evictions": s.evictions,
+            "written_bytes": s.written_bytes,
             "pinned": len(s.pinned),
             "checksum_failures": s.checksum_failures,
         }
