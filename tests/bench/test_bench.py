@@ -192,3 +192,62 @@ def test_quick_mount_suite_writes_json(tmp_path: Path) -> None:
     assert list(work.iterdir()) == []  # generated data removed
     mounted = Path("/proc/self/mounts").read_text()
     assert str(work) not in mounted  # every mount of the suite unmounted
+
+
+def test_quick_mutable_suite_writes_json(tmp_path: Path) -> None:
+    out = tmp_path / "results.json"
+    work = tmp_path / "work"
+    result = CliRunner().invoke(
+        cli,
+        [
+            "bench",
+            "mutable",
+            "--quick",
+            "--rounds",
+            "1",
+            "--json",
+            str(out),
+            "--workdir",
+            str(work),
+        ],
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 0, result.output
+    [suite] = json.loads(out.read_text())["suites"]
+    assert suite["name"] == "mutable"
+    params = suite["params"]
+    assert params["file_size"] == 64 * 1024 * 1024 and params["block_size"] == 1024 * 1024
+    assert params["cache_written_bytes_append"] > 0 and params["cache_written_bytes_overwrite"] > 0
+    targets = {
+        "append 8 MiB in 4 KiB records to a cached 64 MiB file": (0.5, None),
+        "random 4 KiB overwrite + flush, cached 64 MiB file": (0.3, None),
+        "cache bytes per 4 KiB append record (blocks)": (None, None),
+        "cache bytes per 4 KiB overwrite (blocks)": (None, None),
+        "overwrite write amplification headroom": (None, 1.0),
+    }
+    assert [f["name"] for f in suite["figures"]] == list(targets)
+    for fig in suite["figures"]:
+        assert set(fig) == FIGURE_KEYS
+        assert fig["suite"] == "mutable" and fig["rounds"] == 1
+        assert fig["siltfs"] > 0
+        assert (fig["target_ratio"], fig["target_abs"]) == targets[fig["name"]]
+        if fig["target_ratio"] is not None:
+            assert fig["baseline"] > 0 and fig["baseline_label"] == "local fs"
+    assert list(work.iterdir()) == []  # generated data removed
+
+
+def test_mutable_verify_raises_on_a_wrong_byte(tmp_path: Path) -> None:
+    from siltfs.bench.mutable import RECORD, verify
+
+    size, appended = 8 * RECORD, 2 * RECORD
+    base, appends, patches = b"a" * size, b"b" * (appended + RECORD), b"c" * (256 * RECORD)
+    files = {"append": tmp_path / "append", "overwrite": tmp_path / "overwrite"}
+    files["append"].write_bytes(base + appends[:appended])
+    files["overwrite"].write_bytes(base[:RECORD] + patches[:RECORD] + base[2 * RECORD :])
+    args = (base, appends, patches, {RECORD: 0}, size, appended, 1)
+    verify("local", lambda name: open(files[name], "rb"), *args)  # as written: no error
+    broken = bytearray(files["overwrite"].read_bytes())
+    broken[RECORD + 7] ^= 1
+    files["overwrite"].write_bytes(bytes(broken))
+    with pytest.raises(RuntimeError, match="overwrite at offset 4096 differs"):
+        verify("local", lambda name: open(files[name], "rb"), *args)

@@ -31,6 +31,7 @@ def test_persist_and_cache_metrics(make_fs: Callable[..., EmbeddedFileSystem]) -
     assert m[("silt_persist_queue_jobs", (("state", "pending"),))] == 2
     assert m[("silt_persist_oldest_pending_seconds", ())] >= 0
     assert m[("silt_cache_pinned_blocks", ())] == 2
+    assert m[("silt_cache_written_bytes_total", ())] == 1010  # the two blocks put
     fs.read_bytes("/a")
     assert samples(fs)[("silt_cache_hits_total", (("tier", "SSD"),))] >= 1
 

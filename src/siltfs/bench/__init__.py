@@ -10,6 +10,8 @@ Suites (one module each; ``run(ctx) -> SuiteResult``):
   drain of the persist queue against what the UFS allows.
 - ``read``: sequential and random reads of a cached file against ``open().read()`` of
   the same bytes from the page cache.
+- ``mutable``: appends and random 4 KiB overwrites (each flushed) of a cached file
+  against the local file system, and the block bytes put into the cache per write.
 - ``remote-meta``: stat through a ``silt master`` subprocess with 8 concurrent remote
   clients against raw HTTP ping-pong (``GET /health``) on the same server.
 - ``remote-read``: a sequential read through the remote client against a raw loopback
@@ -32,6 +34,7 @@ SUITES: dict[str, str] = {
     "small": "siltfs.bench.small:run",
     "writeback": "siltfs.bench.writeback:run",
     "read": "siltfs.bench.read:run",
+    "mutable": "siltfs.bench.mutable:run",
     "remote-meta": "siltfs.bench.remote_meta:run",
     "remote-read": "siltfs.bench.remote_read:run",
     "scale": "siltfs.bench.scale:run",

@@ -1,6 +1,6 @@
 """The statistics of the cluster view (:class:`siltfs.master.cluster.Cluster`): hits,
-misses, evictions and checksum failures summed over this master's own store and every
-worker it knows."""
+misses, bytes written, evictions and checksum failures summed over this master's own
+store and every worker it knows."""
 
 from __future__ import annotations
 
@@ -45,6 +45,7 @@ class ClusterStatistics:
 
     @property
     def written_bytes(self) -> int:
+        """Block bytes put into the cache, here and on every live worker."""
         local = self.local.written_bytes if self.local is not None else 0
         return local + sum(w.written_bytes for w in self.alive())
 
