@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from siltfs.client.streams import BlockWriter
-from siltfs.client.versions import block_lengths
+from siltfs.client.versions import Change, block_lengths
 from siltfs.errors import InvalidArgument, StaleVersion
 from siltfs.model.enums import WriteType
 from siltfs.model.inode import FileInfo, block_count, block_id
@@ -25,7 +25,7 @@ from siltfs.persist.outbox import NewFile
 if TYPE_CHECKING:
     from siltfs.master.master import Master
 
-__all__ = ["COPY_ON_WRITE", "ChangeWriter"]
+__all__ = ["COPY_ON_WRITE", "ChangeWriter", "change_writer"]
 
 COPY_ON_WRITE = frozenset({WriteType.MUST_CACHE, WriteType.ASYNC_THROUGH})
 
@@ -145,3 +145,27 @@ class ChangeWriter:
                     )
                 self._full.write(data)
         self._next = max(self._next, index)
+
+
+def change_writer(
+    master: Master,
+    path: str,
+    change: Change,
+    write_type: WriteType | None,
+    replicas: int | None,
+    creation: Creation | None,
+) -> ChangeWriter:
+    """The writer of *change* to *path* (write type and replicas: the configured ones
+    when None); its blocks are put one by one."""
+    config = master.config
+    return ChangeWriter(
+        master,
+        path,
+        length=change.length,
+        block_size=change.block_size,
+        shared=change.shared,
+        write_type=config.default_write_type if write_type is None else write_type,
+        exclusive=change.exclusive,
+        replicas=config.cluster.replicas if replicas is None else replicas,
+        creation=creation,
+    )

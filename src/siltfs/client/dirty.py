@@ -33,10 +33,11 @@ class DirtyBlocks:
     def __len__(self) -> int:
         return len(self._mem) + len(self._in_file)
 
-    def add(self, index: int, content: bytes | bytearray) -> None:
-        """Block *index* becomes dirty, holding *content* (its bytes as they read now)."""
+    def add(self, index: int, content: bytearray) -> None:
+        """Block *index* becomes dirty, holding *content* (its bytes as they read now;
+        kept, not copied, while it fits in memory)."""
         if (len(self._mem) + 1) * self.block_size <= self.memory_limit:
-            self._mem[index] = bytearray(content)
+            self._mem[index] = content
             return
         self._in_file.add(index)
         if content:
@@ -70,6 +71,18 @@ class DirtyBlocks:
             got = max(0, min(len(out), len(buf) - at))
             out[:got] = memoryview(buf)[at : at + got]
         out[got:] = bytes(len(out) - got)
+
+    def block(self, index: int, length: int) -> bytes | bytearray:
+        """The whole content of dirty block *index*, *length* bytes (zeros past what was
+        written); the held buffer itself when it is in memory (valid until the next
+        change)."""
+        buf = self._mem.get(index)
+        if buf is None:
+            data = os.pread(self._spool(), length, index * self.block_size)
+            return data + bytes(length - len(data))
+        if len(buf) < length:
+            buf.extend(bytes(length - len(buf)))
+        return buf
 
     def truncate(self, size: int) -> None:
         """The file is cut to *size*: blocks past it go, the one it ends in is cut."""

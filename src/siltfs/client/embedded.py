@@ -6,8 +6,8 @@ import io
 from typing import Any
 
 from siltfs.client.base import FileSystem
-from siltfs.client.changes import ChangeWriter
-from siltfs.client.common import Progress, check_interval
+from siltfs.client.changes import change_writer
+from siltfs.client.common import PieceReader, Progress, check_interval
 from siltfs.client.posix import encode_value
 from siltfs.client.streams import BlockReader, BlockWriter
 from siltfs.client.versions import Change
@@ -104,14 +104,14 @@ class EmbeddedFileSystem(FileSystem):
     # data -----------------------------------------------------------------
     def _open_reader(
         self, p: str, read_type: ReadType | None, sync_interval_ms: int | None
-    ) -> BlockReader:
+    ) -> PieceReader:
         return BlockReader(self.master, p, self._rt(read_type), sync_interval_ms)
 
     def _commit_change(
         self, p: str, change: Change, write_type: WriteType | None, replicas: int | None,
         made: px.Creation,
     ) -> None:  # fmt: skip
-        writer = self.change_writer(p, change, write_type, replicas, made)
+        writer = change_writer(self.master, p, change, write_type, replicas, made)
         try:
             for index, data in zip(change.indices, change.blocks(), strict=True):
                 writer.put(index, data)
@@ -119,24 +119,6 @@ class EmbeddedFileSystem(FileSystem):
         except BaseException:
             writer.abort()
             raise
-
-    def change_writer(
-        self, p: str, change: Change, write_type: WriteType | None, replicas: int | None,
-        made: px.Creation,
-    ) -> ChangeWriter:  # fmt: skip
-        """The core's writer of *change* (its blocks are put one by one): the server
-        streams a remote client's change through it."""
-        return ChangeWriter(
-            self.master,
-            p,
-            length=change.length,
-            block_size=change.block_size,
-            shared=change.shared,
-            write_type=self._wt(write_type),
-            exclusive=change.exclusive,
-            replicas=self.config.cluster.replicas if replicas is None else replicas,
-            creation=made,
-        )
 
     def _open_writer(
         self,

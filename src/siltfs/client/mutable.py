@@ -239,7 +239,7 @@ class MutableFile(io.RawIOBase):
             for i in range(first, last + 1):
                 if i not in self._dirty:  # an edge block written in part: copied in first
                     partial = i * bs < offset or end < (i + 1) * bs
-                    self._dirty.add(i, self._current_block(i) if partial else b"")
+                    self._dirty.add(i, self._current_block(i) if partial else bytearray())
             self._dirty.write(view, offset)
             self._size = max(self._size, end)
             self._changed = True
@@ -327,12 +327,21 @@ class MutableFile(io.RawIOBase):
                 indices.append(i)
 
         def blocks() -> Any:
-            return (self.pread(bs, i * bs) for i in indices)
+            return (self._block(i) for i in indices)
 
         kw = self._write_kwargs
         made = creation(target, kw.get("perm"), kw.get("uid"), kw.get("gid"), kw.get("xattrs"))
         change = Change(size, bs, indices, blocks, shared, exclusive=self._exclusive)
         self._fs._commit_change(target, change, kw.get("write_type"), kw.get("replicas"), made)
+
+    def _block(self, index: int) -> bytes | bytearray:
+        """The content of block *index* of the changed file, as committed."""
+        length = min(self._bs, self._size - index * self._bs)
+        if index in self._dirty:
+            return self._dirty.block(index, length)
+        out = bytearray(length)
+        self._read_base(memoryview(out), index * self._bs)
+        return out
 
     def _commit_full(self, target: str) -> None:
         dst: IO[bytes] = self._fs.open(

@@ -36,7 +36,7 @@ import httpx
 
 from siltfs.client.base import FileSystem, local_chunks
 from siltfs.client.blocks import BlockSource
-from siltfs.client.common import Progress
+from siltfs.client.common import PieceReader, Progress
 from siltfs.client.posix import creation_params
 from siltfs.client.remote_streams import RemoteReader, RemoteWriter
 from siltfs.client.versions import Change, block_lengths, encode_indices
@@ -272,7 +272,7 @@ class RemoteFileSystem(FileSystem):
     # data -----------------------------------------------------------------
     def _open_reader(
         self, p: str, read_type: ReadType | None, sync_interval_ms: int | None
-    ) -> RemoteReader:
+    ) -> PieceReader:
         params = _params(read_type=_value(read_type), sync_interval_ms=sync_interval_ms)
         return RemoteReader(self, p, params)
 

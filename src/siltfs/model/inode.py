@@ -59,12 +59,15 @@ class Inode:
         """The ids of the file's blocks, in order: its own (:func:`block_id`) and, for a
         copy-on-write version, those it shares with the version before it."""
         n = block_count(self.length, self.block_size)
-        own = [block_id(self.id, i) for i in range(n)]
+        first = self.id << BLOCK_INDEX_BITS
+        ids = list(range(first, first + n))
         if self.shared is not None:
-            for index, bid in decode_shared(self.shared).items():
-                if index < n:
-                    own[index] = bid
-        return own
+            for run in self.shared.split(";"):  # (decode_shared, without the dict)
+                start, count, bid = map(int, run.split(":"))
+                count = min(count, n - start)
+                if count > 0:
+                    ids[start : start + count] = range(bid, bid + count)
+        return ids
 
 
 def encode_shared(shared: dict[int, int]) -> str | None:
@@ -85,7 +88,7 @@ def decode_shared(text: str) -> dict[int, int]:
     """The inverse of :func:`encode_shared`."""
     out: dict[int, int] = {}
     for run in text.split(";"):
-        first, count, bid = (int(x) for x in run.split(":"))
+        first, count, bid = map(int, run.split(":"))
         for k in range(count):
             out[first + k] = bid + k
     return out

@@ -28,6 +28,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
+from siltfs.client.changes import change_writer
 from siltfs.client.common import abort_writer
 from siltfs.client.embedded import EmbeddedFileSystem
 from siltfs.client.posix import creation, parse_xattrs
@@ -329,7 +330,7 @@ def data_router(fs: EmbeddedFileSystem) -> APIRouter:
         made = creation(p, perm, uid, gid, parse_xattrs(xattrs, p))
         change = Change(length, block_size, indices, lambda: (), kept, exclusive)
         wt: WriteType | None = None if write_type is None else WriteType.parse(write_type)  # type: ignore[assignment]
-        writer = await run_in_threadpool(fs.change_writer, p, change, wt, replicas, made)
+        writer = await run_in_threadpool(change_writer, fs.master, p, change, wt, replicas, made)
         committed = False
         try:
             buf = bytearray()

@@ -13,7 +13,7 @@ Subclass :class:`FileSystemTests` (class name starting with ``Test``) and overri
                 yield fs
 
 The parts (:class:`NamespaceTests`, :class:`DataTests`, :class:`MutableTests`,
-:class:`PosixTests`) can be subclassed alone.  Needs pytest (``pip install 'siltfs[test]'``).
+:class:`VersionTests`, :class:`PosixTests`) can be subclassed alone.  Needs pytest (``pip install 'siltfs[test]'``).
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from siltfs.testing.fs_io import DataTests
 from siltfs.testing.fs_mutable import MutableTests
 from siltfs.testing.fs_namespace import NamespaceTests
 from siltfs.testing.fs_posix import PosixTests
+from siltfs.testing.fs_versions import VersionTests
 
 __all__ = [
     "BLOCK",
@@ -32,11 +33,12 @@ __all__ = [
     "MutableTests",
     "NamespaceTests",
     "PosixTests",
+    "VersionTests",
     "blob",
     "fails",
     "is_remote",
 ]
 
 
-class FileSystemTests(NamespaceTests, DataTests, MutableTests, PosixTests):
+class FileSystemTests(NamespaceTests, DataTests, MutableTests, VersionTests, PosixTests):
     """Every part of the client contract."""
