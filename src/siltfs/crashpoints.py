@@ -24,6 +24,8 @@ POINTS = (
     "rename.after_ufs",  # UFS moved, before the intent is cleared
     "ufs.move_tree.partial",  # object-store directory move: first objects moved, not all
     "write.after_commit",  # inode + persist job committed, before close() returns
+    "change.after_blocks",  # a change's new blocks cached, before its version is committed
+    "change.after_commit",  # a change's version committed, before flush()/close() returns
 )
 
 _hooks: dict[str, Callable[[str], None]] = {}

@@ -17,6 +17,7 @@ from siltfs.client.embedded import EmbeddedFileSystem
 from siltfs.model.enums import PersistenceState
 
 from .conftest import ufs_tree, with_persist
+from .crash_child import modify_versions
 
 CHILD = Path(__file__).with_name("crash_child.py")
 
@@ -70,20 +71,26 @@ def test_async_writes_survive_kill_9(
 # on the same home.  ufs.move_tree.partial needs an object store that outlives the
 # process; it is simulated in-process in test_jobs.py::test_interrupted_tree_move_rolls_forward
 # (and with the real S3 endpoint once the scale-out issue lands).
-SCENARIOS = {
-    "persist.after_upload": ("async-writes", True),
-    "persist.before_move": ("async-writes", True),
-    "persist.after_move": ("async-writes", True),
-    "write.after_commit": ("async-writes", False),
-    "delete.after_metadata": ("delete-persisted", False),
-    "rename.after_metadata": ("rename-persisted", False),
-    "rename.after_ufs": ("rename-persisted", False),
-}
+SCENARIOS = [
+    ("persist.after_upload", "async-writes", True),
+    ("persist.before_move", "async-writes", True),
+    ("persist.after_move", "async-writes", True),
+    ("write.after_commit", "async-writes", False),
+    ("delete.after_metadata", "delete-persisted", False),
+    ("rename.after_metadata", "rename-persisted", False),
+    ("rename.after_ufs", "rename-persisted", False),
+    # a file changed in place (copy-on-write versions), killed at each step
+    ("change.after_blocks", "modify", False),
+    ("change.after_commit", "modify", False),
+    ("persist.after_upload", "modify", True),
+    ("persist.before_move", "modify", True),
+    ("persist.after_move", "modify", True),
+]
 IN_PROCESS_ONLY = {"ufs.move_tree.partial"}
 
 
 def test_every_crash_point_has_a_scenario() -> None:
-    assert set(SCENARIOS) | IN_PROCESS_ONLY == set(crashpoints.POINTS)
+    assert {point for point, _, _ in SCENARIOS} | IN_PROCESS_ONLY == set(crashpoints.POINTS)
 
 
 def check_recovered(fs: EmbeddedFileSystem, written: dict[str, bytes]) -> None:
@@ -101,16 +108,28 @@ def check_recovered(fs: EmbeddedFileSystem, written: dict[str, bytes]) -> None:
     assert fs.check_consistency("/").divergences == []
 
 
-@pytest.mark.parametrize("point", sorted(SCENARIOS))
+@pytest.mark.parametrize(
+    ("point", "scenario", "persist"), SCENARIOS, ids=[f"{p}-{s}" for p, s, _ in SCENARIOS]
+)
 def test_kill_9_at_crash_point_recovers(
-    tmp_path: Path, make_fs: Callable[..., EmbeddedFileSystem], point: str
+    tmp_path: Path,
+    make_fs: Callable[..., EmbeddedFileSystem],
+    point: str,
+    scenario: str,
+    persist: bool,
 ) -> None:
     home = tmp_path / "home"
-    scenario, persist = SCENARIOS[point]
     written, rc = run_child(home, scenario, persist=persist, crash_at=point)
     assert rc == -signal.SIGKILL  # died at the crash point, not by our hand
     fs = make_fs(home=home)
-    if scenario == "async-writes":
+    if scenario == "modify":
+        # the last version flushed, or the one being committed when it died; never a mix
+        versions = modify_versions()
+        last = versions.index(written["/m/f"])
+        got = fs.read_bytes("/m/f")
+        assert got in versions[last : last + 2]
+        check_recovered(fs, {"/m/f": got})
+    elif scenario == "async-writes":
         for path in [i.path for i in fs.ls("/w")]:  # a write that had not returned may
             assert fs.read_bytes(path) == written.get(path, fs.read_bytes(path))  # exist
         check_recovered(fs, written)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from siltfs import crashpoints
 from siltfs.client.streams import BlockWriter
 from siltfs.client.versions import Change, block_lengths
 from siltfs.errors import InvalidArgument, StaleVersion
@@ -110,6 +111,7 @@ class ChangeWriter:
             self._full.close()
             self.info = self._full.info
         else:
+            crashpoints.reach("change.after_blocks")
             self.info = self.master.complete_write(
                 NewFile(
                     path=self.path,
@@ -123,6 +125,7 @@ class ChangeWriter:
                 )
             )
             self._written.clear()
+        crashpoints.reach("change.after_commit")
         return self.info
 
     def abort(self) -> None:

@@ -54,7 +54,9 @@ def check_writable_target(ns: Namespace, path: str, exclusive: bool) -> None:
 def check_shared(ns: Namespace, new: NewFile, existing: Inode | None) -> None:
     """A copy-on-write version may share blocks of the version it replaces, or of an
     earlier one an open handle still holds, if they are cached: they are pinned (the new
-    version is not persisted yet) before they are checked.  StaleVersion otherwise."""
+    version is not persisted yet) before they are checked, and moved to the SSD tier if
+    they were in memory only (they must outlive the process, as the new blocks do).
+    StaleVersion otherwise."""
     shared = new.shared or {}
     if new.write_type not in (WriteType.MUST_CACHE, WriteType.ASYNC_THROUGH):
         raise InvalidArgument(
@@ -72,14 +74,19 @@ def check_shared(ns: Namespace, new: NewFile, existing: Inode | None) -> None:
         own = set()
     held = ns.blocks.held(ids)
     gone = [b for b in ids if (b not in own and b not in held) or not ns.blocks.contains(b)]
-    if gone:
-        if existing is not None and existing.state is PERSISTED and not existing.pinned:
-            ns.blocks.unpin([b for b in ids if b in own])
-        raise StaleVersion(
-            f"{len(gone)} unchanged block(s) of the version this change builds on are gone "
-            "(replaced by another writer, or evicted); nothing was committed",
-            path=new.path,
-        )
+    if not gone:  # kept blocks cached in memory only would not survive a restart
+        for b in ids:
+            data = ns.blocks.get(b) if ns.blocks.tier_of(b) == "MEM" else None
+            if data is not None:
+                ns.blocks.put(b, data, durable=new.write_type is WriteType.ASYNC_THROUGH, ssd=True)
+        return
+    if existing is not None and existing.state is PERSISTED and not existing.pinned:
+        ns.blocks.unpin([b for b in ids if b in own])
+    raise StaleVersion(
+        f"{len(gone)} unchanged block(s) of the version this change builds on are gone "
+        "(replaced by another writer, or evicted); nothing was committed",
+        path=new.path,
+    )
 
 
 def commit_file(ns: Namespace, new: NewFile) -> Inode:
