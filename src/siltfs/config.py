@@ -84,6 +84,8 @@ class SiltConfig:
     sync_interval_ms: int = -1
     ttl_check_interval_s: float = 1.0
     consistency_check_interval_s: float = 0.0  # periodic check_consistency("/"); 0 = off
+    import_uid: int = 0  # owner of entries found in the UFS (not written through siltfs)
+    import_gid: int = 0
     cache: CacheConfig = field(default_factory=CacheConfig)
     persist: PersistConfig = field(default_factory=PersistConfig)
     cluster: ClusterConfig = field(default_factory=ClusterConfig)
@@ -137,6 +139,10 @@ class SiltConfig:
             raise InvalidArgument("persist.failed_retry_interval_s must not be negative")
         if self.persist.concurrency < 1:
             raise InvalidArgument("persist.concurrency must be at least 1")
+        for name in ("import_uid", "import_gid"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < 2**32:
+                raise InvalidArgument(f"{name} must be an id from 0 to 2**32-1, not {value!r}")
         if self.cluster.replicas < 1:
             raise InvalidArgument("cluster.replicas must be at least 1")
         if self.cluster.heartbeat_interval_s <= 0 or self.cluster.worker_timeout_s <= 0:

@@ -32,3 +32,26 @@ def test_mode_and_mtime_reach_a_local_ufs(
     after = fs.stat("/f")
     assert (after.id, after.fingerprint) == (before.id, before.fingerprint)  # not "changed"
     assert fs.check_consistency("/").consistent
+
+
+def test_files_found_in_the_ufs_get_default_modes_and_the_configured_owner(
+    make_fs: Callable[..., EmbeddedFileSystem], tmp_path: Path
+) -> None:
+    ufs = tmp_path / "home" / "ufs"
+    (ufs / "dir").mkdir(parents=True)
+    (ufs / "dir" / "f").write_bytes(b"before siltfs")
+    os.chmod(ufs / "dir" / "f", 0o600)  # the local file's own mode is not imported
+    fs = make_fs(import_uid=1000, import_gid=100, sync_interval_ms=0)
+    f, d = fs.stat("/dir/f"), fs.stat("/dir")
+    assert (f.mode, f.uid, f.gid) == (0o100644, 1000, 100)
+    assert (d.mode, d.uid, d.gid) == (0o040755, 1000, 100)
+    assert fs.read_bytes("/dir/f") == b"before siltfs"
+    fs.write_bytes("/dir/g", b"through siltfs", write_type="CACHE_THROUGH")
+    assert fs.stat("/dir/g").uid == os.getuid()  # the writer's, not the import owner
+
+
+def test_the_import_owner_is_checked(make_fs: Callable[..., EmbeddedFileSystem]) -> None:
+    from siltfs.errors import InvalidArgument
+
+    with pytest.raises(InvalidArgument, match="import_uid"):
+        make_fs(import_uid=-1)

@@ -291,3 +291,51 @@ def test_kill_9_in_the_middle_of_a_tree_move_rolls_forward(
     with fs.master.ms.snapshot() as txn:
         assert txn.list_intents() == []
     assert fs.check_consistency("/").divergences == []
+
+
+# POSIX attributes as S3 user metadata ---------------------------------------------
+@pytest.mark.parametrize("write_type", ["CACHE_THROUGH", "ASYNC_THROUGH"])
+def test_mode_owner_and_mtime_go_to_user_metadata_and_come_back(
+    s3_bucket: S3Bucket, make_fs: MakeFs, tmp_path: Path, write_type: str
+) -> None:
+    fs = s3_root(make_fs, s3_bucket)
+    with fs.open("/d/f", "wb", write_type=write_type, perm=0o640, uid=1234, gid=5678) as f:
+        f.write(b"data")
+    fs.wait_persisted("/d/f", timeout=60)
+    head = s3_bucket.client.head_object(Bucket=s3_bucket.name, Key="root/d/f")
+    meta = head["Metadata"]
+    assert meta["silt-mode"] == str(0o640)
+    assert (meta["silt-uid"], meta["silt-gid"]) == ("1234", "5678")
+    assert int(meta["silt-mtime-ns"]) == fs.stat("/d/f").mtime_ns
+    assert s3_bucket.read("root/d/f") == b"data"
+    written_ns = int(meta["silt-mtime-ns"])
+    # a namespace rebuilt from the bucket (another home) reads them back on import
+    other = s3_root(make_fs, s3_bucket, home=tmp_path / "other-home")
+    st = other.stat("/d/f")
+    assert (st.mode & 0o7777, st.uid, st.gid) == (0o640, 1234, 5678)
+    assert st.mtime_ns == written_ns
+    assert other.read_bytes("/d/f") == b"data"
+
+
+def test_objects_without_metadata_get_defaults_and_the_configured_owner(
+    s3_bucket: S3Bucket, make_fs: MakeFs
+) -> None:
+    s3_bucket.put("root/plain", b"by another tool")
+    s3_bucket.put("root/dir/inner", b"x")
+    fs = s3_root(make_fs, s3_bucket, import_uid=1000, import_gid=100)
+    st = fs.stat("/plain")
+    assert (st.mode, st.uid, st.gid) == (0o100644, 1000, 100)
+    d = fs.stat("/dir")
+    assert (d.mode, d.uid, d.gid) == (0o040755, 1000, 100)
+
+
+def test_s3_attributes_are_stored_as_user_metadata(s3_bucket: S3Bucket) -> None:
+    ufs = S3Ufs(s3_bucket.uri("u"), s3_bucket.options)
+    ufs.write("f", [b"content"])
+    assert ufs.stored_attrs("f") is None
+    ufs.set_attributes("f", mode=0o600, mtime_ns=5, uid=7, gid=8)
+    got = ufs.stored_attrs("f")
+    assert got is not None and (got.mode, got.uid, got.gid, got.mtime_ns) == (0o600, 7, 8, 5)
+    assert ufs.read_range("f", 0, 7) == b"content"  # the copy onto itself kept the bytes
+    ufs.move("f", "g")
+    assert ufs.stored_attrs("g") == got  # a move keeps them

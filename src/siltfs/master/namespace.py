@@ -33,12 +33,12 @@ from siltfs.master.intents import IntentLog, merge_move, retrying
 from siltfs.master.latches import CommitLatches
 from siltfs.master.locks import NamespaceLock
 from siltfs.master.mounts import MountTable
-from siltfs.master.sync import apply_listing, refresh_fingerprints, unknown_entries
+from siltfs.master.sync import Importing, apply_listing, refresh_fingerprints, unknown_entries
 from siltfs.metastore.abc import Metastore, Txn
 from siltfs.model import paths, posix
 from siltfs.model.enums import PersistenceState, WriteType
 from siltfs.model.inode import ROOT_ID, Inode, MountInfo
-from siltfs.ufs.abc import UfsStatus, UnderFileSystem
+from siltfs.ufs.abc import StoredAttrs, UfsStatus, UnderFileSystem
 
 log = logging.getLogger("siltfs.namespace")
 T = TypeVar("T")
@@ -130,6 +130,7 @@ class Namespace:
                 log.warning("metadata sync of %s skipped: %s", path, exc)
                 return fresh
             hidden = {self.config.persist.staging_dir} if rel == "" else set()
+            importing = self._importing(ufs, rel, fresh, listing)
             with self.ms.transaction() as txn:
                 fresh = txn.get_inode(directory.id)
                 if fresh is None:
@@ -143,8 +144,31 @@ class Namespace:
                     now_ms=now,
                     store=self.blocks,
                     allocate=self.new_id,
+                    importing=importing,
                 )
             return fresh
+
+    def _importing(
+        self, ufs: UnderFileSystem, rel: str, directory: Inode, listing: list[UfsStatus] | None
+    ) -> Importing:
+        """How the new files of *listing* are imported: the configured owner, and what
+        the UFS stored with each (asked before the transaction: one call per new file)."""
+        cfg = self.config
+        stored: dict[str, StoredAttrs] = {}
+        if ufs.keeps_attrs and listing:
+            with self.ms.snapshot() as txn:
+                known = {c.name for c in txn.list_children(directory.id)}
+            for st in listing:
+                if st.is_dir or st.name in known:
+                    continue
+                try:
+                    got = ufs.stored_attrs(f"{rel}/{st.name}" if rel else st.name)
+                except UfsError as exc:  # imported with defaults; not worth failing the sync
+                    log.warning("attributes of %s/%s not read: %s", rel, st.name, exc)
+                    got = None
+                if got is not None:
+                    stored[st.name] = got
+        return Importing(cfg.import_uid, cfg.import_gid, stored)
 
     # multi-master coordination (master/coordination.py) ---------------------
     def latch(self, inode_id: int, path: str) -> None:

@@ -49,7 +49,9 @@ def apply_to_ufs(ufs: UnderFileSystem, rel: str, inode: Inode) -> None:
         return
     a = attrs_of(inode)
     try:
-        ufs.set_attributes(rel, mode=a.mode & px.PERMISSION_BITS, mtime_ns=a.mtime_ns)
+        ufs.set_attributes(
+            rel, mode=a.mode & px.PERMISSION_BITS, mtime_ns=a.mtime_ns, uid=a.uid, gid=a.gid
+        )
     except SiltError as exc:
         log.warning("could not set mode and mtime of %s: %s", rel, exc)
 

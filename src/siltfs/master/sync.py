@@ -6,28 +6,69 @@ New UFS entries are imported (PERSISTED); persisted entries that vanished from t
 are removed (a directory that still holds unpersisted data is kept and marked
 NOT_PERSISTED, so nothing acknowledged is lost); a file whose UFS fingerprint changed
 gets its new length and fingerprint, and its cached blocks are dropped so the old bytes
-are never served again.  Entries siltfs has not persisted yet are left alone.
+are never served again.  Entries siltfs has not persisted yet are left alone.  Imported
+entries get 0644/0755 and the configured owner (``import_uid``/``import_gid``), or what a
+UFS that keeps POSIX attributes (S3 user metadata) stored with the file.
 """
 
 from __future__ import annotations
 
+import stat
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 
 from siltfs.errors import FileNotFound, UfsError
 from siltfs.master.cluster import Cluster
 from siltfs.master.intents import retrying
 from siltfs.master.mounts import MountTable
 from siltfs.metastore.abc import Metastore, Txn
-from siltfs.model import paths
+from siltfs.model import paths, posix
 from siltfs.model.enums import PersistenceState
 from siltfs.model.inode import Inode
-from siltfs.ufs.abc import UfsStatus
+from siltfs.ufs.abc import StoredAttrs, UfsStatus
 
 PERSISTED = PersistenceState.PERSISTED
 
 
-def import_inode(new_id: int, parent_id: int, st: UfsStatus, block_size: int, now_ms: int) -> Inode:
+@dataclass(frozen=True)
+class Importing:
+    """How entries found in the UFS are imported: the owner they get (``import_uid``,
+    ``import_gid``) and the attributes the UFS stored with some files, by name."""
+
+    uid: int = 0
+    gid: int = 0
+    stored: dict[str, StoredAttrs] = field(default_factory=dict)
+
+    def attrs(self, st: UfsStatus, mtime_ms: int) -> str | None:
+        """The ``attrs`` of an imported entry: defaults (0644/0755) with the configured
+        owner, overridden by what the UFS stored; None when that is all defaults."""
+        got = self.stored.get(st.name) if not st.is_dir else None
+        if got is None and not (self.uid or self.gid):
+            return None
+        base = posix.defaults(st.is_dir, mtime_ms, self.uid, self.gid)
+        if got is not None:
+            mode = base.mode if got.mode is None else stat.S_IFMT(base.mode) | (got.mode & 0o7777)
+            mtime_ns = base.mtime_ns if got.mtime_ns is None else got.mtime_ns
+            base = replace(
+                base,
+                mode=mode,
+                uid=base.uid if got.uid is None else got.uid,
+                gid=base.gid if got.gid is None else got.gid,
+                mtime_ns=mtime_ns,
+                atime_ns=mtime_ns,
+                ctime_ns=mtime_ns,
+            )
+        return base.to_json()
+
+
+def import_inode(
+    new_id: int,
+    parent_id: int,
+    st: UfsStatus,
+    block_size: int,
+    now_ms: int,
+    importing: Importing | None = None,
+) -> Inode:
     mtime = int((st.mtime or now_ms / 1000) * 1000)
     return Inode(
         id=new_id,
@@ -40,6 +81,7 @@ def import_inode(new_id: int, parent_id: int, st: UfsStatus, block_size: int, no
         created_ms=mtime,
         mtime_ms=mtime,
         fingerprint=None if st.is_dir else st.fingerprint,
+        attrs=(importing or Importing()).attrs(st, mtime),
     )
 
 
@@ -53,6 +95,7 @@ def apply_listing(
     now_ms: int,
     store: Cluster,
     allocate: Callable[[], int],
+    importing: Importing | None = None,
 ) -> bool:
     """Reconcile *directory*'s children with *listing* (None: the UFS directory is gone).
 
@@ -92,7 +135,7 @@ def apply_listing(
             )
             changed = True
     for st in ufs.values():
-        txn.insert_inode(import_inode(allocate(), directory.id, st, block_size, now_ms))
+        txn.insert_inode(import_inode(allocate(), directory.id, st, block_size, now_ms, importing))
         changed = True
     directory.sync_ms = now_ms
     txn.update_inode(directory)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 from siltfs.errors import UfsError
-from siltfs.ufs.abc import IncompleteUpload, UfsStatus, UnderFileSystem
+from siltfs.ufs.abc import IncompleteUpload, StoredAttrs, UfsStatus, UnderFileSystem
 
 __all__ = ["ErrorFactory", "FaultInjectingUfs", "Gate", "InjectedFault", "OPS", "inject_faults"]
 
@@ -169,9 +169,25 @@ class FaultInjectingUfs(UnderFileSystem):
         self._before("open_write", rel)
         return self.inner.open_write(rel)
 
-    def set_attributes(self, rel: str, *, mode: int | None, mtime_ns: int | None) -> None:
+    def set_attributes(
+        self,
+        rel: str,
+        *,
+        mode: int | None,
+        mtime_ns: int | None,
+        uid: int | None = None,
+        gid: int | None = None,
+    ) -> None:
         self._before("set_attributes", rel)
-        self.inner.set_attributes(rel, mode=mode, mtime_ns=mtime_ns)
+        self.inner.set_attributes(rel, mode=mode, mtime_ns=mtime_ns, uid=uid, gid=gid)
+
+    @property
+    def keeps_attrs(self) -> bool:  # type: ignore[override]
+        return self.inner.keeps_attrs
+
+    def stored_attrs(self, rel: str) -> StoredAttrs | None:
+        self._before("status", rel)
+        return self.inner.stored_attrs(rel)
 
     def read_range(self, rel: str, start: int, end: int) -> bytes:
         self._before("read_range", rel)

@@ -27,6 +27,17 @@ class UfsStatus:
 
 
 @dataclass(frozen=True)
+class StoredAttrs:
+    """POSIX attributes a UFS keeps with an object (S3: ``x-amz-meta-silt-*``); None:
+    that one is not stored."""
+
+    mode: int | None = None  # permission bits
+    uid: int | None = None
+    gid: int | None = None
+    mtime_ns: int | None = None
+
+
+@dataclass(frozen=True)
 class IncompleteUpload:
     """An upload an object store started and never completed (an S3 multipart upload)."""
 
@@ -169,10 +180,26 @@ class UnderFileSystem(ABC):
     def delete(self, rel: str, *, recursive: bool = False) -> None:
         """Delete a file or directory; no error if it is already gone."""
 
-    def set_attributes(self, rel: str, *, mode: int | None, mtime_ns: int | None) -> None:
-        """Give the file at *rel* these permission bits and this modification time where
-        the store keeps them (a local directory does); others keep them only in the
-        namespace.  Default: nothing."""
+    keeps_attrs = False  # stored_attrs() may answer (one call per file: asked on import)
+
+    def set_attributes(
+        self,
+        rel: str,
+        *,
+        mode: int | None,
+        mtime_ns: int | None,
+        uid: int | None = None,
+        gid: int | None = None,
+    ) -> None:
+        """Give the file at *rel* these permission bits, modification time and owner
+        where the store keeps them (a local directory: mode and mtime; an object store
+        with user metadata: all four); others keep them only in the namespace.
+        Default: nothing."""
+        return None
+
+    def stored_attrs(self, rel: str) -> StoredAttrs | None:
+        """What :meth:`set_attributes` stored with the file at *rel* in a store that
+        keeps them apart from its own metadata (``keeps_attrs``).  Default: None."""
         return None
 
     def abort_stale_uploads(

@@ -194,7 +194,16 @@ class FsspecUfs(UnderFileSystem):
                     pass
                 raise
 
-    def set_attributes(self, rel: str, *, mode: int | None, mtime_ns: int | None) -> None:
+    def set_attributes(
+        self,
+        rel: str,
+        *,
+        mode: int | None,
+        mtime_ns: int | None,
+        uid: int | None = None,
+        gid: int | None = None,
+    ) -> None:
+        """A local file gets mode and mtime (its owner stays the process's)."""
         if not self.local:
             return
         full = self._full(rel)

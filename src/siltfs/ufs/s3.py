@@ -38,11 +38,12 @@ from siltfs.errors import (
     InvalidPath,
     UfsError,
 )
-from siltfs.ufs.abc import IncompleteUpload, Limits, UfsStatus
+from siltfs.ufs.abc import IncompleteUpload, Limits, StoredAttrs, UfsStatus
 from siltfs.ufs.fsspec_ufs import FsspecUfs, fingerprint_of, mapped_errors
 from siltfs.ufs.s3_options import s3fs_options
 
 SCHEMES = ("s3", "s3a")
+META = "silt-"  # user metadata keys of POSIX attributes (x-amz-meta-silt-mode, ...)
 MAX_KEY_BYTES = 1024  # S3's limit on an object key (UTF-8), the mount's prefix included
 S3_LIMITS = Limits(
     path_bytes=MAX_KEY_BYTES,
@@ -232,6 +233,46 @@ class S3Ufs(FsspecUfs):
             mtime=_epoch(mtime),
             fingerprint=fingerprint_of({"size": size, "ETag": etag}),
         )
+
+    # POSIX attributes as user metadata -------------------------------------------
+    keeps_attrs = True
+
+    def set_attributes(
+        self,
+        rel: str,
+        *,
+        mode: int | None,
+        mtime_ns: int | None,
+        uid: int | None = None,
+        gid: int | None = None,
+    ) -> None:
+        """``x-amz-meta-silt-{mode,uid,gid,mtime-ns}``: the object is copied onto itself
+        with the new metadata (S3 cannot change it in place; up to 5 GiB)."""
+        values = {"mode": mode, "uid": uid, "gid": gid, "mtime-ns": mtime_ns}
+        meta = {f"{META}{k}": str(v) for k, v in values.items() if v is not None}
+        if not meta:
+            return
+        key = self._key(rel)
+        with self._errors(rel, "set_attributes"):
+            self._call(
+                "copy_object",
+                Key=key,
+                CopySource={"Bucket": self.bucket, "Key": key},
+                Metadata=meta,
+                MetadataDirective="REPLACE",
+            )
+
+    def stored_attrs(self, rel: str) -> StoredAttrs | None:
+        with self._errors(rel, "status"):
+            head = self._head(rel)
+        meta = (head or {}).get("Metadata") or {}
+
+        def number(name: str) -> int | None:
+            value = meta.get(f"{META}{name}")
+            return int(value) if isinstance(value, str) and value.isdigit() else None
+
+        found = StoredAttrs(number("mode"), number("uid"), number("gid"), number("mtime-ns"))
+        return None if found == StoredAttrs() else found
 
     # operations -----------------------------------------------------------
     def status(self, rel: str) -> UfsStatus | None:
