@@ -218,3 +218,29 @@ def test_interrupted_upload_leaves_nothing(
         time.sleep(0.2)
     parent_listing = http.get(API + "/ls", params={"path": "/"}).json()
     assert path not in [i["path"] for i in parent_listing]
+
+
+def test_a_bad_change_is_refused_and_changes_nothing(http: httpx.Client) -> None:
+    """POST /data/change: indices or kept blocks past the file's end, too many blocks,
+    a block both new and kept, or a body that does not hold the blocks named: 400, and
+    no file appears."""
+    path = unique()
+    change = API + "/data/change"
+    cases = [
+        ({"length": 10, "block_size": 4, "blocks": "0-99999999999"}, b""),
+        ({"length": 10, "block_size": 4, "shared": "0:999999999:1"}, b""),
+        ({"length": 2**62, "block_size": 1, "blocks": "0"}, b"x"),
+        ({"length": 10, "block_size": 4, "blocks": "0", "shared": "0:1:5"}, b"abcd"),
+        ({"length": 10, "block_size": 4, "blocks": "2,1"}, b"ab" + b"abcd"),
+        ({"length": 10, "block_size": 4, "blocks": "0-2"}, b"too short"),
+        ({"length": 10, "block_size": 4, "blocks": "x"}, b""),
+    ]
+    for params, body in cases:
+        r = http.post(change, params={"path": path, **params}, content=body)
+        assert_error(r, 400, "invalid_argument")
+    assert_error(http.get(API + "/stat", params={"path": path}), 404, "file_not_found")
+    # a good one: a whole new file of three blocks
+    r = http.post(change, params={"path": path, "length": 10, "block_size": 4, "blocks": "0-2"},
+                  content=b"0123456789")  # fmt: skip
+    assert r.status_code == 200, r.text
+    assert r.json()["length"] == 10

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from siltfs import crashpoints
 from siltfs.client.streams import BlockWriter
-from siltfs.client.versions import Change, block_lengths
+from siltfs.client.versions import MAX_BLOCKS, Change, block_lengths
 from siltfs.errors import InvalidArgument, StaleVersion
 from siltfs.model.enums import WriteType
 from siltfs.model.inode import FileInfo, block_count, block_id
@@ -52,6 +52,8 @@ class ChangeWriter:
                 f"a change of {length} bytes in blocks of {block_size}", path=path
             )
         count = block_count(length, block_size)
+        if count > MAX_BLOCKS:
+            raise InvalidArgument(f"{count} blocks; a file has at most {MAX_BLOCKS}", path=path)
         if any(not 0 <= i < count for i in shared):
             raise InvalidArgument(f"shared block index beyond the {count} blocks", path=path)
         self.master = master

@@ -20,9 +20,12 @@ MEMORY_LIMIT = 64 * 1024 * 1024  # per handle
 class DirtyBlocks:
     """Not thread-safe: the handle's lock guards it."""
 
-    def __init__(self, block_size: int, memory_limit: int = MEMORY_LIMIT) -> None:
+    def __init__(
+        self, block_size: int, memory_limit: int = MEMORY_LIMIT, directory: str | None = None
+    ) -> None:
         self.block_size = block_size
         self.memory_limit = memory_limit
+        self.directory = directory  # of the spool (None: the system's temporary directory)
         self._mem: dict[int, bytearray] = {}
         self._in_file: set[int] = set()
         self._fd: int | None = None
@@ -113,7 +116,7 @@ class DirtyBlocks:
 
     def _spool(self) -> int:
         if self._fd is None:
-            fd, name = tempfile.mkstemp(prefix="silt-open-")
+            fd, name = tempfile.mkstemp(prefix="silt-open-", dir=self.directory)
             os.unlink(name)
             self._fd = fd
         return self._fd

@@ -28,8 +28,6 @@ descriptor closes).
 from __future__ import annotations
 
 import io
-import os
-import tempfile
 import threading
 from typing import IO, TYPE_CHECKING, Any
 
@@ -38,6 +36,7 @@ from siltfs.client.dirty import DirtyBlocks
 from siltfs.client.posix import creation
 from siltfs.client.versions import Change, Version
 from siltfs.errors import FileExists, FileNotFound, InvalidArgument, IsADirectory, StaleVersion
+from siltfs.model.enums import WriteType
 from siltfs.model.inode import block_count
 
 if TYPE_CHECKING:
@@ -47,8 +46,6 @@ __all__ = [
     "COPY_CHUNK",
     "MUTABLE_KINDS",
     "MutableFile",
-    "commit_spool",
-    "new_spool",
     "open_mutable",
 ]
 
@@ -56,55 +53,33 @@ COPY_CHUNK = 4 * 1024 * 1024
 MUTABLE_KINDS = frozenset({"a", "r+", "w+", "a+", "x+"})
 
 
-def new_spool(fs: FileSystem, path: str, *, copy_in: bool, directory: str | None = None) -> int:
-    """An anonymous local temporary file (gone with its descriptor, even after a crash),
-    holding the current content of *path* when *copy_in*."""
-    fd, name = tempfile.mkstemp(prefix="silt-open-", dir=directory)
-    os.unlink(name)
-    try:
-        if copy_in:
-            with fs.open(path, "rb") as src:
-                offset = 0
-                while chunk := src.read(COPY_CHUNK):
-                    os.pwrite(fd, chunk, offset)
-                    offset += len(chunk)
-    except BaseException:
-        os.close(fd)
-        raise
-    return fd
-
-
-def commit_spool(
-    fs: FileSystem, path: str, fd: int, size: int, mode: str, kwargs: dict[str, Any]
-) -> None:
-    """Write the first *size* bytes of the spool *fd* as the next version of *path*
-    (``open(path, mode)``, *mode* ``wb`` or ``xb``): all of it, or nothing on failure.
-    The spool is as long as the file (``ftruncate`` extends it), so holes read as zeros."""
-    dst: IO[bytes] = fs.open(path, mode, **kwargs)
-    try:
-        offset = 0
-        while chunk := os.pread(fd, min(COPY_CHUNK, size - offset), offset):
-            dst.write(chunk)
-            offset += len(chunk)
-    except BaseException:
-        abort_writer(dst)
-        raise
-    dst.close()
-
-
 class MutableFile(io.RawIOBase):
-    def __init__(self, fs: FileSystem, path: str, kind: str, write_kwargs: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        fs: FileSystem,
+        path: str,
+        kind: str,
+        write_kwargs: dict[str, Any],
+        *,
+        spool_dir: str | None = None,
+    ) -> None:
         """*kind*: one of :data:`MUTABLE_KINDS`; *write_kwargs*: for ``fs.open(path, "wb")``
-        at each commit (write type, block size, permissions)."""
+        at each commit (write type, block size, permissions); *spool_dir*: where changed
+        blocks that do not fit in memory go (the system's temporary directory)."""
         super().__init__()
         self._fs = fs
         self.path = path
         self.kind = kind
         self.mode = kind.replace("+", "") + "b" + ("+" if "+" in kind else "")
-        self._write_kwargs = write_kwargs
+        wt = write_kwargs.get("write_type")
+        self._write_kwargs = {
+            **write_kwargs,
+            "write_type": None if wt is None else WriteType.parse(wt),
+        }
         self._lock = threading.RLock()
         self._pos = 0
-        self._dirty = DirtyBlocks(CHUNK)  # blocks written since the base
+        self._spool_dir = spool_dir
+        self._dirty = DirtyBlocks(CHUNK, directory=spool_dir)  # blocks written since the base
         self._reader: PieceReader | None = None  # of the base
         self._base: Version | None = None
         self._base_len = 0  # bytes of the base still showing (a truncate cuts them)
@@ -132,7 +107,7 @@ class MutableFile(io.RawIOBase):
         if self._base is None:
             self._changed = True  # created or emptied: committed even if nothing is written
         self._bs = self._block_size()
-        self._dirty = DirtyBlocks(self._bs)
+        self._dirty = DirtyBlocks(self._bs, directory=spool_dir)
         if kind.startswith("a"):
             self._pos = self._size
 
@@ -244,6 +219,14 @@ class MutableFile(io.RawIOBase):
             self._size = max(self._size, end)
             self._changed = True
             return len(view)
+
+    def materialize(self) -> None:
+        """Copy in every block not changed yet: from now on the handle needs nothing of
+        the version it opened (which may go: unlinked, replaced)."""
+        with self._lock:
+            for i in range(block_count(self._size, self._bs)):
+                if i not in self._dirty:
+                    self._dirty.add(i, self._current_block(i))
 
     def _read_into(self, view: memoryview, offset: int) -> None:
         """Fill *view* (within the file) with the bytes from *offset*."""

@@ -11,9 +11,19 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from siltfs.model.inode import block_count
+from siltfs.model.inode import BLOCK_INDEX_BITS, block_count
 
-__all__ = ["Change", "Version", "block_lengths", "decode_indices", "encode_indices"]
+MAX_BLOCKS = 1 << BLOCK_INDEX_BITS  # block ids keep the index in 24 bits
+
+__all__ = [
+    "MAX_BLOCKS",
+    "Change",
+    "Version",
+    "block_lengths",
+    "decode_indices",
+    "encode_indices",
+    "parse_change",
+]
 
 
 @dataclass(frozen=True)
@@ -64,13 +74,36 @@ def encode_indices(indices: Iterable[int]) -> str:
     return ",".join(f"{a}-{b}" if a != b else str(a) for a, b in runs)
 
 
-def decode_indices(text: str) -> list[int]:
-    """The inverse of :func:`encode_indices`; ValueError for anything else."""
+def decode_indices(text: str, count: int) -> list[int]:
+    """The inverse of :func:`encode_indices`, for a file of *count* blocks; ValueError
+    for anything else (an index out of range is refused before any list is built)."""
     out: list[int] = []
     for run in filter(None, text.split(",")):
         first, _, last = run.partition("-")
         a, b = int(first), int(last or first)
         if a < 0 or b < a or (out and a <= out[-1]):
             raise ValueError(f"block indices must ascend: {run!r}")
+        if b >= count:
+            raise ValueError(f"block {b} is past the end of a {count}-block file")
         out.extend(range(a, b + 1))
     return out
+
+
+def parse_change(
+    length: int, block_size: int, blocks: str, shared: str
+) -> tuple[list[int], dict[int, int]]:
+    """The new block indices and the kept blocks of a change sent as text
+    (``POST /data/change``), checked against the file's size; ValueError otherwise."""
+    count = block_count(length, block_size)
+    if count > MAX_BLOCKS:
+        raise ValueError(f"{count} blocks; a file has at most {MAX_BLOCKS}")
+    indices = decode_indices(blocks, count)
+    kept: dict[int, int] = {}
+    for run in filter(None, shared.split(";")):
+        first, n, bid = map(int, run.split(":"))
+        if first < 0 or n < 1 or first + n > count or bid < 0:
+            raise ValueError(f"kept blocks {run!r} out of range")
+        kept.update((first + k, bid + k) for k in range(n))
+    if kept.keys() & set(indices):
+        raise ValueError("a block is both new and kept")
+    return indices, kept

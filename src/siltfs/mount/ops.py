@@ -137,8 +137,7 @@ class SiltOperations(mfusepy.Operations):  # type: ignore[misc]
         if state is not None:
             with state.lock:
                 state.attrs = self._stat(self.fs.stat(path))
-                state.spool()
-                state.orphaned = True
+                state.detach()
             with self._lock:
                 if self._files.get(path) is state:
                     del self._files[path]

@@ -32,11 +32,11 @@ from siltfs.client.changes import change_writer
 from siltfs.client.common import abort_writer
 from siltfs.client.embedded import EmbeddedFileSystem
 from siltfs.client.posix import creation, parse_xattrs
-from siltfs.client.versions import Change, block_lengths, decode_indices
+from siltfs.client.versions import Change, block_lengths, parse_change
 from siltfs.errors import FileNotFound, InvalidArgument, UfsError
 from siltfs.model import paths
 from siltfs.model.enums import WriteType
-from siltfs.model.inode import FileInfo, decode_shared
+from siltfs.model.inode import FileInfo
 from siltfs.server.errors import error_response
 from siltfs.server.models import (
     BlockSizeQuery,
@@ -322,8 +322,7 @@ def data_router(fs: EmbeddedFileSystem) -> APIRouter:
         409 ``stale_version`` if a kept block is gone."""
         p = paths.validate(path)
         try:
-            indices = decode_indices(blocks)
-            kept = decode_shared(shared) if shared else {}
+            indices, kept = parse_change(length, block_size, blocks, shared)
             sizes = block_lengths(length, block_size, indices)
         except ValueError as exc:
             raise InvalidArgument(f"bad change: {exc}", path=p) from exc
