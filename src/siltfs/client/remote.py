@@ -39,7 +39,7 @@ from siltfs.client.blocks import BlockSource
 from siltfs.client.common import PieceReader, Progress
 from siltfs.client.posix import creation_params
 from siltfs.client.remote_streams import RemoteReader, RemoteWriter
-from siltfs.client.versions import Change, block_lengths, encode_indices
+from siltfs.client.versions import MAX_CHANGE_TEXT, Change, block_lengths, encode_indices
 from siltfs.client.wire import (
     API,
     consistency_report,
@@ -49,7 +49,7 @@ from siltfs.client.wire import (
     master_urls,
     mount_info,
 )
-from siltfs.errors import Unavailable, WrongType
+from siltfs.errors import StaleVersion, Unavailable, WrongType
 from siltfs.model import posix as px
 from siltfs.model.consistency import ConsistencyReport
 from siltfs.model.enums import JobState, ReadType, TtlAction, WriteType
@@ -281,12 +281,15 @@ class RemoteFileSystem(FileSystem):
         made: px.Creation,
     ) -> None:  # fmt: skip
         size = sum(block_lengths(change.length, change.block_size, change.indices))
+        blocks, shared = encode_indices(change.indices), encode_shared(change.shared) or ""
+        if max(len(blocks), len(shared)) > MAX_CHANGE_TEXT:  # the caller writes it whole
+            raise StaleVersion("the change is too scattered to send by blocks", path=p)
         params = _params(
             path=p,
             length=change.length,
             block_size=change.block_size,
-            blocks=encode_indices(change.indices),
-            shared=encode_shared(change.shared) or "",
+            blocks=blocks,
+            shared=shared,
             exclusive=change.exclusive,
             write_type=_value(write_type),
             replicas=replicas,

@@ -14,9 +14,11 @@ from dataclasses import dataclass
 from siltfs.model.inode import BLOCK_INDEX_BITS, block_count
 
 MAX_BLOCKS = 1 << BLOCK_INDEX_BITS  # block ids keep the index in 24 bits
+MAX_CHANGE_TEXT = 4096  # of each block list sent in a URL (a request line stays small)
 
 __all__ = [
     "MAX_BLOCKS",
+    "MAX_CHANGE_TEXT",
     "Change",
     "Version",
     "block_lengths",

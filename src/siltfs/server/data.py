@@ -32,7 +32,7 @@ from siltfs.client.changes import change_writer
 from siltfs.client.common import abort_writer
 from siltfs.client.embedded import EmbeddedFileSystem
 from siltfs.client.posix import creation, parse_xattrs
-from siltfs.client.versions import Change, block_lengths, parse_change
+from siltfs.client.versions import MAX_CHANGE_TEXT, Change, block_lengths, parse_change
 from siltfs.errors import FileNotFound, InvalidArgument, UfsError
 from siltfs.model import paths
 from siltfs.model.enums import WriteType
@@ -305,8 +305,8 @@ def data_router(fs: EmbeddedFileSystem) -> APIRouter:
         path: PathQuery,
         length: Annotated[int, Query(ge=0)],
         block_size: Annotated[int, Query(ge=1)],
-        blocks: Annotated[str, Query(max_length=65536)] = "",
-        shared: Annotated[str, Query(max_length=65536)] = "",
+        blocks: Annotated[str, Query(max_length=MAX_CHANGE_TEXT)] = "",
+        shared: Annotated[str, Query(max_length=MAX_CHANGE_TEXT)] = "",
         write_type: WriteTypeQuery = None,
         exclusive: bool = False,
         replicas: ReplicasQuery = None,
