@@ -20,6 +20,7 @@ from siltfs.cli.main import cli
 from siltfs.client.embedded import EmbeddedFileSystem
 from siltfs.errors import InvalidArgument, InvalidPath, MountError, UfsError
 from siltfs.model.enums import PersistenceState
+from siltfs.ufs.abc import StoredAttrs
 from siltfs.ufs.s3 import S3Ufs
 from siltfs.ufs.s3_options import MIN_PART_SIZE
 from tests.s3server import ACCESS_KEY, SECRET_KEY, S3Bucket
@@ -333,7 +334,7 @@ def test_s3_attributes_are_stored_as_user_metadata(s3_bucket: S3Bucket) -> None:
     ufs = S3Ufs(s3_bucket.uri("u"), s3_bucket.options)
     ufs.write("f", [b"content"])
     assert ufs.stored_attrs("f") is None
-    ufs.set_attributes("f", mode=0o600, mtime_ns=5, uid=7, gid=8)
+    ufs.set_attributes("f", StoredAttrs(mode=0o600, uid=7, gid=8, mtime_ns=5))
     got = ufs.stored_attrs("f")
     assert got is not None and (got.mode, got.uid, got.gid, got.mtime_ns) == (0o600, 7, 8, 5)
     assert ufs.read_range("f", 0, 7) == b"content"  # the copy onto itself kept the bytes

@@ -23,7 +23,7 @@ from siltfs.model import paths
 from siltfs.model import posix as px
 from siltfs.model.enums import PersistenceState
 from siltfs.model.inode import Inode
-from siltfs.ufs.abc import UnderFileSystem
+from siltfs.ufs.abc import StoredAttrs, UnderFileSystem
 
 log = logging.getLogger("siltfs.master")
 
@@ -49,9 +49,7 @@ def apply_to_ufs(ufs: UnderFileSystem, rel: str, inode: Inode) -> None:
         return
     a = attrs_of(inode)
     try:
-        ufs.set_attributes(
-            rel, mode=a.mode & px.PERMISSION_BITS, mtime_ns=a.mtime_ns, uid=a.uid, gid=a.gid
-        )
+        ufs.set_attributes(rel, StoredAttrs(a.mode & px.PERMISSION_BITS, a.uid, a.gid, a.mtime_ns))
     except SiltError as exc:
         log.warning("could not set mode and mtime of %s: %s", rel, exc)
 

@@ -39,14 +39,19 @@ from siltfs.model.enums import WriteType
 from siltfs.model.inode import FileInfo
 from siltfs.server.errors import error_response
 from siltfs.server.models import (
+    MAX_BLOCK_SIZE,
+    MAX_INT,
     BlockSizeQuery,
     InodeQuery,
+    OwnerQuery,
     PathQuery,
+    PermQuery,
     ReadTypeQuery,
     ReplicasQuery,
     SyncQuery,
     WriteCheckBody,
     WriteTypeQuery,
+    XattrsQuery,
 )
 
 READ_CHUNK = 1024 * 1024
@@ -242,10 +247,10 @@ def data_router(fs: EmbeddedFileSystem) -> APIRouter:
         exclusive: bool = False,
         block_size: BlockSizeQuery = None,
         replicas: ReplicasQuery = None,
-        perm: Annotated[int | None, Query(ge=0, le=0o7777)] = None,
-        uid: Annotated[int | None, Query(ge=0, le=2**32 - 1)] = None,
-        gid: Annotated[int | None, Query(ge=0, le=2**32 - 1)] = None,
-        xattrs: Annotated[str | None, Query(max_length=8192)] = None,
+        perm: PermQuery = None,
+        uid: OwnerQuery = None,
+        gid: OwnerQuery = None,
+        xattrs: XattrsQuery = None,
     ) -> Response:
         """Stream the request body into a new file; commit only once all of it arrived.
         *perm*, *uid*, *gid*: of a new file; *xattrs*: JSON of name to base64 value."""
@@ -303,17 +308,17 @@ def data_router(fs: EmbeddedFileSystem) -> APIRouter:
     async def write_change(
         request: Request,
         path: PathQuery,
-        length: Annotated[int, Query(ge=0)],
-        block_size: Annotated[int, Query(ge=1)],
+        length: Annotated[int, Query(ge=0, le=MAX_INT)],
+        block_size: Annotated[int, Query(ge=1, le=MAX_BLOCK_SIZE)],
         blocks: Annotated[str, Query(max_length=MAX_CHANGE_TEXT)] = "",
         shared: Annotated[str, Query(max_length=MAX_CHANGE_TEXT)] = "",
         write_type: WriteTypeQuery = None,
         exclusive: bool = False,
         replicas: ReplicasQuery = None,
-        perm: Annotated[int | None, Query(ge=0, le=0o7777)] = None,
-        uid: Annotated[int | None, Query(ge=0, le=2**32 - 1)] = None,
-        gid: Annotated[int | None, Query(ge=0, le=2**32 - 1)] = None,
-        xattrs: Annotated[str | None, Query(max_length=8192)] = None,
+        perm: PermQuery = None,
+        uid: OwnerQuery = None,
+        gid: OwnerQuery = None,
+        xattrs: XattrsQuery = None,
     ) -> Response:
         """Commit a change to a file as its next version (client.versions): the body is
         the new blocks (indices ``blocks``, as runs ``a-b,c``) one after another, each as

@@ -65,6 +65,9 @@ SyncQuery = Annotated[int | None, Query(ge=-1, le=MAX_INT)]
 InodeQuery = Annotated[int | None, Query(alias="inode", ge=0, le=MAX_INT)]
 BlockSizeQuery = Annotated[int | None, Query(ge=1, le=MAX_BLOCK_SIZE)]
 ReplicasQuery = Annotated[int | None, Query(ge=1, le=MAX_REPLICAS)]
+PermQuery = Annotated[int | None, Query(ge=0, le=0o7777)]  # of a new file
+OwnerQuery = Annotated[int | None, Query(ge=0, le=2**32 - 1)]  # uid or gid of a new file
+XattrsQuery = Annotated[str | None, Query(max_length=8192)]  # JSON: name -> base64 value
 JobId = Annotated[int, PathParam(ge=0, le=MAX_INT)]
 InodeId = Annotated[int, Query(ge=0, le=MAX_INT)]
 WriteTypeQuery = Annotated[str | None, Query(json_schema_extra={"enum": list(WRITE_TYPES)})]

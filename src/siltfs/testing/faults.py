@@ -169,17 +169,9 @@ class FaultInjectingUfs(UnderFileSystem):
         self._before("open_write", rel)
         return self.inner.open_write(rel)
 
-    def set_attributes(
-        self,
-        rel: str,
-        *,
-        mode: int | None,
-        mtime_ns: int | None,
-        uid: int | None = None,
-        gid: int | None = None,
-    ) -> None:
+    def set_attributes(self, rel: str, attrs: StoredAttrs) -> None:
         self._before("set_attributes", rel)
-        self.inner.set_attributes(rel, mode=mode, mtime_ns=mtime_ns, uid=uid, gid=gid)
+        self.inner.set_attributes(rel, attrs)
 
     @property
     def keeps_attrs(self) -> bool:  # type: ignore[override]

@@ -182,15 +182,7 @@ class UnderFileSystem(ABC):
 
     keeps_attrs = False  # stored_attrs() may answer (one call per file: asked on import)
 
-    def set_attributes(
-        self,
-        rel: str,
-        *,
-        mode: int | None,
-        mtime_ns: int | None,
-        uid: int | None = None,
-        gid: int | None = None,
-    ) -> None:
+    def set_attributes(self, rel: str, attrs: StoredAttrs) -> None:
         """Give the file at *rel* these permission bits, modification time and owner
         where the store keeps them (a local directory: mode and mtime; an object store
         with user metadata: all four); others keep them only in the namespace.

@@ -22,7 +22,7 @@ from siltfs.errors import (
     SiltError,
     UfsError,
 )
-from siltfs.ufs.abc import Limits, UfsStatus, UnderFileSystem
+from siltfs.ufs.abc import Limits, StoredAttrs, UfsStatus, UnderFileSystem
 
 DEFAULT_NAME_MAX = 255
 DEFAULT_PATH_MAX = 4096  # Linux; the kernel counts the terminating NUL in it
@@ -194,24 +194,16 @@ class FsspecUfs(UnderFileSystem):
                     pass
                 raise
 
-    def set_attributes(
-        self,
-        rel: str,
-        *,
-        mode: int | None,
-        mtime_ns: int | None,
-        uid: int | None = None,
-        gid: int | None = None,
-    ) -> None:
+    def set_attributes(self, rel: str, attrs: StoredAttrs) -> None:
         """A local file gets mode and mtime (its owner stays the process's)."""
         if not self.local:
             return
         full = self._full(rel)
         with self._errors(rel, "set_attributes"):
-            if mode is not None:
-                os.chmod(full, mode & 0o7777)
-            if mtime_ns is not None:
-                os.utime(full, ns=(mtime_ns, mtime_ns))
+            if attrs.mode is not None:
+                os.chmod(full, attrs.mode & 0o7777)
+            if attrs.mtime_ns is not None:
+                os.utime(full, ns=(attrs.mtime_ns, attrs.mtime_ns))
 
     def read_range(self, rel: str, start: int, end: int) -> bytes:
         full = self._full(rel)

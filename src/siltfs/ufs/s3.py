@@ -237,18 +237,11 @@ class S3Ufs(FsspecUfs):
     # POSIX attributes as user metadata -------------------------------------------
     keeps_attrs = True
 
-    def set_attributes(
-        self,
-        rel: str,
-        *,
-        mode: int | None,
-        mtime_ns: int | None,
-        uid: int | None = None,
-        gid: int | None = None,
-    ) -> None:
+    def set_attributes(self, rel: str, attrs: StoredAttrs) -> None:
         """``x-amz-meta-silt-{mode,uid,gid,mtime-ns}``: the object is copied onto itself
         with the new metadata (S3 cannot change it in place; up to 5 GiB)."""
-        values = {"mode": mode, "uid": uid, "gid": gid, "mtime-ns": mtime_ns}
+        a = attrs
+        values = {"mode": a.mode, "uid": a.uid, "gid": a.gid, "mtime-ns": a.mtime_ns}
         meta = {f"{META}{k}": str(v) for k, v in values.items() if v is not None}
         if not meta:
             return
