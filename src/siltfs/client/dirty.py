@@ -36,6 +36,9 @@ class DirtyBlocks:
     def __len__(self) -> int:
         return len(self._mem) + len(self._in_file)
 
+    def indices(self) -> set[int]:
+        return self._mem.keys() | self._in_file
+
     def add(self, index: int, content: bytearray) -> None:
         """Block *index* becomes dirty, holding *content* (its bytes as they read now;
         kept, not copied, while it fits in memory)."""

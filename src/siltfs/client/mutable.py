@@ -299,15 +299,16 @@ class MutableFile(io.RawIOBase):
         base = self._base
         assert base is not None
         bs, size = self._bs, self._size
-        shared: dict[int, int] = {}
-        indices: list[int] = []
-        for i in range(block_count(size, bs)):
-            end = min((i + 1) * bs, size)
-            same = i < len(base.block_ids) and end == min((i + 1) * bs, base.length)
-            if i not in self._dirty and same and end <= self._base_len:
-                shared[i] = base.block_ids[i]
-            else:
-                indices.append(i)
+        # kept: the base's whole blocks still showing, and its short last block if the
+        # file still ends where the base did -- less those written since
+        kept = min(min(self._base_len, size, base.length) // bs, len(base.block_ids))
+        if base.length % bs and size == base.length <= self._base_len:
+            kept += 1
+        dirty = self._dirty.indices()
+        indices = sorted({i for i in dirty if i < kept} | set(range(kept, block_count(size, bs))))
+        shared = dict(zip(range(kept), base.block_ids[:kept], strict=True))
+        for i in dirty:
+            shared.pop(i, None)
 
         def blocks() -> Any:
             return (self._block(i) for i in indices)

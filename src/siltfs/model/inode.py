@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import stat
@@ -60,14 +61,30 @@ class Inode:
         copy-on-write version, those it shares with the version before it."""
         n = block_count(self.length, self.block_size)
         first = self.id << BLOCK_INDEX_BITS
-        ids = list(range(first, first + n))
-        if self.shared is not None:
-            for run in self.shared.split(";"):  # (decode_shared, without the dict)
-                start, count, bid = map(int, run.split(":"))
-                count = min(count, n - start)
-                if count > 0:
-                    ids[start : start + count] = range(bid, bid + count)
-        return ids
+        if self.shared is None:
+            return list(range(first, first + n))
+        if n <= CACHED_MAPS_UP_TO:  # every layer asks for them: parsed once per version
+            return list(_mapped_ids(first, n, self.shared))
+        return _map_ids(first, n, self.shared)
+
+
+CACHED_MAPS_UP_TO = 1 << 16  # blocks of a version whose block list is kept parsed
+
+
+def _map_ids(first: int, n: int, shared: str) -> list[int]:
+    """Block ids first..first+n-1, with the runs of *shared* (encode_shared) applied."""
+    ids = list(range(first, first + n))
+    for run in shared.split(";"):  # (decode_shared, without the dict)
+        start, count, bid = map(int, run.split(":"))
+        count = min(count, n - start)
+        if count > 0:
+            ids[start : start + count] = range(bid, bid + count)
+    return ids
+
+
+@functools.lru_cache(maxsize=256)
+def _mapped_ids(first: int, n: int, shared: str) -> tuple[int, ...]:
+    return tuple(_map_ids(first, n, shared))
 
 
 def encode_shared(shared: dict[int, int]) -> str | None:

@@ -51,7 +51,7 @@ def check_writable_target(ns: Namespace, path: str, exclusive: bool) -> None:
         raise IsADirectory("parent is a file", path=parent_path)
 
 
-def check_shared(ns: Namespace, new: NewFile, existing: Inode | None) -> None:
+def check_shared(ns: Namespace, new: NewFile, existing: Inode | None, old_ids: list[int]) -> None:
     """A copy-on-write version may share blocks of the version it replaces, or of an
     earlier one an open handle still holds, if they are cached: they are pinned (the new
     version is not persisted yet) before they are checked, and moved to the SSD tier if
@@ -68,14 +68,17 @@ def check_shared(ns: Namespace, new: NewFile, existing: Inode | None) -> None:
     if any(not 0 <= i < count for i in shared):
         raise InvalidArgument(f"shared block index beyond the {count} blocks", path=new.path)
     ids = list(shared.values())
-    ns.blocks.pin(ids)
-    own = set(existing.block_ids()) if existing is not None else set()
-    if existing is not None and existing.block_size != new.block_size:
-        own = set()
-    held = ns.blocks.held(ids)
-    gone = [b for b in ids if (b not in own and b not in held) or not ns.blocks.contains(b)]
+    same_blocks = existing is not None and existing.block_size == new.block_size
+    own = set(old_ids) if same_blocks else set()
+    # the replaced version's blocks are pinned, on the SSD tier, while it is unpersisted
+    # (or pinned): only the others need checking (a change to a large file stays cheap)
+    settled = existing is not None and (existing.state is not PERSISTED or existing.pinned)
+    check = [b for b in ids if b not in own] if settled else ids
+    ns.blocks.pin(check)
+    held = ns.blocks.held(b for b in check if b not in own)
+    gone = [b for b in check if (b not in own and b not in held) or not ns.blocks.contains(b)]
     if not gone:  # kept blocks cached in memory only would not survive a restart
-        for b in ids:
+        for b in check:
             data = ns.blocks.get(b) if ns.blocks.tier_of(b) == "MEM" else None
             if data is not None:
                 ns.blocks.put(b, data, durable=new.write_type is WriteType.ASYNC_THROUGH, ssd=True)
@@ -100,8 +103,9 @@ def commit_file(ns: Namespace, new: NewFile) -> Inode:
             raise IsADirectory("is a directory; cannot write a file here", path=new.path)
         if existing is not None and new.exclusive:
             raise FileExists("already exists", path=new.path)
+        old_ids = existing.block_ids() if existing is not None else []
         if new.shared:
-            check_shared(ns, new, existing)
+            check_shared(ns, new, existing, old_ids)
         mount, ufs, rel = ns.writable(new.path)
         stamp_ns = now_ns()
         stamp = stamp_ns // 1_000_000
@@ -160,8 +164,8 @@ def commit_file(ns: Namespace, new: NewFile) -> Inode:
         if new.shared:
             ns.blocks.adopt(new.shared.values())
         if existing is not None:
-            kept = set(inode.block_ids())
-            ns.blocks.remove([b for b in existing.block_ids() if b not in kept])
+            kept = set(new.shared.values()) if new.shared else set()
+            ns.blocks.remove([b for b in old_ids if b not in kept])
         if intent is not None:  # retried; deferred to maintenance if the UFS stays down
             ns.intents.carry_out(intent, lambda: ufs.delete(rel))
     if inode.state is PERSISTED and not inode.pinned:
