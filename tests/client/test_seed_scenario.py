@@ -144,6 +144,35 @@ def test_overwrite_while_upload_in_flight(fs0: EmbeddedFileSystem, backend: Back
     assert fs0.read_bytes("/A/B/01") == b"new bytes, longer"
 
 
+def append(fs: EmbeddedFileSystem, path: str, data: bytes) -> None:
+    with fs.open(path, "ab") as f:  # a copy-on-write version of the file
+        f.write(data)
+
+
+def test_append_after_the_rename_while_the_first_upload_is_blocked(
+    fs0: EmbeddedFileSystem, backend: Backend
+) -> None:
+    """The seed scenario with a change in the middle: the first version's upload waits,
+    the file is renamed and appended to; the UFS ends with C/B/01 holding the appended
+    bytes (one whole version), and no A."""
+    faults = inject_faults(fs0)
+    gate = faults.block("open_write", STAGING)
+    first = b"x" * 100_000  # two blocks and a short one (64 KiB blocks)
+    ok(fs0.write_bytes, "/A/B/01", first)
+    assert gate.wait_reached(10)
+    ok(fs0.rename, "/A", "/C")
+    before = fs0.stat("/C/B/01").block_ids
+    ok(append, fs0, "/C/B/01", b"appended")
+    assert fs0.stat("/C/B/01").block_ids[:1] == before[:1]  # the whole block is kept
+    with pytest.raises(FileNotFound):
+        ok(fs0.delete, "/A", recursive=True)
+    gate.release()
+    fs0.wait_persisted(timeout=30)
+    assert backend.tree(fs0) == {"C", "C/B", "C/B/01"}
+    assert backend.read(fs0, "C/B/01") == first + b"appended"
+    assert fs0.read_bytes("/C/B/01") == first + b"appended"
+
+
 def test_rename_then_delete_old_name_never_sees_ghost(
     fs0: EmbeddedFileSystem, backend: Backend
 ) -> None:
