@@ -28,6 +28,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
@@ -42,6 +43,7 @@ from siltfs.client.remote_streams import RemoteReader, RemoteWriter
 from siltfs.client.versions import MAX_CHANGE_TEXT, Change, block_lengths, encode_indices
 from siltfs.client.wire import (
     API,
+    RELEASE_HEADER,
     consistency_report,
     error_from_response,
     file_info,
@@ -49,7 +51,7 @@ from siltfs.client.wire import (
     master_urls,
     mount_info,
 )
-from siltfs.errors import StaleVersion, Unavailable, WrongType
+from siltfs.errors import SiltError, StaleVersion, Unavailable, WrongType
 from siltfs.model import posix as px
 from siltfs.model.consistency import ConsistencyReport
 from siltfs.model.enums import JobState, ReadType, TtlAction, WriteType
@@ -110,6 +112,8 @@ class RemoteFileSystem(FileSystem):
         ]
         self._closed = False
         self.blocks = BlockSource(token, short_circuit=short_circuit, timeout=timeout)
+        self._releases: list[str] = []  # holds of closed readers, sent with the next call
+        self._releases_lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"RemoteFileSystem({self.url!r})"
@@ -153,6 +157,10 @@ class RemoteFileSystem(FileSystem):
         timeout: Any = _UNSET,
     ) -> httpx.Response:
         self._check_open()
+        with self._releases_lock:
+            releases, self._releases = self._releases[:64], self._releases[64:]
+        if releases:  # readers closed since: their holds go with this request (server.held)
+            headers = {**(headers or {}), RELEASE_HEADER: ",".join(releases)}
         attempt = 0
         while True:
             body = content() if callable(content) else content
@@ -413,8 +421,20 @@ class RemoteFileSystem(FileSystem):
         return response.text
 
     # lifecycle --------------------------------------------------------------
+    def _release_later(self, hold: str) -> None:
+        """A reader's hold is no longer needed: released with the next request."""
+        with self._releases_lock:
+            self._releases.append(hold)
+
     def close(self) -> None:
         if not self._closed:
+            with self._releases_lock:
+                releases, self._releases = self._releases, []
+            if releases:
+                try:
+                    self._call("POST", "/data/release", json={"holds": releases})
+                except SiltError:
+                    pass  # (the master lets them go after server.held.TTL_S)
             self._closed = True
             for client in self._clients:
                 client.close()

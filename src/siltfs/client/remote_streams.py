@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 import httpx
 
+from siltfs.client.blocks import BlockCursor
 from siltfs.client.common import CHUNK, PieceReader
 from siltfs.client.versions import Version
 from siltfs.client.wire import API, content_range, error_from_response
@@ -28,6 +29,9 @@ class _Broken(Exception):
 
 
 class RemoteReader(PieceReader):
+    _hold: str | None = None  # (close() before __init__ finished)
+    _cursor: BlockCursor | None = None
+
     """A seekable reader of one version of a remote file, fetching ranges lazily.
 
     Bytes go straight into the caller's buffer (``read(n)`` of a ``BufferedReader``
@@ -41,7 +45,11 @@ class RemoteReader(PieceReader):
 
     def __init__(self, fs: RemoteFileSystem, path: str, params: dict[str, Any]) -> None:
         super().__init__()
-        meta = fs._call("GET", "/data/info", params={"path": path, **params}, idempotent=True)
+        # holding the version: it stays readable (GET /data/held) if it is replaced or
+        # unlinked while this reader is open (server.held)
+        info_params = {"path": path, "hold": True, **params}
+        meta = fs._call("GET", "/data/info", params=info_params, idempotent=True)
+        self._hold: str | None = meta.get("hold")
         self._fs = fs
         self.path = path
         self._params = params
@@ -55,6 +63,7 @@ class RemoteReader(PieceReader):
             int(meta.get("block_size") or 0),
             tuple(int(b) for b in meta.get("block_ids", ())),
         )
+        self._gone = False  # the version was replaced or unlinked since it was opened
         self._pos = 0
         self._cur: tuple[int, bytes] | None = None
         # cached blocks and where they are: read from the worker (or its block file)
@@ -122,7 +131,14 @@ class RemoteReader(PieceReader):
         while done < len(out):
             before = done
             try:
-                done += self._fetch_into(out[done:], start + done)
+                if self._gone:
+                    done += self._fetch_held(out[done:], start + done)
+                else:
+                    done += self._fetch_into(out[done:], start + done)
+            except FileNotFound:
+                if self._hold is None or self._gone:
+                    raise
+                self._gone = True  # replaced or unlinked: read the held blocks from now on
             except _Broken as exc:
                 done += exc.args[1]
                 failures = 0 if done > before else failures + 1
@@ -162,9 +178,28 @@ class RemoteReader(PieceReader):
             raise _Broken(f"{type(exc).__name__}: {exc}", got) from exc
         return got
 
+    def _fetch_held(self, out: memoryview, pos: int) -> int:
+        """Bytes of this version after it is gone, from its held blocks (one block's
+        worth at most); FileNotFound once a block is no longer cached."""
+        bs = self._version.block_size
+        index, offset = divmod(pos, bs)
+        want = min(len(out), bs - offset)
+        params = {"hold": self._hold, "index": index, "offset": offset, "length": want}
+        r = self._fs._send("GET", "/data/held", params=params, idempotent=True)
+        if not r.is_success:
+            raise FileNotFound("changed since it was opened (that version is gone)", path=self.path)
+        data = r.content
+        if not data or len(data) > want:
+            raise SiltError(f"the master sent {len(data)} of {want} bytes", path=self.path)
+        out[: len(data)] = data
+        return len(data)
+
     def close(self) -> None:
         if self._cursor is not None:
             self._cursor.close()
+        if self._hold is not None:
+            self._fs._release_later(self._hold)
+            self._hold = None
         super().close()
 
 

@@ -15,6 +15,7 @@ from siltfs.model.inode import FileInfo, MountInfo
 from siltfs.model.jobs import JobInfo
 
 __all__ = [
+    "RELEASE_HEADER",
     "API",
     "consistency_report",
     "content_range",
@@ -26,6 +27,7 @@ __all__ = [
 ]
 
 API = "/api/v1"
+RELEASE_HEADER = "X-Silt-Release"  # holds of closed readers let go of (server.held)
 
 
 def file_info(d: dict[str, Any]) -> FileInfo:

@@ -26,6 +26,7 @@ from siltfs.server.dashboard import dashboard_router
 from siltfs.server.data import data_router
 from siltfs.server.errors import install_error_handlers
 from siltfs.server.guard import Guard
+from siltfs.server.held import HeldVersions, ReleaseHolds
 from siltfs.server.models import (
     CheckBody,
     DeleteBody,
@@ -253,7 +254,8 @@ def create_app(
     document_errors(app, API_PREFIX)
     app.include_router(namespace_router(fs), prefix=API_PREFIX)
     app.include_router(persistence_router(fs), prefix=API_PREFIX)
-    app.include_router(data_router(fs), prefix=API_PREFIX)
+    held = HeldVersions(fs.master)
+    app.include_router(data_router(fs, held), prefix=API_PREFIX)
     app.include_router(posix_router(fs), prefix=API_PREFIX)
     credentials = None
     if token is not None:
@@ -270,6 +272,7 @@ def create_app(
             fs.metrics_text(), media_type="text/plain; version=0.0.4; charset=utf-8"
         )
 
+    app.add_middleware(ReleaseHolds, held=held)  # (inside the guard)
     app.add_middleware(OpMetricsMiddleware, metrics=ops)
     app.add_middleware(
         Guard,

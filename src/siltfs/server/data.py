@@ -38,6 +38,7 @@ from siltfs.model import paths
 from siltfs.model.enums import WriteType
 from siltfs.model.inode import FileInfo
 from siltfs.server.errors import error_response
+from siltfs.server.held import HeldVersions
 from siltfs.server.models import (
     MAX_BLOCK_SIZE,
     MAX_INT,
@@ -47,6 +48,7 @@ from siltfs.server.models import (
     PathQuery,
     PermQuery,
     ReadTypeQuery,
+    ReleaseBody,
     ReplicasQuery,
     SyncQuery,
     WriteCheckBody,
@@ -154,19 +156,27 @@ RAW_BODY: dict[str, Any] = {
 }
 
 
-def data_router(fs: EmbeddedFileSystem) -> APIRouter:
+def data_router(fs: EmbeddedFileSystem, held: HeldVersions) -> APIRouter:
     router = APIRouter()
 
     @router.get("/data/info")
     def data_info(
-        path: PathQuery, read_type: ReadTypeQuery = None, sync_interval_ms: SyncQuery = None
+        path: PathQuery,
+        read_type: ReadTypeQuery = None,
+        sync_interval_ms: SyncQuery = None,
+        hold: bool = False,
     ) -> dict[str, Any]:
-        """What a ranged reader needs before it fetches: length and version (ETag)."""
+        """What a ranged reader needs before it fetches: length and version (ETag);
+        *hold*: keep the version's cached blocks readable (``/data/held``) until the
+        ``hold`` answered is released (server.held)."""
         f, inode = _open_reader(fs, path, read_type, sync_interval_ms)
+        ids = inode.block_ids()
+        token = held.hold(ids) if hold else None  # (the reader holds them until here)
         f.close()
         master = fs.master
-        located = ((i, bid, master.locate_block(bid)) for i, bid in enumerate(inode.block_ids()))
+        located = ((i, bid, master.locate_block(bid)) for i, bid in enumerate(ids))
         return {
+            "hold": token,
             "blocks": [
                 {"index": i, "id": bid, "locations": where} for i, bid, where in located if where
             ],
@@ -176,8 +186,30 @@ def data_router(fs: EmbeddedFileSystem) -> APIRouter:
             "inode_id": inode.id,
             "generation": inode.generation,
             "block_size": inode.block_size,
-            "block_ids": inode.block_ids(),
+            "block_ids": ids,
         }
+
+    @router.get("/data/held", response_class=Response)
+    def read_held(
+        hold: Annotated[str, Query(max_length=64)],
+        index: Annotated[int, Query(ge=0, le=MAX_INT)],
+        offset: Annotated[int, Query(ge=0, le=MAX_INT)],
+        length: Annotated[int, Query(ge=1, le=MAX_BLOCK_SIZE)],
+    ) -> Response:
+        """Bytes of block *index* of a held version, from *offset*: what a reader of a
+        version that is gone (replaced, unlinked) still reads; 404 once the block is not
+        cached (or the hold is gone)."""
+        bid = held.block_id(hold, index)
+        data = fs.master.read_block_range(bid, offset, length, wait=False)
+        if data is None:
+            raise FileNotFound(f"block {index} of that version is not cached", path=f"block {bid}")
+        return Response(bytes(data), media_type="application/octet-stream")
+
+    @router.post("/data/release")
+    def release_holds(body: ReleaseBody) -> dict[str, Any]:
+        """Let go of holds (as the ``X-Silt-Release`` header does on any request)."""
+        held.release(body.holds)
+        return {"ok": True}
 
     @router.get("/data", response_class=StreamingResponse)
     def read_data(

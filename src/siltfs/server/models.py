@@ -154,6 +154,10 @@ class TouchBody(Body):
     write_type: str | None = enum_or_null(*WRITE_TYPES)
 
 
+class ReleaseBody(Body):
+    holds: Annotated[list[Annotated[str, Field(max_length=64)]], Field(max_length=1024)]
+
+
 class WriteCheckBody(Body):
     path: NsPath
     exclusive: bool = False

@@ -47,7 +47,14 @@ HEARTBEAT = "/workers/heartbeat"
 CLUSTER_CALLS = frozenset({("POST", HEARTBEAT), ("GET", "/health")})
 # POST operations that change nothing (a check's repair is refused by its handler)
 READ_POSTS = frozenset(
-    {"/wait_persisted", "/check_consistency", "/data/check", "/posix/getxattr", "/posix/listxattr"}
+    {
+        "/wait_persisted",
+        "/check_consistency",
+        "/data/check",
+        "/data/release",
+        "/posix/getxattr",
+        "/posix/listxattr",
+    }
 )
 BLOCK = re.compile(r"^/blocks/[^/]+$")
 

@@ -15,7 +15,7 @@ import pytest
 from siltfs import errors
 from siltfs.model.enums import PersistenceState, ReadType, WriteType
 from siltfs.model.inode import FileInfo
-from siltfs.testing.fs_common import BLOCK, FileSystemFixtures, blob, fails, is_remote
+from siltfs.testing.fs_common import BLOCK, FileSystemFixtures, blob, fails
 
 __all__ = ["DATA", "DataTests", "RANGES", "WRITE_TYPES"]
 
@@ -444,8 +444,8 @@ class DataTests(FileSystemFixtures):
         self, fs: Any, base: str, request: pytest.FixtureRequest, write_type: str, change: str
     ) -> None:
         """Never bytes of two versions: a reader reads the version it opened to the end,
-        or fails with FileNotFound (that version is gone).  An embedded reader holds the
-        cached blocks of its version, so a cached version stays readable (POSIX)."""
+        or fails with FileNotFound (that version is gone).  A reader holds the cached
+        blocks of its version, so a cached version stays readable (POSIX)."""
         p = f"{base}/f"
         fs.write_bytes(p, DATA, write_type=write_type)
         with fs.open(p, "rb") as f:
@@ -460,7 +460,7 @@ class DataTests(FileSystemFixtures):
                 got = None
         if got is not None:
             assert got == DATA
-        if write_type == "MUST_CACHE" and not is_remote(fs):
+        if write_type == "MUST_CACHE":
             assert got == DATA
         if write_type == "THROUGH":
             assert got is None  # nothing cached, and the UFS object is gone

@@ -7,8 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from siltfs import errors
-from siltfs.testing.fs_common import BLOCK, FileSystemFixtures, blob, is_remote
+from siltfs.testing.fs_common import BLOCK, FileSystemFixtures, blob
 
 __all__ = ["VersionTests"]
 
@@ -98,8 +97,7 @@ class VersionTests(FileSystemFixtures):
         assert fs.read_bytes(p) == data + b"tail"
 
     def test_a_reader_keeps_the_version_it_opened(self, fs: Any, base: str) -> None:
-        """Never bytes of two versions; an embedded reader reads its cached version to
-        the end (a remote one may find it gone: FileNotFound)."""
+        """Never bytes of two versions: the reader reads its cached version to the end."""
         p = f"{base}/f"
         data = blob(3 * BLOCK, seed=16)
         fs.write_bytes(p, data, write_type=CACHED)
@@ -107,12 +105,8 @@ class VersionTests(FileSystemFixtures):
             assert reader.read(10) == data[:10]
             with fs.open(p, "r+b", write_type=CACHED) as f:
                 f.write(b"X" * (3 * BLOCK))  # every block replaced
-            try:
-                rest: bytes | None = reader.read()
-            except errors.FileNotFound:
-                rest = None
-        if rest is not None or not is_remote(fs):
-            assert rest == data[10:]
+            rest = reader.read()
+        assert rest == data[10:]
         assert fs.read_bytes(p) == b"X" * (3 * BLOCK)
 
     def test_two_writers_last_close_wins_never_a_mix(self, fs: Any, base: str) -> None:
@@ -127,12 +121,8 @@ class VersionTests(FileSystemFixtures):
         first.close()
         by_first = b"A" * 10 + data[10:]
         by_second = data[: 2 * BLOCK] + b"B" * 10 + data[2 * BLOCK + 10 :]
-        try:
-            second.close()  # builds on the version both opened: the first's change goes
-        except (errors.FileNotFound, errors.StaleVersion):
-            assert is_remote(fs)  # what it kept is gone, it cannot rebuild: nothing of it
-            assert fs.read_bytes(p) == by_first
-            return
+        assert fs.read_bytes(p) == by_first
+        second.close()  # builds on the version both opened: the first's change goes
         assert fs.read_bytes(p) == by_second
 
     def test_an_unlinked_file_stays_readable_and_writable_through_its_handle(
@@ -148,9 +138,8 @@ class VersionTests(FileSystemFixtures):
             f.write(b"b")
             f.seek(0)
             assert f.read(2) == b"ab"
-            if not is_remote(fs):  # (a remote handle cannot read what the unlink took)
-                f.seek(BLOCK - 1)
-                f.write(b"zz")
-                f.seek(0)
-                assert f.read() == b"ab" + data[2 : BLOCK - 1] + b"zz" + data[BLOCK + 1 :]
+            f.seek(BLOCK - 1)
+            f.write(b"zz")  # copies in the rest of block 0 and the start of block 1
+            f.seek(0)
+            assert f.read() == b"ab" + data[2 : BLOCK - 1] + b"zz" + data[BLOCK + 1 :]
         assert not fs.exists(p)  # dropped at close, as POSIX drops it
