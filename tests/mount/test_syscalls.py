@@ -8,6 +8,7 @@ import os
 import stat
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -208,3 +209,42 @@ def test_write_types_through_the_mount(tmp_path: Path, write_type: str) -> None:
     finally:
         fs.close()
     assert (home / "ufs" / "f").stat().st_size == 3_000_000
+
+
+def _resident_pages(path: Path) -> int:
+    """Pages of *path* in the kernel's page cache (util-linux fincore; it opens the file
+    itself, through the mount)."""
+    out = subprocess.run(
+        ["fincore", "--raw", "--noheadings", "--output", "PAGES", str(path)],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return int(out.stdout.strip())
+
+
+def test_the_page_cache_is_kept_while_the_file_is_unchanged(
+    remote_cluster: Any, tmp_path: Path
+) -> None:
+    """keep_cache from the version: a re-read of an unchanged file comes from the page
+    cache; once another client committed a new version, an open drops the old pages and
+    reads the new bytes (same length, so no attribute can tell them apart)."""
+    from siltfs.client.remote import RemoteFileSystem
+
+    m = MountProcess(
+        write_home(tmp_path / "client-home"), tmp_path / "mnt",
+        master_url=remote_cluster.url, token=remote_cluster.token,
+    ).start()  # fmt: skip
+    other = RemoteFileSystem(remote_cluster.url, remote_cluster.token)
+    try:
+        name = f"/pc-{os.urandom(4).hex()}"
+        one, two = os.urandom(1 << 20), os.urandom(1 << 20)
+        other.write_bytes(name, one, write_type="MUST_CACHE")
+        f = m.mountpoint / name.lstrip("/")
+        assert f.read_bytes() == one
+        assert _resident_pages(f) == 256  # kept across opens: the same version
+        assert f.read_bytes() == one
+        other.write_bytes(name, two, write_type="MUST_CACHE")  # a new version elsewhere
+        assert _resident_pages(f) == 0  # its open dropped the old pages
+        assert f.read_bytes() == two
+    finally:
+        other.close()
+        m.stop()

@@ -24,10 +24,44 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import OrderedDict
 from typing import Any
 
 from siltfs.client.base import FileSystem
 from siltfs.client.mutable import MutableFile
+from siltfs.model.inode import FileInfo
+
+
+def stat_dict(info: FileInfo) -> dict[str, Any]:
+    """What FUSE's getattr answers for *info*."""
+    return {
+        "st_mode": info.mode, "st_nlink": info.nlink, "st_size": info.length,
+        "st_uid": info.uid, "st_gid": info.gid, "st_atime": info.atime_ns,
+        "st_mtime": info.mtime_ns, "st_ctime": info.ctime_ns, "st_rdev": info.rdev,
+        "st_blocks": (info.length + 511) // 512, "st_blksize": 128 * 1024,
+    }  # fmt: skip
+
+
+class PageCacheVersions:
+    """Which version of each path the kernel may hold cached pages of.  An open of the
+    version seen at the last open keeps them (``FOPEN_KEEP_CACHE``: a re-read comes from
+    the page cache); an open of any other version -- or one that changes the file --
+    drops them, so no program reads bytes of a version that is gone.  Bounded (LRU)."""
+
+    def __init__(self, limit: int = 4096) -> None:
+        self._limit = limit
+        self._lock = threading.Lock()
+        self._seen: OrderedDict[str, int] = OrderedDict()
+
+    def keep(self, path: str, version: int, *, changing: bool) -> bool:
+        with self._lock:
+            last = self._seen.pop(path, None)
+            if changing:  # its pages are about to change: remembered after its commit
+                return False
+            self._seen[path] = version
+            if len(self._seen) > self._limit:
+                self._seen.popitem(last=False)
+            return last == version
 
 
 class OpenFile:

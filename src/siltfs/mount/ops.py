@@ -26,7 +26,7 @@ from siltfs.client.base import FileSystem
 from siltfs.model.enums import WriteType
 from siltfs.model.inode import FileInfo
 from siltfs.model.posix import Creation
-from siltfs.mount.files import OpenFile
+from siltfs.mount.files import OpenFile, PageCacheVersions, stat_dict
 
 log = logging.getLogger("siltfs.mount")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -95,6 +95,8 @@ class SiltOperations(mfusepy.Operations):  # type: ignore[misc]
         self.started = False
         self._dirs: dict[int, str] = {}  # fh -> path of an open directory
         self._next_fh = 1
+        self._page_cache = PageCacheVersions()
+        self._keep: dict[int, bool] = {}  # fh -> keep the kernel's cached pages (open)
 
     # helpers ----------------------------------------------------------------------
     def _caller(self) -> tuple[int, int]:
@@ -136,7 +138,7 @@ class SiltOperations(mfusepy.Operations):  # type: ignore[misc]
         state = self._open_state(path)
         if state is not None:
             with state.lock:
-                state.attrs = self._stat(self.fs.stat(path))
+                state.attrs = stat_dict(self.fs.stat(path))
                 state.detach()
             with self._lock:
                 if self._files.get(path) is state:
@@ -152,15 +154,6 @@ class SiltOperations(mfusepy.Operations):  # type: ignore[misc]
             for fh, path in list(self._dirs.items()):
                 if path == old or path.startswith(old + "/"):
                     self._dirs[fh] = new + path[len(old) :]
-
-    @staticmethod
-    def _stat(info: FileInfo) -> dict[str, Any]:
-        return {
-            "st_mode": info.mode, "st_nlink": info.nlink, "st_size": info.length,
-            "st_uid": info.uid, "st_gid": info.gid, "st_atime": info.atime_ns,
-            "st_mtime": info.mtime_ns, "st_ctime": info.ctime_ns, "st_rdev": info.rdev,
-            "st_blocks": (info.length + 511) // 512, "st_blksize": 128 * 1024,
-        }  # fmt: skip
 
     # attributes -------------------------------------------------------------------
     def path_of(self, fh: int) -> str:
@@ -179,7 +172,7 @@ class SiltOperations(mfusepy.Operations):  # type: ignore[misc]
                         "st_blocks": (held.size + 511) // 512}  # fmt: skip
             path = held.path
         assert path is not None
-        attrs = self._stat(self.fs.stat(path))
+        attrs = stat_dict(self.fs.stat(path))
         state = self._open_state(path)
         if state is not None and state.spooled:  # this mount's writes, not yet committed
             attrs["st_size"] = state.size
@@ -378,7 +371,15 @@ class SiltOperations(mfusepy.Operations):  # type: ignore[misc]
         state = self._state(path, info.length)
         if flags & os.O_TRUNC and writing:
             state.truncate(0)
-        return self._new_handle(state, flags)
+        fh = self._new_handle(state, flags)
+        changing = bool(writing or flags & os.O_TRUNC) or state.spooled
+        self._keep[fh] = self._page_cache.keep(path, info.id, changing=changing)
+        return fh
+
+    def keep_cache(self, fh: int) -> bool:
+        """Whether the kernel may keep its cached pages of the file *fh* opened: the
+        same version as at the last open on this mount (``FOPEN_KEEP_CACHE``)."""
+        return self._keep.pop(fh, False)
 
     @translated
     def read(self, path: str, size: int, offset: int, fh: int) -> bytes:

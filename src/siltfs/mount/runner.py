@@ -96,7 +96,8 @@ def run(ops: Any, mountpoint: str, options: dict[str, Any]) -> None:
 
     class SiltFUSE(mfusepy.FUSE):  # type: ignore[misc, name-defined]
         """Passes on what mfusepy drops: rename's flags (RENAME_NOREPLACE,
-        RENAME_EXCHANGE), and the handle of ftruncate/fchmod/fchown/futimens."""
+        RENAME_EXCHANGE), the handle of ftruncate/fchmod/fchown/futimens, and
+        ``keep_cache`` at open (ops.keep_cache)."""
 
         def _path(self, path: bytes | None, fip: Any) -> str:
             if path is not None:
@@ -104,6 +105,13 @@ def run(ops: Any, mountpoint: str, options: dict[str, Any]) -> None:
             if not fip:
                 raise mfusepy.FuseOSError(errno.EBADF)
             return str(ops.path_of(fip.contents.fh))
+
+        def open(self, path: bytes, fip: Any) -> int:
+            """As mfusepy's, and keep the kernel's cached pages of an unchanged file."""
+            fi = fip.contents
+            fi.fh = ops.open(path.decode(self.encoding, self.errors), fi.flags)
+            fi.keep_cache = int(ops.keep_cache(fi.fh))
+            return 0
 
         def rename_fuse_3(self, old: bytes, new: bytes, flags: int) -> int:
             return int(ops.rename(old.decode(), new.decode(), flags) or 0)
