@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Make sure FUSE 3 is installed (`silt mount` and tests/mount): Debian's fuse3 package
 # (fusermount3, libfuse3.so.3) and /dev/fuse; and rclone, the `mount` bench suite's
-# other FUSE file system (`rclone mount --vfs-cache-mode writes`, tests/bench).
+# other FUSE file system (`rclone mount --vfs-cache-mode writes`, tests/bench); and
+# rsync, which tests/mount/test_programs.py runs on the mount.
 # Installs with apt-get when missing (root, or passwordless sudo); runs `apt-get update`
 # only if apt does not know a package.  When it cannot install them it warns and exits
 # 0: the tests that need them then fail with the reason (SILT_REQUIRE_FUSE=1) or skip.
@@ -15,7 +16,10 @@ have_fuse() {
 have_rclone() {
     command -v rclone >/dev/null 2>&1
 }
-if have_fuse && have_rclone; then
+have_rsync() {
+    command -v rsync >/dev/null 2>&1
+}
+if have_fuse && have_rclone && have_rsync; then
     exit 0
 fi
 if ! command -v apt-get >/dev/null 2>&1; then
@@ -35,6 +39,7 @@ export DEBIAN_FRONTEND=noninteractive
 packages=()
 have_fuse || packages+=(fuse3)
 have_rclone || packages+=(rclone)
+have_rsync || packages+=(rsync)
 for p in "${packages[@]}"; do
     if ! apt-cache show "$p" >/dev/null 2>&1; then
         "${SUDO[@]}" apt-get update -qq
@@ -44,3 +49,4 @@ done
 "${SUDO[@]}" apt-get install -y -qq "${packages[@]}" >/dev/null
 have_fuse || echo "ensure-fuse: fuse3 installed but libfuse3 not found" >&2
 have_rclone || echo "ensure-fuse: rclone installed but not on PATH" >&2
+have_rsync || echo "ensure-fuse: rsync installed but not on PATH" >&2
