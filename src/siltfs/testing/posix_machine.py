@@ -10,9 +10,10 @@ Operations: open a handle (``rb``, ``wb``, ``xb``, ``ab``, ``r+b``, ``w+b``, ``a
 ``x+b``; at most three open; both sides succeed or fail with the same kind of error);
 through a handle: write at an offset (past the end: a hole), read at an offset with
 ``seek(0, 2)`` compared first, truncate, flush, close; by name: truncate, rename,
-unlink (with handles open or not), chmod, chown, utime, symlink.  With ``faults``: UFS
-uploads and moves of persists fail (and are retried); with ``restarts``: every handle
-closed, the FileSystem closed and opened again.
+unlink (with handles open or not), chmod, chown, utime, symlink; ``free`` after
+``wait_persisted`` (the next reads come from the UFS).  With ``faults``: UFS uploads and
+moves of persists fail (and are retried); with ``restarts``: every handle closed, the
+FileSystem closed and opened again.
 
 Compared after every step (``PosixMachineState.sides_agree``):
 
