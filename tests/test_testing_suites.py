@@ -35,7 +35,8 @@ def test_suite_modules_import_only_the_allowed(module: str) -> None:
 
 
 def test_every_suite_is_exported() -> None:
-    for name in ("UfsTests", "MetastoreTests", "FileSystemTests", "NamespaceStateMachine"):
+    suites = ("UfsTests", "MetastoreTests", "FileSystemTests", "NamespaceStateMachine")
+    for name in (*suites, "PosixFileStateMachine"):
         assert isinstance(getattr(siltfs.testing, name), type), name
     with pytest.raises(AttributeError):
         siltfs.testing.NoSuchSuite  # noqa: B018

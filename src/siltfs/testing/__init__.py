@@ -17,6 +17,9 @@ pytest and Hypothesis (``pip install 'siltfs[test]'``) and are imported when fir
   remote -- keeps (:mod:`siltfs.testing.filesystem`).
 - :class:`NamespaceStateMachine` (``make_fs``): a Hypothesis state machine checking a
   FileSystem against a model of its namespace (:mod:`siltfs.testing.stateful`).
+- :class:`PosixFileStateMachine` (``make_fs``): a Hypothesis state machine checking a
+  FileSystem's files, handles and POSIX metadata against a real local directory
+  (:mod:`siltfs.testing.posix_machine`).
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ __all__ = [
     "InjectedFault",
     "MetastoreTests",
     "NamespaceStateMachine",
+    "PosixFileStateMachine",
     "UfsTests",
     "inject_faults",
 ]
@@ -41,6 +45,7 @@ _SUITES = {
     "MetastoreTests": "siltfs.testing.metastore",
     "FileSystemTests": "siltfs.testing.filesystem",
     "NamespaceStateMachine": "siltfs.testing.stateful",
+    "PosixFileStateMachine": "siltfs.testing.posix_machine",
 }
 
 

@@ -1,0 +1,41 @@
+"""siltfs.testing.PosixFileStateMachine on the RemoteFileSystem against a real ``silt
+master`` process (the session's ``master``): siltfs files against a real local directory,
+the master's UFS (a local directory) checked at the end of each example.
+
+Environment: ``SILT_POSIX_EXAMPLES`` and ``SILT_POSIX_STEPS`` for bigger runs.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from hypothesis import HealthCheck, settings
+from hypothesis.stateful import run_state_machine_as_test
+
+from siltfs.client.remote import RemoteFileSystem
+from siltfs.testing.posix_machine import DIVERGENCES, PosixFileStateMachine
+from tests.servers import MasterProcess
+
+EXAMPLES = int(os.environ.get("SILT_POSIX_EXAMPLES", "40"))
+STEPS = int(os.environ.get("SILT_POSIX_STEPS", "30"))
+
+
+def test_posix_machine_on_a_master(master: MasterProcess) -> None:
+    class OnMaster(PosixFileStateMachine):
+        known_divergences = frozenset(DIVERGENCES)  # (reported; see the embedded tests)
+        stale_reads_may_fail = True  # a reader of a replaced version may find it gone
+        block_size = 16 * 1024  # (the master's default is 1 MiB: files of several blocks)
+
+        def make_fs(self) -> Any:
+            return RemoteFileSystem(master.url, master.token)
+
+    run_state_machine_as_test(
+        OnMaster,
+        settings=settings(
+            max_examples=EXAMPLES,
+            stateful_step_count=STEPS,
+            deadline=None,
+            suppress_health_check=[HealthCheck.too_slow],
+        ),
+    )
