@@ -34,6 +34,8 @@ def run_child(
     assert proc.stdout is not None
     written: dict[str, bytes] = {}
     for line in proc.stdout:
+        if not line.endswith("\n"):
+            break  # cut off by the SIGKILL: not acknowledged
         if line.startswith("WROTE "):
             _, path, hexdata = line.split()
             written[path] = bytes.fromhex(hexdata)

@@ -16,7 +16,7 @@ from typing import Any
 import click
 
 from siltfs.cli.main import CliState, load_config
-from siltfs.cli.options import tls_options
+from siltfs.cli.options import HTTP_HEAD_LIMIT, tls_options
 from siltfs.cli.server import ensure_cluster_secret, ensure_token, serve_until_signalled
 from siltfs.home import CLUSTER_SECRET_FILE, HomeLock, private_dir, read_token
 from siltfs.tls import client_verify, make_self_signed
@@ -148,6 +148,7 @@ def worker(
             log_level=log_level,
             timeout_graceful_shutdown=10,
             access_log=access_log,
+            h11_max_incomplete_event_size=HTTP_HEAD_LIMIT,
             ssl_certfile=str(tls_cert) if tls_cert else None,
             ssl_keyfile=str(tls_key) if tls_key else None,
         )

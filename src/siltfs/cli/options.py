@@ -11,6 +11,10 @@ import click
 from siltfs.model.enums import ReadType, TtlAction, WriteType
 
 F = TypeVar("F", bound=Callable[..., Any])
+# uvicorn's limit on a request's line and headers (h11: 16 KiB by default) -- a path of
+# 4,096 characters sent percent-encoded, with xattrs, can be longer; h11 would refuse it
+# with a plain-text 400 before the API sees it
+HTTP_HEAD_LIMIT = 256 * 1024
 
 
 def _to_write_type(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:

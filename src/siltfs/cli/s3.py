@@ -14,7 +14,7 @@ import click
 
 from siltfs.cli.cluster import _bind
 from siltfs.cli.main import CliState, load_config
-from siltfs.cli.options import tls_options
+from siltfs.cli.options import HTTP_HEAD_LIMIT, tls_options
 from siltfs.cli.server import serve_until_signalled
 from siltfs.client.base import FileSystem
 from siltfs.errors import SiltError
@@ -142,6 +142,7 @@ def s3(
                 app,
                 log_level=log_level,
                 access_log=access_log,
+                h11_max_incomplete_event_size=HTTP_HEAD_LIMIT,
                 timeout_graceful_shutdown=30,
                 ssl_certfile=str(tls_cert) if tls_cert else None,
                 ssl_keyfile=str(tls_key) if tls_key else None,

@@ -23,7 +23,7 @@ from typing import Any
 import click
 
 from siltfs.cli.main import CliState, load_config
-from siltfs.cli.options import tls_options
+from siltfs.cli.options import HTTP_HEAD_LIMIT, tls_options
 from siltfs.home import (
     CLUSTER_SECRET_FILE,
     TOKEN_FILE,
@@ -158,6 +158,7 @@ def master(
             log_level=log_level,
             timeout_graceful_shutdown=graceful_timeout,
             access_log=access_log,
+            h11_max_incomplete_event_size=HTTP_HEAD_LIMIT,
             ssl_certfile=str(tls_cert) if tls_cert else None,
             ssl_keyfile=str(tls_key) if tls_key else None,
         )
