@@ -295,6 +295,8 @@ class PosixFileStateMachine(PosixMachineState):
             return note(SKIP_BUSY)
         if self.would_haunt(rel):
             return note(SKIP_HAUNTED)
+        if self.known("remote-unlinked-handle") and any(h.writable for h in self.on(rel)):
+            return note("  skipped: known divergence remote-unlinked-handle")
         local = self.lpath(rel)
         ino = os.lstat(local).st_ino if os.path.lexists(local) else None
         lo = attempt(os.unlink, local)

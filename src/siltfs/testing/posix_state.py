@@ -46,6 +46,10 @@ DIVERGENCES = {
     "opened before its file was persisted then raises FileLost (EIO) for them though the UFS "
     "has them (it keeps the state it saw at open), and a reader of a replaced version "
     "FileNotFoundError for the blocks it shares with the current one (free ignores holds)",
+    "remote-unlinked-handle": "the remote client: a writable handle whose file was unlinked "
+    "can neither read it nor write part of a block (FileNotFoundError: the master serves "
+    "the version by path and inode, and it is gone); the embedded client's block holds "
+    "keep it readable, as POSIX does",
     "chown-keeps-setuid": "chown(path, -1, -1) of a file keeps its setuid/setgid bits in "
     "siltfs; Linux clears them as for any other chown",
 }
@@ -62,6 +66,7 @@ class PosixMachineState(RuleBasedStateMachine):
     known_divergences: frozenset[str] = frozenset()
     persist_timeout_s: float = 60.0
     block_size: int | None = None  # of the files written here (None: the FileSystem's)
+    write_type: str | None = None  # of the handles opened here (None: the default)
 
     def make_fs(self) -> Any:
         """The FileSystem under test (embedded or remote); one per example."""
@@ -110,9 +115,10 @@ class PosixMachineState(RuleBasedStateMachine):
         self.clean = False
 
     def silt_open(self, rel: str, mode: str) -> IO[bytes]:
-        if self.block_size is None or mode == "rb":
-            return self.fs.open(self.spath(rel), mode)  # type: ignore[no-any-return]
-        return self.fs.open(self.spath(rel), mode, block_size=self.block_size)  # type: ignore[no-any-return]
+        kwargs: dict[str, Any] = {}
+        if mode != "rb":
+            kwargs = {"block_size": self.block_size, "write_type": self.write_type}
+        return self.fs.open(self.spath(rel), mode, **kwargs)  # type: ignore[no-any-return]
 
     def known(self, divergence: str) -> bool:
         assert divergence in DIVERGENCES, divergence
@@ -276,6 +282,8 @@ class PosixMachineState(RuleBasedStateMachine):
         note("quiesce: faults off, wait_persisted")
         if self.fault_ufs is not None:
             self.fault_ufs.clear()
+        if self.write_type == "MUST_CACHE":
+            self.fs.persist(self.root)
         self.fs.wait_persisted(self.root, timeout=self.persist_timeout_s)
         self.sides_agree()
         expected: dict[str, bytes | None] = {}
