@@ -93,7 +93,8 @@ class MutableFile(io.RawIOBase):
             info = None
         if info is not None and info.is_dir:
             raise IsADirectory("is a directory", path=path)
-        self._inode_id = info.id if info is not None else None  # the file opened
+        self._inode_id = info.id if info is not None else None  # the version opened
+        self._file_id = info.file_id if info is not None else None  # the file (any version)
         if info is None and kind == "r+":
             raise FileNotFound("no such file", path=path)
         if info is not None and kind == "x+":
@@ -353,6 +354,8 @@ class MutableFile(io.RawIOBase):
         self._base_len = self._base.length if self._base is not None else 0
         self._size = self._base_len if self._base is not None else self._size
         self._inode_id = self._base.inode_id if self._base is not None else None
+        if self._file_id is None:  # this handle made the file: its first version
+            self._file_id = self._inode_id
         self._dirty.clear()
 
     def _block_size(self) -> int:
@@ -363,14 +366,19 @@ class MutableFile(io.RawIOBase):
 
     def _current_path(self) -> str | None:
         """Where the file this handle opened is now: it follows renames.  The path it was
-        opened with if it was replaced by a newer version there (last close wins), or if
-        this handle creates it; None if it was unlinked."""
+        opened with if a newer version of the same file replaced it there (last close
+        wins: ``file_id`` says it is the same file), or if this handle creates it; None if
+        it was unlinked -- also when another file was made at its name since."""
         if self._inode_id is None:
             return self.path
         found = self._fs.path_of_inode(self._inode_id)
         if found is not None:
             return found
-        return self.path if self._fs.exists(self.path) else None
+        try:
+            there = self._fs.stat(self.path)
+        except FileNotFound:
+            return None
+        return self.path if there.file_id == self._file_id and not there.is_dir else None
 
     def _check_open(self) -> None:
         if self.closed:

@@ -47,6 +47,7 @@ def _info(inode: Inode, path: str, name: str, ids: list[int], cached: int) -> Fi
         a.rdev,
         inode.content_hash,
         inode.created_ms,
+        a.file_id or inode.id,
     )
 
 

@@ -191,8 +191,10 @@ def new_file_attrs(existing: Inode | None, creation: px.Creation, stamp_ns: int)
         return None
     if existing is not None:
         base = attrs_of(existing)
-        if base.special:  # a symlink or FIFO replaced by a regular file
+        if base.special:  # a symlink or FIFO replaced by a regular file: a new file
             base = px.defaults(False, stamp_ns // 1_000_000, base.uid, base.gid)
+        else:  # the same file's next version
+            base = replace(base, file_id=base.file_id or existing.id)
     else:
         base = px.defaults(False, stamp_ns // 1_000_000, c.uid or 0, c.gid or 0)
         if c.perm is not None:

@@ -142,6 +142,7 @@ class FileInfo:
     rdev: int = 0
     checksum: str | None = None  # MD5 of the content, hex, when recorded on ingest
     created_ms: int = 0  # when this version was committed (fsspec ``created``)
+    file_id: int = 0  # the file's identity across versions (its first version's id)
 
     @property
     def is_symlink(self) -> bool:

@@ -44,6 +44,9 @@ class PosixAttrs:
     target: str | None = None  # symlinks
     rdev: int = 0  # device nodes
     xattrs: dict[str, bytes] = field(default_factory=dict)
+    # the file's identity across its versions (the inode id of its first one; an
+    # overwrite keeps it, as open(O_TRUNC) keeps the inode); None: this inode's own id
+    file_id: int | None = None
 
     @property
     def kind(self) -> int:
@@ -68,6 +71,8 @@ class PosixAttrs:
             d["rdev"] = self.rdev
         if self.xattrs:
             d["xattrs"] = {k: base64.b64encode(v).decode() for k, v in self.xattrs.items()}
+        if self.file_id is not None:
+            d["fid"] = self.file_id
         return json.dumps(d, separators=(",", ":"))
 
     def with_times(self, now_ns: int, *, data: bool = False, access: bool = False) -> PosixAttrs:
@@ -121,6 +126,7 @@ def decode(raw: str | None, is_dir: bool, mtime_ms: int) -> PosixAttrs:
         d.get("target"),
         d.get("rdev", 0),
         xattrs,
+        d.get("fid"),
     )
 
 

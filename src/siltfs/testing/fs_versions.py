@@ -143,3 +143,31 @@ class VersionTests(FileSystemFixtures):
             f.seek(0)
             assert f.read() == b"ab" + data[2 : BLOCK - 1] + b"zz" + data[BLOCK + 1 :]
         assert not fs.exists(p)  # dropped at close, as POSIX drops it
+
+    def test_a_handle_of_an_unlinked_file_never_replaces_what_is_made_there(
+        self, fs: Any, base: str
+    ) -> None:
+        """Unlinked, then another file (or a symlink) made at its name: the handle's
+        change is dropped (POSIX), it does not replace the new entry.  An overwrite of the
+        same file is the same file: there the last close wins."""
+        p = f"{base}/f"
+        fs.write_bytes(p, b"old")
+        f = fs.open(p, "r+b")
+        fs.delete(p)
+        fs.write_bytes(p, b"new file")
+        f.write(b"XY")
+        f.close()
+        assert fs.read_bytes(p) == b"new file"
+        g = fs.open(p, "r+b")
+        fs.delete(p)
+        fs.symlink("elsewhere", p)
+        g.write(b"XY")
+        g.close()
+        assert fs.readlink(p) == "elsewhere"
+        q = f"{base}/q"
+        fs.write_bytes(q, b"one")
+        h = fs.open(q, "r+b")
+        fs.write_bytes(q, b"two!")  # a newer version of the same file
+        h.write(b"X")
+        h.close()
+        assert fs.read_bytes(q) == b"Xne"  # built on the version it opened, committed
