@@ -18,6 +18,7 @@
 
 from __future__ import annotations
 
+import collections
 import functools
 from collections.abc import Iterator
 from typing import IO, Annotated, Any
@@ -370,12 +371,13 @@ def data_router(fs: EmbeddedFileSystem, held: HeldVersions) -> APIRouter:
         committed = False
         try:
             buf = bytearray()
-            todo = list(zip(indices, sizes, strict=True))
+            todo = collections.deque(zip(indices, sizes, strict=True))  # (no copy per block)
             async for piece in request.stream():
                 buf += piece
                 while todo and len(buf) >= todo[0][1]:
-                    (index, size), todo = todo[0], todo[1:]
-                    block, buf = bytes(buf[:size]), buf[size:]
+                    index, size = todo.popleft()
+                    block = bytes(buf[:size])
+                    del buf[:size]
                     await run_in_threadpool(writer.put, index, block)
             if todo or buf:
                 raise InvalidArgument(
