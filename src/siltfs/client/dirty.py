@@ -12,6 +12,8 @@ from __future__ import annotations
 import os
 import tempfile
 
+from siltfs import pieces
+
 __all__ = ["MEMORY_LIMIT", "DirtyBlocks"]
 
 MEMORY_LIMIT = 64 * 1024 * 1024  # per handle
@@ -47,7 +49,7 @@ class DirtyBlocks:
             return
         self._in_file.add(index)
         if content:
-            os.pwrite(self._spool(), content, index * self.block_size)
+            pieces.pwrite(self._spool(), content, index * self.block_size)
 
     def write(self, data: memoryview, offset: int) -> None:
         """Write *data* at *offset* of the file; every block it touches is dirty."""
@@ -58,7 +60,7 @@ class DirtyBlocks:
             part = data[pos - offset : stop - offset]
             buf = self._mem.get(index)
             if buf is None:
-                os.pwrite(self._spool(), part, pos)
+                pieces.pwrite(self._spool(), part, pos)
             else:
                 at = pos - index * bs
                 if at > len(buf):

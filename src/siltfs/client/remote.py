@@ -52,10 +52,11 @@ from siltfs.client.wire import (
     mount_info,
 )
 from siltfs.errors import SiltError, StaleVersion, Unavailable, WrongType
+from siltfs.model import blockmap
 from siltfs.model import posix as px
 from siltfs.model.consistency import ConsistencyReport
 from siltfs.model.enums import JobState, ReadType, TtlAction, WriteType
-from siltfs.model.inode import FileInfo, MountInfo, encode_shared
+from siltfs.model.inode import FileInfo, MountInfo
 from siltfs.model.jobs import JobInfo
 from siltfs.tls import check_cleartext, client_verify
 
@@ -289,7 +290,7 @@ class RemoteFileSystem(FileSystem):
         made: px.Creation,
     ) -> None:  # fmt: skip
         size = sum(block_lengths(change.length, change.block_size, change.indices))
-        blocks, shared = encode_indices(change.indices), encode_shared(change.shared) or ""
+        blocks, shared = encode_indices(change.indices), blockmap.encode_runs(change.shared) or ""
         if max(len(blocks), len(shared)) > MAX_CHANGE_TEXT:  # the caller writes it whole
             raise StaleVersion("the change is too scattered to send by blocks", path=p)
         params = _params(

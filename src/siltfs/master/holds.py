@@ -13,65 +13,69 @@ __all__ = ["BlockHolds", "Holding"]
 
 
 class BlockHolds:
-    """Thread-safe.  :meth:`defer` filters a removal: held blocks wait for their release."""
+    """Thread-safe.  :meth:`defer` filters a removal: held blocks wait for their release.
+
+    A hold is the set of its blocks, made once (a set operation, not a count per block:
+    a handle of a large file holds every block of its version at each commit)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._count: dict[int, int] = {}  # block id -> holds on it
-        self._tokens: dict[int, list[int]] = {}  # hold -> its block ids
+        self._holds: dict[int, frozenset[int]] = {}  # hold -> its block ids
         self._deferred: set[int] = set()  # removed while held
         self._ids = itertools.count(1)
 
     def hold(self, block_ids: Iterable[int]) -> int:
         """Hold *block_ids*; the token releases them."""
-        ids = list(dict.fromkeys(block_ids))
+        ids = frozenset(block_ids)
         with self._lock:
             token = next(self._ids)
-            self._tokens[token] = ids
-            for bid in ids:
-                self._count[bid] = self._count.get(bid, 0) + 1
+            self._holds[token] = ids
         return token
 
     def release(self, token: int) -> list[int]:
         """Let go of a hold; returns the blocks whose removal was waiting for it alone
         (an unknown token: nothing)."""
-        free: list[int] = []
         with self._lock:
-            for bid in self._tokens.pop(token, []):
-                left = self._count[bid] - 1
-                if left:
-                    self._count[bid] = left
-                    continue
-                del self._count[bid]
-                if bid in self._deferred:
-                    self._deferred.discard(bid)
-                    free.append(bid)
-        return free
+            ids = self._holds.pop(token, frozenset())
+            free = self._deferred & ids
+            for other in self._holds.values():
+                if not free:
+                    break
+                free -= other
+            self._deferred -= free
+        return sorted(free)
 
     def defer(self, block_ids: Iterable[int]) -> list[int]:
         """Of blocks to be removed, those to remove now; the held ones wait."""
-        now: list[int] = []
+        ids = list(block_ids)
         with self._lock:
-            for bid in block_ids:
-                if bid in self._count:
-                    self._deferred.add(bid)
-                else:
-                    now.append(bid)
-        return now
+            held = self._held(ids)
+            self._deferred |= held
+        return [bid for bid in ids if bid not in held] if held else ids
 
     def adopt(self, block_ids: Iterable[int]) -> None:
         """A new version took these blocks: they are no longer to be removed."""
         with self._lock:
-            self._deferred.difference_update(block_ids)
+            if self._deferred:
+                self._deferred.difference_update(block_ids)
 
     def held(self, block_ids: Iterable[int]) -> set[int]:
         """Those of *block_ids* some handle holds."""
         with self._lock:
-            return {bid for bid in block_ids if bid in self._count}
+            return self._held(block_ids)
+
+    def _held(self, block_ids: Iterable[int]) -> set[int]:
+        if not self._holds:
+            return set()
+        wanted = set(block_ids)
+        out: set[int] = set()
+        for ids in self._holds.values():
+            out |= wanted & ids
+        return out
 
     def __len__(self) -> int:
         with self._lock:
-            return len(self._tokens)
+            return len(self._holds)
 
 
 class Holding:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import re
 import stat
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from siltfs.model import blockmap
 from siltfs.model.enums import IntentKind, JobState, PersistenceState, TtlAction
 
 ROOT_ID = 1
@@ -54,7 +54,7 @@ class Inode:
     content_hash: str | None = None
     sync_ms: int | None = None  # last metadata sync of this entry (dirs: of its listing)
     attrs: str | None = None  # POSIX metadata as JSON (siltfs.model.posix); None: defaults
-    shared: str | None = None  # blocks kept from earlier versions (encode_shared); None: none
+    shared: str | None = None  # blocks kept from earlier versions (model.blockmap); None: none
 
     def block_ids(self) -> list[int]:
         """The ids of the file's blocks, in order: its own (:func:`block_id`) and, for a
@@ -63,52 +63,14 @@ class Inode:
         first = self.id << BLOCK_INDEX_BITS
         if self.shared is None:
             return list(range(first, first + n))
-        if n <= CACHED_MAPS_UP_TO:  # every layer asks for them: parsed once per version
-            return list(_mapped_ids(first, n, self.shared))
-        return _map_ids(first, n, self.shared)
+        return blockmap.ids(first, n, self.shared)  # (parsed once per version)
 
 
-CACHED_MAPS_UP_TO = 1 << 16  # blocks of a version whose block list is kept parsed
-
-
-def _map_ids(first: int, n: int, shared: str) -> list[int]:
-    """Block ids first..first+n-1, with the runs of *shared* (encode_shared) applied."""
-    ids = list(range(first, first + n))
-    for run in shared.split(";"):  # (decode_shared, without the dict)
-        start, count, bid = map(int, run.split(":"))
-        count = min(count, n - start)
-        if count > 0:
-            ids[start : start + count] = range(bid, bid + count)
-    return ids
-
-
-@functools.lru_cache(maxsize=256)
-def _mapped_ids(first: int, n: int, shared: str) -> tuple[int, ...]:
-    return tuple(_map_ids(first, n, shared))
-
-
-def encode_shared(shared: dict[int, int]) -> str | None:
-    """The ``shared`` column: runs of consecutive indices mapped to consecutive block ids,
-    as ``first:count:first_id`` joined by ``;`` (an append to a large file is one run)."""
-    runs: list[list[int]] = []
-    for index in sorted(shared):
-        bid = shared[index]
-        last = runs[-1] if runs else None
-        if last is not None and last[0] + last[1] == index and last[2] + last[1] == bid:
-            last[1] += 1
-        else:
-            runs.append([index, 1, bid])
-    return ";".join(f"{a}:{n}:{b}" for a, n, b in runs) or None
-
-
-def decode_shared(text: str) -> dict[int, int]:
-    """The inverse of :func:`encode_shared`."""
-    out: dict[int, int] = {}
-    for run in text.split(";"):
-        first, count, bid = map(int, run.split(":"))
-        for k in range(count):
-            out[first + k] = bid + k
-    return out
+def share_blocks(inode: Inode, shared: dict[int, int]) -> None:
+    """Make *inode* (a new version) keep the blocks *shared* (index -> id of the block an
+    earlier version wrote at that index): sets ``inode.shared`` (:mod:`blockmap`)."""
+    n = block_count(inode.length, inode.block_size)
+    inode.shared = blockmap.encode(inode.id << BLOCK_INDEX_BITS, n, shared)
 
 
 @dataclass(slots=True)

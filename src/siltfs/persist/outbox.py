@@ -15,7 +15,7 @@ from siltfs.master.namespace import PERSISTED, Namespace
 from siltfs.master.posix import apply_to_ufs, new_file_attrs, now_ns
 from siltfs.model import paths
 from siltfs.model.enums import PersistenceState, WriteType
-from siltfs.model.inode import Inode, block_count, encode_shared
+from siltfs.model.inode import Inode, block_count, share_blocks
 from siltfs.model.posix import Creation
 from siltfs.persist.staging import StagingName
 from siltfs.persist.sweep import tidy_staging
@@ -121,8 +121,9 @@ def commit_file(ns: Namespace, new: NewFile) -> Inode:
             mtime_ms=stamp,
             content_hash=new.content_hash,
             attrs=new_file_attrs(existing, new.creation or Creation(), stamp_ns),
-            shared=encode_shared(new.shared) if new.shared else None,
         )
+        if new.shared:
+            share_blocks(inode, new.shared)
         placed = None
         if wt.persists_sync:
             assert new.staging_rel is not None

@@ -6,6 +6,7 @@ lies outside every user directory (:mod:`siltfs.persist.staging`).
 
 from __future__ import annotations
 
+from siltfs import pieces
 from siltfs.errors import FileLost
 from siltfs.master.ufs_errors import not_ufs, ufs_calls
 from siltfs.model.inode import Inode, content_digest
@@ -36,7 +37,7 @@ def stage(
                                 )
                         if digest is not None:
                             digest.update(data)
-                        f.write(data)
+                        pieces.write(f, data)
             return digest.hexdigest() if digest is not None else str(known)
         except FileNotFoundError:
             if attempt == STAGING_ATTEMPTS:

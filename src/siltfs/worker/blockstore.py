@@ -269,29 +269,25 @@ class BlockStore:
 
     def cached_bytes(self, block_ids: Iterable[int]) -> int:
         with self.lock:
-            total = 0
-            for bid in block_ids:
-                for tier in self.tiers:
-                    if bid in tier:
-                        total += tier.sizes[bid]
-                        break
-            return total
+            return self._cached_bytes(block_ids)
 
     def cached_bytes_many(self, block_id_lists: Iterable[Iterable[int]]) -> list[int]:
         """:meth:`cached_bytes` of each list, under one lock (ls of a large directory)."""
-        out: list[int] = []
         with self.lock:
-            sizes = [tier.sizes for tier in self.tiers]
-            for block_ids in block_id_lists:
-                total = 0
-                for bid in block_ids:
-                    for tier_sizes in sizes:
-                        size = tier_sizes.get(bid)
-                        if size is not None:
-                            total += size
-                            break
-                out.append(total)
-        return out
+            return [self._cached_bytes(ids) for ids in block_id_lists]
+
+    def _cached_bytes(self, block_ids: Iterable[int]) -> int:
+        """(Under the lock.)  Set operations, not a loop per block: a commit to a large
+        file asks for all of its blocks."""
+        left = set(block_ids)
+        total = 0
+        for tier in self.tiers:
+            sizes = tier.sizes
+            found = left & sizes.keys()
+            if found:
+                total += sum(map(sizes.__getitem__, found))
+                left -= found
+        return total
 
     def _drop(self, block_id: int) -> None:
         for tier in self.tiers:

@@ -11,6 +11,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
+from siltfs import pieces
 from siltfs.errors import ResourceExhausted
 from siltfs.home import private_dir
 from siltfs.worker.checksums import SUFFIX, BlockSums, read_sums, sidecar
@@ -147,7 +148,7 @@ class SsdTier(Tier):
         tmp = self.tmp / f"{name}.{os.getpid()}.{threading.get_ident()}"
         try:
             with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as f:
-                f.write(data)
+                pieces.write(f, data)
                 if durable:
                     f.flush()
                     os.fsync(f.fileno())

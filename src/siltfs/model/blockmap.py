@@ -1,0 +1,154 @@
+"""The block map of a copy-on-write version (``Inode.shared``): which of its blocks are
+kept from earlier versions, by id.
+
+A version of *n* blocks owns ids ``first + i`` (``first = inode id << 24``); the map
+replaces some of them by the ids of blocks an earlier version wrote at the same index.
+It is stored in one of two forms, both text:
+
+* runs, ``index:count:first_id`` joined by ``;`` -- an append to a large file is one
+  run, a patch two or three;
+* ``z`` and the base64 of the zlib-compressed little-endian int64 array of
+  ``id - index`` for every index (a version's blocks all give the same value, so runs
+  of it compress) -- chosen when a file patched in many places would need more than
+  :data:`RUNS_UP_TO` runs, since it is made and read with operations on whole lists,
+  never a Python loop per block or per run.
+
+Parsed maps are kept for the :data:`CACHED` versions used last, and a commit puts the
+map it makes there (:func:`encode`), so a change to a large file parses nothing."""
+
+from __future__ import annotations
+
+import base64
+import operator
+import re
+import sys
+import threading
+import zlib
+from array import array
+from collections import OrderedDict
+from itertools import compress
+
+__all__ = [
+    "CACHED",
+    "CACHED_UP_TO",
+    "RUNS_UP_TO",
+    "decode_runs",
+    "encode",
+    "encode_runs",
+    "ids",
+    "parse",
+]
+
+RUNS_UP_TO = 32  # runs stored as text; more: the compressed array
+CACHED = 256  # versions whose parsed block lists are kept
+CACHED_UP_TO = 1 << 16  # blocks of a version whose block list is kept parsed
+ARRAY = "z"
+_SEPARATORS = re.compile("[:;]")
+_BIG_ENDIAN = sys.byteorder == "big"
+_cache: OrderedDict[tuple[int, int, str], tuple[int, ...]] = OrderedDict()
+_lock = threading.Lock()
+
+
+def ids(first: int, n: int, shared: str) -> list[int]:
+    """The block ids of a version of *n* blocks owning ids from *first*, with *shared*
+    (either form) applied."""
+    if n > CACHED_UP_TO:
+        return parse(first, n, shared)
+    key = (first, n, shared)
+    with _lock:
+        found = _cache.get(key)
+        if found is not None:
+            _cache.move_to_end(key)
+            return list(found)
+    parsed = parse(first, n, shared)
+    _remember(key, tuple(parsed))
+    return parsed
+
+
+def encode(first: int, n: int, shared: dict[int, int]) -> str | None:
+    """The stored form of *shared* (index -> kept block id) for a version of *n* blocks
+    owning ids from *first* (None: nothing kept); its block list is remembered."""
+    block_ids = list(range(first, first + n))
+    for index, bid in shared.items():
+        if index < n:
+            block_ids[index] = bid
+    offsets = list(map(operator.sub, block_ids, range(n)))  # first where the block is own
+    breaks = [0, *compress(range(1, n), map(operator.ne, offsets[1:], offsets))]
+    if not n or (len(breaks) == 1 and offsets[0] == first):
+        return None  # every block is the version's own
+    text = None
+    if len(breaks) <= 2 * RUNS_UP_TO + 1:  # (kept runs alternate with own ones at most)
+        ends = [*breaks[1:], n]
+        kept = [
+            (b, e - b, b + offsets[b])
+            for b, e in zip(breaks, ends, strict=True)
+            if offsets[b] != first
+        ]
+        if len(kept) <= RUNS_UP_TO:
+            text = ";".join(f"{b}:{c}:{i}" for b, c, i in kept)
+    if text is None:
+        packed = array("q", offsets)
+        if _BIG_ENDIAN:
+            packed.byteswap()
+        text = ARRAY + base64.b64encode(zlib.compress(packed.tobytes(), 1)).decode("ascii")
+    if n <= CACHED_UP_TO:
+        _remember((first, n, text), tuple(block_ids))
+    return text
+
+
+def encode_runs(shared: dict[int, int]) -> str | None:
+    """*shared* as runs (the wire form of ``POST /data/change``); None if empty."""
+    runs = _runs(shared)
+    return None if runs is None else ";".join(map("{}:{}:{}".format, *runs))
+
+
+def decode_runs(text: str) -> dict[int, int]:
+    """The inverse of :func:`encode_runs`."""
+    out: dict[int, int] = {}
+    nums = list(map(int, _SEPARATORS.split(text)))
+    for start, count, bid in zip(nums[0::3], nums[1::3], nums[2::3], strict=True):
+        out.update(zip(range(start, start + count), range(bid, bid + count), strict=True))
+    return out
+
+
+def _runs(shared: dict[int, int]) -> tuple[list[int], list[int], list[int]] | None:
+    """Runs of consecutive indices kept as consecutive ids: (starts, counts, first ids)."""
+    if not shared:
+        return None
+    keys = sorted(shared)
+    offsets = list(map(operator.sub, map(shared.__getitem__, keys), keys))  # id - index
+    steps = map(operator.sub, keys[1:], keys)
+    moved = map(operator.ne, offsets[1:], offsets)
+    breaks = [0, *compress(range(1, len(keys)), map(operator.or_, map((1).__ne__, steps), moved))]
+    starts = [keys[b] for b in breaks]
+    ends = [keys[b - 1] + 1 for b in breaks[1:]] + [keys[-1] + 1]
+    counts = list(map(operator.sub, ends, starts))
+    firsts = list(map(operator.add, starts, (offsets[b] for b in breaks)))
+    return starts, counts, firsts
+
+
+def parse(first: int, n: int, shared: str) -> list[int]:
+    """What :func:`ids` returns, parsed from *shared* (nothing remembered)."""
+    if shared.startswith(ARRAY):
+        offsets = array("q")
+        offsets.frombytes(zlib.decompress(base64.b64decode(shared[len(ARRAY) :])))
+        if _BIG_ENDIAN:
+            offsets.byteswap()
+        if len(offsets) < n:  # (a map is made for its version's length; past it: own)
+            offsets.extend([first] * (n - len(offsets)))
+        return list(map(operator.add, offsets[:n], range(n)))
+    block_ids = list(range(first, first + n))
+    nums = list(map(int, _SEPARATORS.split(shared)))
+    for start, count, bid in zip(nums[0::3], nums[1::3], nums[2::3], strict=True):
+        count = min(count, n - start)
+        if count > 0:
+            block_ids[start : start + count] = range(bid, bid + count)
+    return block_ids
+
+
+def _remember(key: tuple[int, int, str], block_ids: tuple[int, ...]) -> None:
+    with _lock:
+        _cache[key] = block_ids
+        _cache.move_to_end(key)
+        while len(_cache) > CACHED:
+            _cache.popitem(last=False)
