@@ -51,6 +51,7 @@ __all__ = [
 
 COPY_CHUNK = 4 * 1024 * 1024
 MUTABLE_KINDS = frozenset({"a", "r+", "w+", "a+", "x+"})
+FAST_TYPES = (bytes, bytearray)  # written without a memoryview (one byte per item)
 
 
 class MutableFile(io.RawIOBase):
@@ -87,6 +88,7 @@ class MutableFile(io.RawIOBase):
         self._changed = False
         self._closing = False
         self._exclusive = kind == "x+"
+        self._append = kind.startswith("a")
         try:
             info = fs.stat(path)
         except FileNotFound:
@@ -109,7 +111,7 @@ class MutableFile(io.RawIOBase):
             self._changed = True  # created or emptied: committed even if nothing is written
         self._bs = self._block_size()
         self._dirty = DirtyBlocks(self._bs, directory=spool_dir)
-        if kind.startswith("a"):
+        if self._append:
             self._pos = self._size
 
     # io.RawIOBase ---------------------------------------------------------------
@@ -149,9 +151,17 @@ class MutableFile(io.RawIOBase):
     def write(self, data: Any) -> int:
         self._check_open()
         with self._lock:
-            if self.kind.startswith("a"):
+            if self._append:
                 self._pos = self._size  # O_APPEND: always at the end
-            written = self.pwrite(data, self._pos)
+            pos = self._pos
+            if type(data) in FAST_TYPES and data and self._dirty.patch(data, pos):
+                # (hot: small records into a block already changed, as an append makes)
+                self._pos = end = pos + len(data)
+                if end > self._size:
+                    self._size = end
+                self._changed = True
+                return len(data)
+            written = self.pwrite(data, pos)
             self._pos += written
             return written
 
@@ -214,8 +224,10 @@ class MutableFile(io.RawIOBase):
             first, last = offset // bs, (end - 1) // bs
             for i in range(first, last + 1):
                 if i not in self._dirty:  # an edge block written in part: copied in first
-                    partial = i * bs < offset or end < (i + 1) * bs
-                    self._dirty.add(i, self._current_block(i) if partial else bytearray())
+                    if i * bs < offset or end < (i + 1) * bs:
+                        self._copy_in(i)
+                    else:
+                        self._dirty.add(i, self._dirty.buffer(), 0)
             self._dirty.write(view, offset)
             self._size = max(self._size, end)
             self._changed = True
@@ -227,7 +239,7 @@ class MutableFile(io.RawIOBase):
         with self._lock:
             for i in range(block_count(self._size, self._bs)):
                 if i not in self._dirty:
-                    self._dirty.add(i, self._current_block(i))
+                    self._copy_in(i)
 
     def _read_into(self, view: memoryview, offset: int) -> None:
         """Fill *view* (within the file) with the bytes from *offset*."""
@@ -257,14 +269,15 @@ class MutableFile(io.RawIOBase):
                 raise StaleVersion("the version this handle opened is gone", path=self.path)
             got += n
 
-    def _current_block(self, index: int) -> bytearray:
-        """The bytes of clean block *index* the base still shows (before a part of it is
-        written; the rest of the block reads as zeros)."""
+    def _copy_in(self, index: int) -> None:
+        """Clean block *index* becomes dirty, holding the bytes the base still shows
+        (before a part of it is written; the rest of the block reads as zeros)."""
         start = index * self._bs
-        buf = bytearray(max(0, min(self._bs, self._size - start, self._base_len - start)))
-        if buf:
-            self._read_base(memoryview(buf), start)
-        return buf
+        held = max(0, min(self._bs, self._size - start, self._base_len - start))
+        buf = self._dirty.buffer()
+        if held:
+            self._read_base(memoryview(buf)[:held], start)
+        self._dirty.add(index, buf, held)
 
     # versions -----------------------------------------------------------------------
     def commit(self) -> None:
