@@ -19,7 +19,7 @@ from siltfs.client.streams import BlockWriter
 from siltfs.client.versions import MAX_BLOCKS, Change, block_lengths
 from siltfs.errors import InvalidArgument, StaleVersion
 from siltfs.model.enums import WriteType
-from siltfs.model.inode import FileInfo, block_count, block_id
+from siltfs.model.inode import FileInfo, Inode, block_count, block_id
 from siltfs.model.posix import Creation
 from siltfs.persist.outbox import NewFile
 
@@ -54,7 +54,7 @@ class ChangeWriter:
         count = block_count(length, block_size)
         if count > MAX_BLOCKS:
             raise InvalidArgument(f"{count} blocks; a file has at most {MAX_BLOCKS}", path=path)
-        if any(not 0 <= i < count for i in shared):
+        if shared and (min(shared) < 0 or max(shared) >= count):
             raise InvalidArgument(f"shared block index beyond the {count} blocks", path=path)
         self.master = master
         self.path = path
@@ -68,7 +68,8 @@ class ChangeWriter:
         self._next = 0  # the next block index expected
         self._written: list[int] = []
         self._full: BlockWriter | None = None
-        self.info: FileInfo | None = None
+        self._info: FileInfo | None = None
+        self._inode: Inode | None = None
         if write_type in COPY_ON_WRITE:
             master.check_write(path, exclusive)
             self.inode_id = master.new_inode_id()
@@ -101,20 +102,17 @@ class ChangeWriter:
             )
         self._next = index + 1
 
-    def commit(self) -> FileInfo:
+    def commit(self) -> None:
+        """Commit the version (:meth:`describe` says what it is)."""
         count = block_count(self.length, self.block_size)
-        missing = [i for i in range(self._next, count) if i not in self.shared]
-        if missing:
-            raise InvalidArgument(
-                f"block {missing[0]} was neither written nor shared", path=self.path
-            )
+        self._check_kept(range(self._next, count))
         self._fill_to(count)
         if self._full is not None:
             self._full.close()
-            self.info = self._full.info
+            self._info = self._full.info
         else:
             crashpoints.reach("change.after_blocks")
-            self.info = self.master.complete_write(
+            self._inode = self.master.commit_new_file(
                 NewFile(
                     path=self.path,
                     inode_id=self.inode_id,
@@ -128,7 +126,14 @@ class ChangeWriter:
             )
             self._written.clear()
         crashpoints.reach("change.after_commit")
-        return self.info
+
+    def describe(self) -> FileInfo:
+        """The committed version's FileInfo."""
+        if self._info is None:
+            if self._inode is None:
+                raise RuntimeError("describe() before commit()")
+            self._info = self.master.info(self._inode, self.path)
+        return self._info
 
     def abort(self) -> None:
         if self._full is not None:
@@ -136,19 +141,30 @@ class ChangeWriter:
         self.master.remove_blocks(self._written)
         self._written.clear()
 
+    def _check_kept(self, indices: range) -> None:
+        """Every block at *indices* must be shared (a set operation: a change to a file
+        of many blocks names few)."""
+        missing = set(indices).difference(self.shared)
+        if missing:
+            raise InvalidArgument(
+                f"block {min(missing)} was neither written nor shared", path=self.path
+            )
+
     def _fill_to(self, index: int) -> None:
         """Blocks before *index* must be shared; written in full, copied from the cache."""
+        self._check_kept(range(self._next, index))
+        full = self._full
+        if full is None:  # copy-on-write: kept blocks stay where they are
+            self._next = max(self._next, index)
+            return
         for i in range(self._next, index):
-            if i not in self.shared:
-                raise InvalidArgument(f"block {i} was neither written nor shared", path=self.path)
-            if self._full is not None:
-                data = self.master.get_block(self.shared[i])
-                if data is None or len(data) != block_lengths(self.length, self.block_size, [i])[0]:
-                    raise StaleVersion(
-                        f"block {i} of the version this change builds on is not cached",
-                        path=self.path,
-                    )
-                self._full.write(data)
+            data = self.master.get_block(self.shared[i])
+            if data is None or len(data) != block_lengths(self.length, self.block_size, [i])[0]:
+                raise StaleVersion(
+                    f"block {i} of the version this change builds on is not cached",
+                    path=self.path,
+                )
+            full.write(data)
         self._next = max(self._next, index)
 
 

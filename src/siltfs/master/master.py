@@ -209,10 +209,15 @@ class Master:
         check_writable_target(self.ns, path, exclusive)
 
     def complete_write(self, new: NewFile) -> FileInfo:
+        return self.info(self.commit_new_file(new), new.path)
+
+    def commit_new_file(self, new: NewFile) -> Inode:
+        """:meth:`complete_write` without the FileInfo (a commit of a change to a large
+        file, which nobody asks about, skips counting its cached blocks)."""
         inode = commit_file(self.ns, new)
         if new.write_type is WriteType.ASYNC_THROUGH:
             self.runner.wake()
-        return self.info(inode, new.path)
+        return inode
 
     def persist(self, path: str) -> int:
         count = self.persister.schedule(path)

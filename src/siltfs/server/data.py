@@ -384,7 +384,8 @@ def data_router(fs: EmbeddedFileSystem, held: HeldVersions) -> APIRouter:
                     f"body does not hold the {len(indices)} block(s) named; nothing was written",
                     path=p,
                 )
-            info = await run_in_threadpool(writer.commit)
+            await run_in_threadpool(writer.commit)
+            info = await run_in_threadpool(writer.describe)
             committed = True
         except ClientDisconnect:
             return error_response(

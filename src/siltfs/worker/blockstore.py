@@ -99,7 +99,9 @@ class BlockStore:
                 own = self.ssd.sizes.get(block_id, 0)  # an older copy makes room too
                 if not self._make_room(self.ssd, size - own, keep=block_id):
                     raise self._no_room(block_id, size)
-                self._drop(block_id)
+                for tier in self.tiers:  # (the SSD files are replaced by the install)
+                    if tier is not self.ssd and block_id in tier:
+                        tier.remove(block_id)
                 self.ssd.install(staged)
                 self.corrupt.pop(block_id, None)
         except BaseException:
