@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from siltfs.client.versions import encode_indices, parse_change
 from siltfs.model import blockmap
 from siltfs.model.inode import BLOCK_INDEX_BITS
 
@@ -69,3 +71,42 @@ def test_a_map_shorter_than_its_version_leaves_the_rest_own() -> None:
     assert text is not None and text.startswith(blockmap.ARRAY)
     assert blockmap.parse(FIRST, 210, text) == expected(210, shared)
     assert blockmap.parse(FIRST, 100, text) == expected(100, shared)
+
+
+@given(maps())
+def test_kept_blocks_round_trip_on_the_wire(case: tuple[int, dict[int, int]]) -> None:
+    n, shared = case
+    text = blockmap.encode_kept(shared, n)
+    assert blockmap.decode_kept(text, n) == shared
+    indices, kept = parse_change(
+        n * 10, 10, encode_indices(sorted(set(range(n)) - set(shared))), text
+    )
+    assert kept == shared and sorted(indices + list(kept)) == list(range(n))
+
+
+def test_a_scattered_change_goes_compressed_and_url_safe() -> None:
+    n = 400
+    shared = {i: (3 << BLOCK_INDEX_BITS) | i for i in range(0, n, 2)}
+    text = blockmap.encode_kept(shared, n)
+    assert text.startswith(blockmap.ARRAY) and not set(text) & set("+/=%&;:")
+    assert len(text) < len(blockmap.encode_runs(shared) or "") // 4
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        blockmap.ARRAY + "!!!",  # not base64
+        blockmap.ARRAY + "AAAA",  # not zlib
+        blockmap.encode_kept({i: (3 << BLOCK_INDEX_BITS) | i for i in range(0, 200, 2)}, 200),
+    ],
+)
+def test_malformed_or_mis_sized_kept_blocks_are_refused(text: str) -> None:
+    """(The last: a map of 200 blocks for a file of 100.)"""
+    with pytest.raises(ValueError):
+        parse_change(100 * 10, 10, "", text)
+
+
+def test_negative_kept_ids_are_refused() -> None:
+    shared = {i: -5 - i if i == 4 else (3 << BLOCK_INDEX_BITS) | i for i in range(0, 200, 2)}
+    with pytest.raises(ValueError, match="negative"):
+        parse_change(200 * 10, 10, "", blockmap.encode_kept(shared, 200))

@@ -56,7 +56,7 @@ from siltfs.model import blockmap
 from siltfs.model import posix as px
 from siltfs.model.consistency import ConsistencyReport
 from siltfs.model.enums import JobState, ReadType, TtlAction, WriteType
-from siltfs.model.inode import FileInfo, MountInfo
+from siltfs.model.inode import FileInfo, MountInfo, block_count
 from siltfs.model.jobs import JobInfo
 from siltfs.tls import check_cleartext, client_verify
 
@@ -290,7 +290,8 @@ class RemoteFileSystem(FileSystem):
         made: px.Creation,
     ) -> None:  # fmt: skip
         size = sum(block_lengths(change.length, change.block_size, change.indices))
-        blocks, shared = encode_indices(change.indices), blockmap.encode_runs(change.shared) or ""
+        count = block_count(change.length, change.block_size)
+        blocks, shared = encode_indices(change.indices), blockmap.encode_kept(change.shared, count)
         if max(len(blocks), len(shared)) > MAX_CHANGE_TEXT:  # the caller writes it whole
             raise StaleVersion("the change is too scattered to send by blocks", path=p)
         params = _params(

@@ -11,10 +11,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from siltfs.model import blockmap
 from siltfs.model.inode import BLOCK_INDEX_BITS, block_count
 
 MAX_BLOCKS = 1 << BLOCK_INDEX_BITS  # block ids keep the index in 24 bits
-MAX_CHANGE_TEXT = 4096  # of each block list sent in a URL (a request line stays small)
+MAX_CHANGE_TEXT = 64 * 1024  # of each block list sent in a URL (the head stays < 256 KiB)
 
 __all__ = [
     "MAX_BLOCKS",
@@ -101,6 +102,11 @@ def parse_change(
         raise ValueError(f"{count} blocks; a file has at most {MAX_BLOCKS}")
     indices = decode_indices(blocks, count)
     kept: dict[int, int] = {}
+    if shared.startswith(blockmap.ARRAY):  # a scattered change (blockmap.encode_kept)
+        kept = blockmap.decode_kept(shared, count)
+        if kept and min(kept.values()) < 0:
+            raise ValueError("kept block ids must not be negative")
+        shared = ""
     for run in filter(None, shared.split(";")):
         first, n, bid = map(int, run.split(":"))
         if first < 0 or n < 1 or first + n > count or bid < 0:

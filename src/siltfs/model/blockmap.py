@@ -26,14 +26,18 @@ import threading
 import zlib
 from array import array
 from collections import OrderedDict
+from collections.abc import Callable
 from itertools import compress
 
 __all__ = [
     "CACHED",
     "CACHED_UP_TO",
+    "NOT_KEPT",
     "RUNS_UP_TO",
+    "decode_kept",
     "decode_runs",
     "encode",
+    "encode_kept",
     "encode_runs",
     "ids",
     "parse",
@@ -43,6 +47,7 @@ RUNS_UP_TO = 32  # runs stored as text; more: the compressed array
 CACHED = 256  # versions whose parsed block lists are kept
 CACHED_UP_TO = 1 << 16  # blocks of a version whose block list is kept parsed
 ARRAY = "z"
+NOT_KEPT = -1  # (in the wire form: no block id minus its index is negative)
 _SEPARATORS = re.compile("[:;]")
 _BIG_ENDIAN = sys.byteorder == "big"
 _cache: OrderedDict[tuple[int, int, str], tuple[int, ...]] = OrderedDict()
@@ -87,19 +92,60 @@ def encode(first: int, n: int, shared: dict[int, int]) -> str | None:
         if len(kept) <= RUNS_UP_TO:
             text = ";".join(f"{b}:{c}:{i}" for b, c, i in kept)
     if text is None:
-        packed = array("q", offsets)
-        if _BIG_ENDIAN:
-            packed.byteswap()
-        text = ARRAY + base64.b64encode(zlib.compress(packed.tobytes(), 1)).decode("ascii")
+        text = ARRAY + _pack(array("q", offsets), base64.b64encode)
     if n <= CACHED_UP_TO:
         _remember((first, n, text), tuple(block_ids))
     return text
 
 
 def encode_runs(shared: dict[int, int]) -> str | None:
-    """*shared* as runs (the wire form of ``POST /data/change``); None if empty."""
+    """*shared* as runs; None if empty."""
     runs = _runs(shared)
     return None if runs is None else ";".join(map("{}:{}:{}".format, *runs))
+
+
+def encode_kept(shared: dict[int, int], n: int) -> str:
+    """The wire form of the blocks a change to a version of *n* blocks keeps (``POST
+    /data/change``, where the new version's id is not known yet): runs, or -- past
+    :data:`RUNS_UP_TO` of them -- ``z`` and the URL-safe base64 (unpadded) of the
+    compressed int64 array of ``id - index``, :data:`NOT_KEPT` for a new block."""
+    runs = _runs(shared)
+    if runs is None:
+        return ""
+    if len(runs[0]) <= RUNS_UP_TO:
+        return ";".join(map("{}:{}:{}".format, *runs))
+    offsets = array("q", [NOT_KEPT]) * n
+    for index, bid in shared.items():
+        offsets[index] = bid - index
+    return ARRAY + _pack(offsets, base64.urlsafe_b64encode).rstrip("=")
+
+
+def decode_kept(text: str, n: int) -> dict[int, int]:
+    """The inverse of :func:`encode_kept`; ValueError for anything malformed (in the run
+    form indices are not checked against *n*: the caller does)."""
+    if not text.startswith(ARRAY):
+        return decode_runs(text) if text else {}
+    body = text[len(ARRAY) :]
+    try:
+        raw = zlib.decompressobj().decompress(
+            base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)), 8 * n + 1
+        )
+    except (ValueError, zlib.error) as exc:
+        raise ValueError(f"kept blocks: {exc}") from exc
+    if len(raw) != 8 * n:
+        raise ValueError(f"kept blocks: {len(raw) // 8} entries for a {n}-block file")
+    offsets = array("q")
+    offsets.frombytes(raw)
+    if _BIG_ENDIAN:
+        offsets.byteswap()
+    kept = list(compress(range(n), map(NOT_KEPT.__ne__, offsets)))
+    return dict(zip(kept, map(operator.add, kept, map(offsets.__getitem__, kept)), strict=True))
+
+
+def _pack(offsets: array[int], b64: Callable[[bytes], bytes]) -> str:
+    if _BIG_ENDIAN:
+        offsets.byteswap()
+    return b64(zlib.compress(offsets.tobytes(), 1)).decode("ascii")
 
 
 def decode_runs(text: str) -> dict[int, int]:

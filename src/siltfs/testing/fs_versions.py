@@ -35,6 +35,25 @@ class VersionTests(FileSystemFixtures):
         assert _same(before, after.block_ids) == [0, 1, 2]  # the short last block grew
         assert len(set(after.block_ids)) == 5
 
+    def test_a_scattered_change_still_keeps_the_blocks_it_did_not_touch(
+        self, fs: Any, base: str
+    ) -> None:
+        """A change to every other block of a file of many (its kept blocks are many
+        runs, sent and stored compressed): the rest keep their ids, the content is right."""
+        p, bs, count = f"{base}/scattered", 64 * 1024, 100
+        data = bytearray(blob(count * bs, seed=19))
+        with fs.open(p, "wb", write_type=CACHED, block_size=bs) as f:
+            f.write(bytes(data))
+        before = fs.stat(p).block_ids
+        with fs.open(p, "r+b", write_type=CACHED, block_size=bs) as f:
+            for i in range(0, count, 2):
+                f.seek(i * bs + 7)
+                f.write(b"changed")
+                data[i * bs + 7 : i * bs + 14] = b"changed"
+        after = fs.stat(p).block_ids
+        assert fs.read_bytes(p) == bytes(data)
+        assert _same(before, after) == list(range(1, count, 2))
+
     def test_a_write_in_place_replaces_only_the_blocks_it_touches(self, fs: Any, base: str) -> None:
         p = f"{base}/f"
         data = bytearray(blob(4 * BLOCK, seed=12))
