@@ -14,6 +14,7 @@ never persisted).
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import stat as st
 from dataclasses import dataclass, field, replace
@@ -114,6 +115,11 @@ def defaults(is_dir: bool, mtime_ms: int, uid: int = 0, gid: int = 0) -> PosixAt
 def decode(raw: str | None, is_dir: bool, mtime_ms: int) -> PosixAttrs:
     if not raw:
         return defaults(is_dir, mtime_ms)
+    return _parse(raw)
+
+
+@functools.lru_cache(maxsize=4096)  # every stat decodes: a mount's getattr, ls (immutable)
+def _parse(raw: str) -> PosixAttrs:
     d = json.loads(raw)
     xattrs = {k: base64.b64decode(v) for k, v in d.get("xattrs", {}).items()}
     return PosixAttrs(
