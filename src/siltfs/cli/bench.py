@@ -50,9 +50,9 @@ def bench(
 ) -> None:
     """Measure siltfs against its baselines (all suites unless SUITEs are named).
 
-    Suites: meta, small, writeback, read, remote-meta, remote-read, scale, mount, s3 (--list says
-    what each measures).  Each figure is the median of per-round rates, siltfs and its
-    baseline alternating in the same process.
+    Suites: meta, small, writeback, read, mutable, remote-meta, remote-read, scale, mount,
+    s3 (--list says what each measures).  Each figure is the median of per-round rates,
+    siltfs and its baseline alternating in the same process.
     """
     from rich.console import Console
 
