@@ -117,7 +117,7 @@ class DirtyBlocks:
                 pieces.pwrite(self._spool(), part, pos)
             pos = stop
 
-    def patch(self, data: bytes | bytearray, offset: int) -> bool:
+    def patch(self, data: bytes | bytearray | memoryview, offset: int) -> bool:
         """:meth:`write` of *data* if it lies in one dirty block held in memory; False
         (nothing written) otherwise."""
         index, at = divmod(offset, self.block_size)

@@ -93,14 +93,14 @@ class MutableFile(io.RawIOBase):
             info = fs.stat(path)
         except FileNotFound:
             info = None
+        if info is not None and kind == "x+":  # (any entry, a directory too: EEXIST)
+            raise FileExists("already exists", path=path)
         if info is not None and info.is_dir:
             raise IsADirectory("is a directory", path=path)
         self._inode_id = info.id if info is not None else None  # the version opened
         self._file_id = info.file_id if info is not None else None  # the file (any version)
         if info is None and kind == "r+":
             raise FileNotFound("no such file", path=path)
-        if info is not None and kind == "x+":
-            raise FileExists("already exists", path=path)
         probe = fs.open(path, "xb" if self._exclusive else "wb", write_type="MUST_CACHE")
         abort_writer(probe)  # the checks of a write to this path, nothing written
         if info is not None and kind != "w+":
@@ -150,11 +150,15 @@ class MutableFile(io.RawIOBase):
 
     def write(self, data: Any) -> int:
         self._check_open()
+        if type(data) not in FAST_TYPES:
+            data = memoryview(data).cast("B")
+        if not data:
+            return 0  # (not even to the end of an O_APPEND file, as Linux)
         with self._lock:
             if self._append:
                 self._pos = self._size  # O_APPEND: always at the end
             pos = self._pos
-            if type(data) in FAST_TYPES and data and self._dirty.patch(data, pos):
+            if self._dirty.patch(data, pos):
                 # (hot: small records into a block already changed, as an append makes)
                 self._pos = end = pos + len(data)
                 if end > self._size:

@@ -81,8 +81,8 @@ def chown(ns: Namespace, path: str, uid: int | None, gid: int | None) -> Inode:
 
     def change(a: px.PosixAttrs) -> px.PosixAttrs:
         mode = a.mode
-        if not st.S_ISDIR(mode) and (new_uid is not None or new_gid is not None):
-            mode &= ~(st.S_ISUID | (st.S_ISGID if mode & st.S_IXGRP else 0))  # as Linux does
+        if not st.S_ISDIR(mode):  # as Linux does, for chown(path, -1, -1) too
+            mode &= ~(st.S_ISUID | (st.S_ISGID if mode & st.S_IXGRP else 0))
         return replace(
             a,
             mode=mode,

@@ -41,10 +41,10 @@ def check_writable_target(ns: Namespace, path: str, exclusive: bool) -> None:
     ns.writable(path)
     existing = ns.lookup(path)
     if existing is not None:
+        if exclusive:  # (O_CREAT|O_EXCL: EEXIST for any entry, a directory too)
+            raise FileExists("already exists", path=path)
         if existing.is_dir:
             raise IsADirectory("is a directory; cannot write a file here", path=path)
-        if exclusive:
-            raise FileExists("already exists", path=path)
     parent_path = paths.split(path)[0]
     parent = ns.lookup(parent_path)
     if parent is not None and not parent.is_dir:
@@ -99,10 +99,10 @@ def commit_file(ns: Namespace, new: NewFile) -> Inode:
         parent_path, name = paths.split(new.path)
         parent = ns.ensure_dir(parent_path, create=True, write_type=wt)
         existing = ns.lookup(new.path)
-        if existing is not None and existing.is_dir:
-            raise IsADirectory("is a directory; cannot write a file here", path=new.path)
         if existing is not None and new.exclusive:
             raise FileExists("already exists", path=new.path)
+        if existing is not None and existing.is_dir:
+            raise IsADirectory("is a directory; cannot write a file here", path=new.path)
         old_ids = existing.block_ids() if existing is not None else []
         if new.shared:
             check_shared(ns, new, existing, old_ids)

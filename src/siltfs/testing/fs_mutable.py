@@ -92,6 +92,12 @@ class MutableTests(FileSystemFixtures):
             fs.open(f"{base}/f", "x+b")
         with pytest.raises(errors.IsADirectory):
             fs.open(base, "ab")
+        for exclusive in ("xb", "x+b"):  # O_CREAT|O_EXCL: EEXIST for a directory too
+            with pytest.raises(errors.FileExists):
+                fs.open(base, exclusive)
+        with fs.open(f"{base}/f", "a+b") as f:  # a write of nothing appends nothing
+            f.seek(0)
+            assert f.write(b"") == 0 and f.tell() == 0
         with fs.open(f"{base}/new", "x+b") as f:
             f.write(b"fresh")
         assert fs.read_bytes(f"{base}/new") == b"fresh"

@@ -50,6 +50,9 @@ class PosixTests(FileSystemFixtures):
         assert (info.uid, info.gid) == (1234, 5678)
         assert stat.S_IMODE(info.mode) == 0o755  # setuid and setgid dropped, as Linux does
         assert fs.chown(p, -1, 42).uid == 1234
+        fs.chmod(p, 0o6755)
+        info = fs.chown(p, -1, -1)  # no owner changes, and still the bits go (Linux)
+        assert stat.S_IMODE(info.mode) == 0o755 and (info.uid, info.gid) == (1234, 42)
         with pytest.raises(errors.InvalidArgument):
             fs.chown(p, 2**32, 0)
         d = fs.stat(base)

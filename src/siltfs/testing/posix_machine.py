@@ -157,12 +157,6 @@ class PosixFileStateMachine(PosixMachineState):
         snapshot = local.read_bytes() if existed and mode == "rb" else b""
         lo = attempt(open, local, mode, buffering=0)
         so = attempt(self.silt_open, rel, mode)
-        if (
-            self.known("exclusive-open-of-a-directory")
-            and local.is_dir()
-            and (lo.kind, so.kind) == ("FileExistsError", "IsADirectoryError")
-        ):
-            return note("  known divergence exclusive-open-of-a-directory")
         if lo.kind != so.kind:
             for opened in (lo, so):
                 if opened.ok:
@@ -179,8 +173,6 @@ class PosixFileStateMachine(PosixMachineState):
     @rule(at=handle_at, offset=offsets, size=sizes, seed=seeds)
     def write(self, at: int, offset: int, size: int, seed: int) -> None:
         h = self.handle(at)
-        if not size and h.mode.startswith("a") and self.known("empty-append-write"):
-            size = 1  # (the known divergence: no write of nothing to an append handle)
         data = payload(seed, size)
         if h.kind == "stream":  # the streaming writer writes on where it is
             self.step(f"{h}: write {size} bytes")
@@ -330,10 +322,6 @@ class PosixFileStateMachine(PosixMachineState):
         self.step(f"chown({rel!r}, {uid}, {gid})")
         if self.busy(rel):
             return note(SKIP_BUSY)
-        found = os.lstat(self.lpath(rel)) if os.path.lexists(self.lpath(rel)) else None
-        if (uid, gid) == (-1, -1) and self.known("chown-keeps-setuid") and found is not None:
-            if stat.S_ISREG(found.st_mode) and found.st_mode & (stat.S_ISUID | stat.S_ISGID):
-                return note("  skipped: known divergence chown-keeps-setuid")
         t0 = time.time_ns()
         lo = attempt(os.chown, self.lpath(rel), uid, gid, follow_symlinks=False)
         so = attempt(self.fs.chown, self.spath(rel), uid, gid)

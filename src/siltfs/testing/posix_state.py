@@ -33,10 +33,6 @@ DIR = "d"
 ENTRIES = (*NAMES, DIR)
 
 DIVERGENCES = {
-    "exclusive-open-of-a-directory": "open(dir, 'xb' or 'x+b'): siltfs raises "
-    "IsADirectoryError, POSIX FileExistsError (O_CREAT|O_EXCL on an existing name: EEXIST)",
-    "empty-append-write": "write(b'') through an 'ab' or 'a+b' handle moves siltfs's "
-    "position to the end; Linux leaves it where it was (a write of nothing appends nothing)",
     "unlinked-handle-commits": "the flush of a handle whose file was unlinked commits to the "
     "name the handle was opened with (or last committed to) if anything is there again -- a "
     "new file, a symlink, a file renamed there -- and replaces it; POSIX drops the change",
@@ -50,8 +46,6 @@ DIVERGENCES = {
     "can neither read it nor write part of a block (FileNotFoundError: the master serves "
     "the version by path and inode, and it is gone); the embedded client's block holds "
     "keep it readable, as POSIX does",
-    "chown-keeps-setuid": "chown(path, -1, -1) of a file keeps its setuid/setgid bits in "
-    "siltfs; Linux clears them as for any other chown",
 }
 
 
