@@ -116,6 +116,28 @@ def test_metadata_symlinks_fifos_xattrs(anymount: tuple[MountProcess, Path]) -> 
     assert _errno(os.getxattr, p, "user.color") == "ENODATA"
 
 
+def test_a_setgid_directory_gives_its_group(anymount: tuple[MountProcess, Path]) -> None:
+    """mkdir, creat, symlink and mkfifo in a setgid directory, as Linux does them."""
+    _, base = anymount
+    d = base / "shared"
+    d.mkdir()
+    os.chown(d, -1, 4321)
+    os.chmod(d, 0o2775)
+    (d / "f").write_bytes(b"x")
+    (d / "sub").mkdir(mode=0o750)
+    os.symlink("f", d / "link")
+    os.mkfifo(d / "fifo", 0o600)
+    for name in ("f", "sub", "link", "fifo"):
+        assert os.lstat(d / name).st_gid == 4321, name
+    sub = os.stat(d / "sub")
+    assert stat.S_IMODE(sub.st_mode) == 0o2750  # the bit passes down, the rest as asked
+    (d / "sub" / "deeper").write_bytes(b"y")
+    assert os.stat(d / "sub" / "deeper").st_gid == 4321
+    os.chmod(d, 0o775)
+    (d / "after").write_bytes(b"z")
+    assert os.stat(d / "after").st_gid == os.getgid()
+
+
 def test_an_unlinked_open_file_stays_readable_and_writable(
     anymount: tuple[MountProcess, Path],
 ) -> None:

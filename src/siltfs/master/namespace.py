@@ -327,6 +327,9 @@ class Namespace:
             self.persist_dirs(paths.split(path)[0])
         stamp = now_ms()
         asynchronous = write_type is WriteType.ASYNC_THROUGH
+        inherited = None
+        if parent.attrs is not None:
+            inherited = posix.dir_attrs_in(posix.decode(parent.attrs, True, parent.mtime_ms), stamp)
         inode = Inode(
             id=self.new_id(),
             parent_id=parent.id,
@@ -336,6 +339,7 @@ class Namespace:
             created_ms=stamp,
             mtime_ms=stamp,
             sync_ms=stamp,
+            attrs=None if inherited is None else inherited.to_json(),
         )
         with self.ms.transaction() as txn:
             txn.insert_inode(inode)

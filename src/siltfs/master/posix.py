@@ -166,6 +166,7 @@ def make_special(
         ns.writable(path, new_name=True)
         stamp_ns = now_ns()
         stamp = stamp_ns // 1_000_000
+        gid = group_of_new_entry(parent, gid) or 0
         attrs = px.PosixAttrs(kind | bits, uid, gid, stamp_ns, stamp_ns, stamp_ns, target, rdev)
         inode = Inode(
             id=ns.new_id(),
@@ -183,10 +184,23 @@ def make_special(
         return inode
 
 
-def new_file_attrs(existing: Inode | None, creation: px.Creation, stamp_ns: int) -> str | None:
-    """The attrs of a file written over *existing* (or new), from the writer's
-    :class:`~siltfs.model.posix.Creation`; mtime and ctime become now."""
+def group_of_new_entry(parent: Inode, gid: int | None) -> int | None:
+    """The group a new entry in *parent* gets: the directory's if it is setgid (as on
+    Linux, whoever creates it), else *gid* (the creator's)."""
+    if parent.attrs is None:
+        return gid
+    a = attrs_of(parent)
+    return a.gid if a.mode & st.S_ISGID else gid
+
+
+def new_file_attrs(
+    existing: Inode | None, creation: px.Creation, stamp_ns: int, parent: Inode | None = None
+) -> str | None:
+    """The attrs of a file written over *existing* (or new, in *parent*), from the
+    writer's :class:`~siltfs.model.posix.Creation`; mtime and ctime become now."""
     c = creation
+    if existing is None and parent is not None:
+        c = replace(c, gid=group_of_new_entry(parent, c.gid))
     if existing is None and c.perm is None and c.uid is None and c.gid is None and not c.xattrs:
         return None
     if existing is not None:

@@ -112,6 +112,16 @@ def defaults(is_dir: bool, mtime_ms: int, uid: int = 0, gid: int = 0) -> PosixAt
     return PosixAttrs(mode, uid, gid, ns, ns, ns)
 
 
+def dir_attrs_in(parent: PosixAttrs, stamp_ms: int) -> PosixAttrs | None:
+    """The attrs of a directory made in a directory with *parent*'s: None (the defaults),
+    or in a setgid directory its group and the setgid bit (which so passes down the
+    tree, as on Linux)."""
+    if not parent.mode & st.S_ISGID:
+        return None
+    a = defaults(True, stamp_ms, 0, parent.gid)
+    return replace(a, mode=a.mode | st.S_ISGID)
+
+
 def decode(raw: str | None, is_dir: bool, mtime_ms: int) -> PosixAttrs:
     if not raw:
         return defaults(is_dir, mtime_ms)

@@ -262,8 +262,9 @@ class SiltOperations(mfusepy.Operations):  # type: ignore[misc]
         self._writable()
         uid, gid = self._caller()
         self.fs.mkdir(path, write_type=self.write_type)
-        self.fs.chmod(path, st.S_IMODE(mode))
-        self.fs.chown(path, uid, gid)
+        inherited = self.fs.stat(path).mode & st.S_ISGID  # made in a setgid directory
+        self.fs.chmod(path, st.S_IMODE(mode) | inherited)
+        self.fs.chown(path, uid, -1 if inherited else gid)  # (its group: the directory's)
         return 0
 
     @translated

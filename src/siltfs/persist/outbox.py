@@ -120,7 +120,7 @@ def commit_file(ns: Namespace, new: NewFile) -> Inode:
             created_ms=stamp,
             mtime_ms=stamp,
             content_hash=new.content_hash,
-            attrs=new_file_attrs(existing, new.creation or Creation(), stamp_ns),
+            attrs=new_file_attrs(existing, new.creation or Creation(), stamp_ns, parent),
         )
         if new.shared:
             share_blocks(inode, new.shared)

@@ -58,6 +58,26 @@ class PosixTests(FileSystemFixtures):
         d = fs.stat(base)
         assert stat.S_ISDIR(d.mode) and d.nlink >= 2
 
+    def test_a_setgid_directory_gives_its_group(self, fs: Any, base: str) -> None:
+        """As on Linux: what is made in a setgid directory gets the directory's group,
+        and a directory made there the setgid bit too."""
+        d = f"{base}/shared"
+        fs.mkdir(d)
+        fs.chown(d, -1, 4321)
+        fs.chmod(d, 0o2775)
+        fs.write_bytes(f"{d}/f", b"x")
+        fs.mkdir(f"{d}/sub")
+        link = fs.symlink("f", f"{d}/link")
+        assert fs.stat(f"{d}/f").gid == 4321
+        assert link.gid == 4321
+        sub = fs.stat(f"{d}/sub")
+        assert sub.gid == 4321 and sub.mode & stat.S_ISGID
+        fs.write_bytes(f"{d}/sub/deeper", b"y")  # (passed down the tree)
+        assert fs.stat(f"{d}/sub/deeper").gid == 4321
+        fs.chmod(d, 0o775)
+        fs.write_bytes(f"{d}/after", b"z")
+        assert fs.stat(f"{d}/after").gid != 4321  # (the creator's again)
+
     def test_utime_in_nanoseconds(self, fs: Any, base: str) -> None:
         p = f"{base}/f"
         fs.write_bytes(p, b"x")

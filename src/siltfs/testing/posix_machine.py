@@ -66,7 +66,6 @@ from __future__ import annotations
 
 import os
 import random
-import stat
 import time
 from typing import IO
 
@@ -303,8 +302,6 @@ class PosixFileStateMachine(PosixMachineState):
 
     @rule(rel=st.sampled_from(ENTRIES), mode=perms)
     def chmod(self, rel: str, mode: int) -> None:
-        if rel == DIR and self.known("setgid-directory"):
-            mode &= ~stat.S_ISGID  # (the known divergence: no setgid directory)
         self.step(f"chmod({rel!r}, {mode:#o})")
         if self.local_kind(rel) == "symlink":
             return note("  skipped: a symlink (Linux has no lchmod)")

@@ -36,8 +36,6 @@ DIVERGENCES = {
     "unlinked-handle-commits": "the flush of a handle whose file was unlinked commits to the "
     "name the handle was opened with (or last committed to) if anything is there again -- a "
     "new file, a symlink, a file renamed there -- and replaces it; POSIX drops the change",
-    "setgid-directory": "an entry created in a setgid directory takes the directory's group "
-    "(a directory also its setgid bit) on Linux; siltfs gives it the creator's group",
     "free-under-open-handles": "free() drops blocks open handles still read: a handle "
     "opened before its file was persisted then raises FileLost (EIO) for them though the UFS "
     "has them (it keeps the state it saw at open), and a reader of a replaced version "
