@@ -435,7 +435,12 @@ class Cluster(ClusterStatistics, Holding):
             self._fan_out("pin" if pinned else "unpin", ids)
 
     def free(self, block_ids: Iterable[int]) -> int:
+        """Drop unpinned blocks no open handle holds (a reader of the version, or of an
+        older one sharing them, keeps them); returns how many were dropped."""
         ids = [b for b in block_ids if b not in self.pinned]
+        held = self.holds.held(ids)
+        if held:
+            ids = [b for b in ids if b not in held]
         n = self.local.free(ids) if self.local is not None else 0
         if self.workers:
             n += self._fan_out("free", ids)

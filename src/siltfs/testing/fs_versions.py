@@ -128,6 +128,30 @@ class VersionTests(FileSystemFixtures):
         assert rest == data[10:]
         assert fs.read_bytes(p) == b"X" * (3 * BLOCK)
 
+    def test_free_leaves_what_open_readers_hold(self, fs: Any, base: str) -> None:
+        """A reader opened before its file was persisted, and one of a version since
+        replaced (sharing blocks with the new one), both read on after a free()."""
+        p = f"{base}/f"
+        data = blob(3 * BLOCK, seed=18)
+        fs.write_bytes(p, data, write_type="ASYNC_THROUGH")
+        early = fs.open(p, "rb")  # (it may see the file not yet persisted)
+        old = fs.open(p, "rb")
+        try:
+            assert early.read(5) == data[:5] and old.read(5) == data[:5]
+            with fs.open(p, "r+b", write_type="ASYNC_THROUGH") as f:
+                f.seek(2 * BLOCK)
+                f.write(b"changed")  # blocks 0 and 1 shared with the version `old` reads
+            fs.wait_persisted(p, timeout=60)
+            fs.free(p)
+            assert early.read() == data[5:]
+            assert old.read() == data[5:]
+        finally:
+            early.close()
+            old.close()
+        fs.free(p)  # let go: now it can go
+        want = data[: 2 * BLOCK] + b"changed" + data[2 * BLOCK + 7 :]
+        assert fs.read_bytes(p) == want
+
     def test_two_writers_last_close_wins_never_a_mix(self, fs: Any, base: str) -> None:
         p = f"{base}/f"
         data = blob(3 * BLOCK, seed=17)

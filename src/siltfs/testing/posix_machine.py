@@ -358,8 +358,6 @@ class PosixFileStateMachine(PosixMachineState):
         """Wait until everything is persisted, then drop it from the cache: the next reads
         come from the UFS.  (No local counterpart: nothing may change.)"""
         self.step("wait_persisted, free")
-        if self.handles and self.known("free-under-open-handles"):
-            return note("  skipped: known divergence free-under-open-handles")
         self.fs.wait_persisted(self.root, timeout=self.persist_timeout_s)
         self.fs.free(self.root)
 

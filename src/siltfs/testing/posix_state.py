@@ -36,10 +36,6 @@ DIVERGENCES = {
     "unlinked-handle-commits": "the flush of a handle whose file was unlinked commits to the "
     "name the handle was opened with (or last committed to) if anything is there again -- a "
     "new file, a symlink, a file renamed there -- and replaces it; POSIX drops the change",
-    "free-under-open-handles": "free() drops blocks open handles still read: a handle "
-    "opened before its file was persisted then raises FileLost (EIO) for them though the UFS "
-    "has them (it keeps the state it saw at open), and a reader of a replaced version "
-    "FileNotFoundError for the blocks it shares with the current one (free ignores holds)",
     "remote-unlinked-handle": "the remote client: a writable handle whose file was unlinked "
     "can neither read it nor write part of a block (FileNotFoundError: the master serves "
     "the version by path and inode, and it is gone); the embedded client's block holds "
