@@ -261,3 +261,35 @@ def test_a_long_but_valid_request_line_reaches_the_api(http: httpx.Client) -> No
     assert r.headers["content-type"].startswith("application/json"), r.text[:200]
     assert r.status_code == 200, r.text[:200]
     assert http.get(API + "/stat", params={"path": path}).json()["length"] == 1
+
+
+def test_the_longest_change_lists_reach_the_api(master: MasterProcess) -> None:
+    """The block lists of POST /data/change at their limit, in the characters that
+    percent-encode longest, beside a path at its limit (a request line past httpx's
+    64 KiB, so sent by hand): a JSON 4xx from the API (they are not block lists), never
+    the HTTP parser's plain-text 400 for a head too large."""
+    from urllib.parse import urlencode
+
+    from siltfs.client.versions import MAX_CHANGE_TEXT
+    from siltfs.model.paths import MAX_PATH_BYTES
+
+    path = "/" + "/".join("語" * 80 + str(i) for i in range(16))
+    assert MAX_PATH_BYTES - 300 < len(path.encode()) <= MAX_PATH_BYTES
+    wide = "\U0001f600" * MAX_CHANGE_TEXT  # 12 bytes each in the URL
+    query = urlencode(
+        {"path": path, "length": 10, "block_size": 10, "blocks": wide, "shared": wide}
+    )
+    assert len(query) > 2 * 12 * MAX_CHANGE_TEXT
+    with socket.create_connection(("127.0.0.1", master.port)) as s:
+        s.sendall(
+            f"POST {API}/data/change?{query} HTTP/1.1\r\nHost: x\r\n"
+            f"Authorization: Bearer {master.token}\r\nContent-Length: 0\r\n"
+            "Connection: close\r\n\r\n".encode()
+        )
+        answer = b""
+        while chunk := s.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    status = int(head.split(b" ", 2)[1])
+    assert b"content-type: application/json" in head.lower(), answer[:300]
+    assert 400 <= status < 500 and b"invalid_argument" in body, answer[:300]

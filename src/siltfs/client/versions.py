@@ -15,7 +15,9 @@ from siltfs.model import blockmap
 from siltfs.model.inode import BLOCK_INDEX_BITS, block_count
 
 MAX_BLOCKS = 1 << BLOCK_INDEX_BITS  # block ids keep the index in 24 bits
-MAX_CHANGE_TEXT = 64 * 1024  # of each block list sent in a URL (the head stays < 256 KiB)
+# of each block list sent in a URL: two of them, percent-encoded at worst (12 bytes for a
+# 4-byte character), fit the server's 256 KiB request head with the path beside them
+MAX_CHANGE_TEXT = 8 * 1024
 
 __all__ = [
     "MAX_BLOCKS",
