@@ -187,7 +187,7 @@ class DataTests(FileSystemFixtures):
         err = fails(errors.IsADirectory, f"{base}/d", fs.write_bytes, f"{base}/d", b"data")
         assert isinstance(err, IsADirectoryError)
         fails(errors.IsADirectory, f"{base}/d", fs.open, f"{base}/d", "wb")
-        fails(errors.IsADirectory, f"{base}/d", fs.open, f"{base}/d", "xb")
+        fails(errors.FileExists, f"{base}/d", fs.open, f"{base}/d", "xb")  # (O_EXCL: EEXIST)
         assert fs.read_bytes(f"{base}/d/inside") == b"x"
 
     def test_write_under_a_file(self, fs: Any, base: str) -> None:
