@@ -18,6 +18,7 @@ from siltfs import crashpoints
 from siltfs.client.streams import BlockWriter
 from siltfs.client.versions import MAX_BLOCKS, Change, block_lengths
 from siltfs.errors import InvalidArgument, StaleVersion
+from siltfs.model import blockmap
 from siltfs.model.enums import WriteType
 from siltfs.model.inode import FileInfo, Inode, block_count, block_id
 from siltfs.model.posix import Creation
@@ -54,7 +55,7 @@ class ChangeWriter:
         count = block_count(length, block_size)
         if count > MAX_BLOCKS:
             raise InvalidArgument(f"{count} blocks; a file has at most {MAX_BLOCKS}", path=path)
-        if shared and (min(shared) < 0 or max(shared) >= count):
+        if not blockmap.within(shared, count):
             raise InvalidArgument(f"shared block index beyond the {count} blocks", path=path)
         self.master = master
         self.path = path

@@ -103,17 +103,7 @@ def parse_change(
     if count > MAX_BLOCKS:
         raise ValueError(f"{count} blocks; a file has at most {MAX_BLOCKS}")
     indices = decode_indices(blocks, count)
-    kept: dict[int, int] = {}
-    if shared.startswith(blockmap.ARRAY):  # a scattered change (blockmap.encode_kept)
-        kept = blockmap.decode_kept(shared, count)
-        if kept and min(kept.values()) < 0:
-            raise ValueError("kept block ids must not be negative")
-        shared = ""
-    for run in filter(None, shared.split(";")):
-        first, n, bid = map(int, run.split(":"))
-        if first < 0 or n < 1 or first + n > count or bid < 0:
-            raise ValueError(f"kept blocks {run!r} out of range")
-        kept.update((first + k, bid + k) for k in range(n))
+    kept = blockmap.decode_kept(shared, count)  # (either form: runs, or the array)
     if kept.keys() & set(indices):
         raise ValueError("a block is both new and kept")
     return indices, kept

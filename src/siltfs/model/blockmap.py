@@ -41,6 +41,7 @@ __all__ = [
     "encode_runs",
     "ids",
     "parse",
+    "within",
 ]
 
 RUNS_UP_TO = 32  # runs stored as text; more: the compressed array
@@ -98,6 +99,11 @@ def encode(first: int, n: int, shared: dict[int, int]) -> str | None:
     return text
 
 
+def within(shared: dict[int, int], n: int) -> bool:
+    """Whether every index of *shared* is one of a version of *n* blocks."""
+    return not shared or (min(shared) >= 0 and max(shared) < n)
+
+
 def encode_runs(shared: dict[int, int]) -> str | None:
     """*shared* as runs; None if empty."""
     runs = _runs(shared)
@@ -121,10 +127,10 @@ def encode_kept(shared: dict[int, int], n: int) -> str:
 
 
 def decode_kept(text: str, n: int) -> dict[int, int]:
-    """The inverse of :func:`encode_kept`; ValueError for anything malformed (in the run
-    form indices are not checked against *n*: the caller does)."""
+    """The inverse of :func:`encode_kept` for a version of *n* blocks; ValueError for
+    anything malformed, out of range or negative (checked before a run is expanded)."""
     if not text.startswith(ARRAY):
-        return decode_runs(text) if text else {}
+        return _decode_runs(text, n)
     body = text[len(ARRAY) :]
     try:
         raw = zlib.decompressobj().decompress(
@@ -139,7 +145,10 @@ def decode_kept(text: str, n: int) -> dict[int, int]:
     if _BIG_ENDIAN:
         offsets.byteswap()
     kept = list(compress(range(n), map(NOT_KEPT.__ne__, offsets)))
-    return dict(zip(kept, map(operator.add, kept, map(offsets.__getitem__, kept)), strict=True))
+    out = dict(zip(kept, map(operator.add, kept, map(offsets.__getitem__, kept)), strict=True))
+    if out and min(out.values()) < 0:
+        raise ValueError("kept block ids must not be negative")
+    return out
 
 
 def _pack(offsets: array[int], b64: Callable[[bytes], bytes]) -> str:
@@ -150,10 +159,18 @@ def _pack(offsets: array[int], b64: Callable[[bytes], bytes]) -> str:
 
 def decode_runs(text: str) -> dict[int, int]:
     """The inverse of :func:`encode_runs`."""
+    return _decode_runs(text, None)
+
+
+def _decode_runs(text: str, n: int | None) -> dict[int, int]:
+    """Runs ``first:count:first_id`` joined by ``;``, each checked (within *n* blocks
+    when given) before it is expanded; ValueError otherwise."""
     out: dict[int, int] = {}
-    nums = list(map(int, _SEPARATORS.split(text)))
-    for start, count, bid in zip(nums[0::3], nums[1::3], nums[2::3], strict=True):
-        out.update(zip(range(start, start + count), range(bid, bid + count), strict=True))
+    for run in filter(None, text.split(";")):
+        first, count, bid = map(int, run.split(":"))
+        if first < 0 or count < 1 or bid < 0 or (n is not None and first + count > n):
+            raise ValueError(f"kept blocks {run!r} out of range")
+        out.update(zip(range(first, first + count), range(bid, bid + count), strict=True))
     return out
 
 

@@ -13,7 +13,7 @@ from siltfs.errors import FileExists, InvalidArgument, IsADirectory, StaleVersio
 from siltfs.master.intents import retrying
 from siltfs.master.namespace import PERSISTED, Namespace
 from siltfs.master.posix import apply_to_ufs, new_file_attrs, now_ns
-from siltfs.model import paths
+from siltfs.model import blockmap, paths
 from siltfs.model.enums import PersistenceState, WriteType
 from siltfs.model.inode import Inode, block_count, share_blocks
 from siltfs.model.posix import Creation
@@ -65,7 +65,7 @@ def check_shared(ns: Namespace, new: NewFile, existing: Inode | None, old_ids: l
             path=new.path,
         )
     count = block_count(new.length, new.block_size)
-    if any(not 0 <= i < count for i in shared):
+    if not blockmap.within(shared, count):
         raise InvalidArgument(f"shared block index beyond the {count} blocks", path=new.path)
     ids = list(shared.values())
     same_blocks = existing is not None and existing.block_size == new.block_size
