@@ -19,8 +19,9 @@
 from __future__ import annotations
 
 import collections
+import contextlib
 import functools
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import IO, Annotated, Any
 
 import anyio
@@ -155,6 +156,21 @@ RAW_BODY: dict[str, Any] = {
         "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
     }
 }
+
+
+@contextlib.asynccontextmanager
+async def all_or_nothing(abort: Callable[[], object], path: str) -> AsyncIterator[None]:
+    """Around the taking in and commit of a body: any failure, a disconnect too (400
+    ``invalid_argument``), runs *abort* -- shielded from the cancellation a disconnect
+    brings -- before it propagates, so nothing half-written is ever committed."""
+    try:
+        yield
+    except BaseException as exc:
+        with anyio.CancelScope(shield=True):
+            await run_in_threadpool(abort)
+        if isinstance(exc, ClientDisconnect):
+            raise InvalidArgument("client disconnected; nothing was written", path=path) from exc
+        raise
 
 
 def data_router(fs: EmbeddedFileSystem, held: HeldVersions) -> APIRouter:
@@ -305,9 +321,8 @@ def data_router(fs: EmbeddedFileSystem, held: HeldVersions) -> APIRouter:
                 xattrs=new_xattrs,
             )
         )
-        committed = False
         received = 0
-        try:
+        async with all_or_nothing(functools.partial(abort_writer, f), path):
             batch = bytearray()
             async for piece in request.stream():
                 received += len(piece)
@@ -323,15 +338,6 @@ def data_router(fs: EmbeddedFileSystem, held: HeldVersions) -> APIRouter:
             if batch:
                 await run_in_threadpool(f.write, bytes(batch))
             await run_in_threadpool(f.close)
-            committed = True
-        except ClientDisconnect:
-            return error_response(
-                400, "invalid_argument", "client disconnected; nothing was written", path
-            )
-        finally:
-            if not committed:
-                with anyio.CancelScope(shield=True):
-                    await run_in_threadpool(abort_writer, f)
         info: Any = getattr(getattr(f, "raw", None), "info", None)  # what BlockWriter committed
         if not isinstance(info, FileInfo):
             info = await run_in_threadpool(fs.stat, path)
@@ -368,8 +374,7 @@ def data_router(fs: EmbeddedFileSystem, held: HeldVersions) -> APIRouter:
         change = Change(length, block_size, indices, lambda: (), kept, exclusive)
         wt: WriteType | None = None if write_type is None else WriteType.parse(write_type)  # type: ignore[assignment]
         writer = await run_in_threadpool(change_writer, fs.master, p, change, wt, replicas, made)
-        committed = False
-        try:
+        async with all_or_nothing(writer.abort, p):
             buf = bytearray()
             todo = collections.deque(zip(indices, sizes, strict=True))  # (no copy per block)
             async for piece in request.stream():
@@ -385,16 +390,7 @@ def data_router(fs: EmbeddedFileSystem, held: HeldVersions) -> APIRouter:
                     path=p,
                 )
             await run_in_threadpool(writer.commit)
-            info = await run_in_threadpool(writer.describe)
-            committed = True
-        except ClientDisconnect:
-            return error_response(
-                400, "invalid_argument", "client disconnected; nothing was written", p
-            )
-        finally:
-            if not committed:
-                with anyio.CancelScope(shield=True):
-                    await run_in_threadpool(writer.abort)
+        info = await run_in_threadpool(writer.describe)
         return JSONResponse(info.to_dict())
 
     return router
