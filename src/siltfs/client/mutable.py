@@ -80,7 +80,9 @@ class MutableFile(io.RawIOBase):
         self._lock = threading.RLock()
         self._pos = 0
         self._spool_dir = spool_dir
-        self._dirty = DirtyBlocks(CHUNK, directory=spool_dir)  # blocks written since the base
+        # blocks written since the base (made again below once the block size is known;
+        # this one is there for close() of an open that fails before)
+        self._dirty = DirtyBlocks(CHUNK, directory=spool_dir)
         self._reader: PieceReader | None = None  # of the base
         self._base: Version | None = None
         self._base_len = 0  # bytes of the base still showing (a truncate cuts them)

@@ -67,7 +67,8 @@ from __future__ import annotations
 import os
 import random
 import time
-from typing import IO
+from collections.abc import Callable
+from typing import IO, Any
 
 from hypothesis import note
 from hypothesis import strategies as st
@@ -307,38 +308,50 @@ class PosixFileStateMachine(PosixMachineState):
             return note("  skipped: a symlink (Linux has no lchmod)")
         if self.busy(rel):
             return note(SKIP_BUSY)
-        t0 = time.time_ns()
-        lo = attempt(os.chmod, self.lpath(rel), mode)
-        so = attempt(self.fs.chmod, self.spath(rel), mode)
-        same_outcome(f"chmod({rel!r})", lo, so)
-        if so.ok:
-            assert so.value.ctime_ns >= t0, f"{rel}: ctime {so.value.ctime_ns} < {t0}"
+        self.change_metadata(
+            f"chmod({rel!r})",
+            rel,
+            lambda: os.chmod(self.lpath(rel), mode),
+            lambda: self.fs.chmod(self.spath(rel), mode),
+        )
 
     @rule(rel=st.sampled_from(ENTRIES), uid=owners, gid=owners)
     def chown(self, rel: str, uid: int, gid: int) -> None:
         self.step(f"chown({rel!r}, {uid}, {gid})")
         if self.busy(rel):
             return note(SKIP_BUSY)
-        t0 = time.time_ns()
-        lo = attempt(os.chown, self.lpath(rel), uid, gid, follow_symlinks=False)
-        so = attempt(self.fs.chown, self.spath(rel), uid, gid)
-        same_outcome(f"chown({rel!r})", lo, so)
-        if so.ok:
-            assert so.value.ctime_ns >= t0, f"{rel}: ctime {so.value.ctime_ns} < {t0}"
+        self.change_metadata(
+            f"chown({rel!r})",
+            rel,
+            lambda: os.chown(self.lpath(rel), uid, gid, follow_symlinks=False),
+            lambda: self.fs.chown(self.spath(rel), uid, gid),
+        )
 
     @rule(rel=st.sampled_from(ENTRIES), atime=times_ns, mtime=times_ns)
     def utime(self, rel: str, atime: int, mtime: int) -> None:
         self.step(f"utime({rel!r}, ns=({atime}, {mtime}))")
         if self.busy(rel):
             return note(SKIP_BUSY)
+        done = self.change_metadata(
+            f"utime({rel!r})",
+            rel,
+            lambda: os.utime(self.lpath(rel), ns=(atime, mtime), follow_symlinks=False),
+            lambda: self.fs.utime(self.spath(rel), ns=(atime, mtime)),
+        )
+        if done and rel != DIR:  # (a directory's mtime moves with its entries)
+            self.mtimes[rel] = mtime
+
+    def change_metadata(
+        self, what: str, rel: str, local: Callable[[], Any], silt: Callable[[], Any]
+    ) -> bool:
+        """A metadata change on both sides: the same outcome, and on success a siltfs
+        ctime from no earlier than the call.  Whether it succeeded."""
         t0 = time.time_ns()
-        lo = attempt(os.utime, self.lpath(rel), ns=(atime, mtime), follow_symlinks=False)
-        so = attempt(self.fs.utime, self.spath(rel), ns=(atime, mtime))
-        same_outcome(f"utime({rel!r})", lo, so)
+        lo, so = attempt(local), attempt(silt)
+        same_outcome(what, lo, so)
         if so.ok:
             assert so.value.ctime_ns >= t0, f"{rel}: ctime {so.value.ctime_ns} < {t0}"
-            if rel != DIR:  # (a directory's mtime moves with its entries)
-                self.mtimes[rel] = mtime
+        return so.ok
 
     @rule(rel=st.sampled_from(NAMES), link=link_targets)
     def symlink(self, rel: str, link: str) -> None:
